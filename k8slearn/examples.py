@@ -1,0 +1,116 @@
+"""Named example clusters, shared by the notebooks, exercises, tests and doctests.
+
+Each function returns a new :class:`~k8slearn.model.Cluster`, so a learner can change it freely.
+All use the same deterministic addresses: node *i* is 192.168.0.(11+i) with pods in
+10.244.(i+1).0/24, the ``web`` service listens on 80 and its pods on 8080, and a LoadBalancer gets
+203.0.113.100. The default external client is 198.51.100.7.
+"""
+
+from __future__ import annotations
+
+from .model import Cluster
+
+__all__ = ["uneven", "one_two", "empty_node", "balanced", "zones", "in_cluster", "large", "NAMES"]
+
+
+def uneven(*, external_traffic_policy: str = "Cluster") -> Cluster:
+    """The source article's picture: three nodes, pods spread 2 / 1 / 0.
+
+    ::
+
+        client 198.51.100.7
+              |
+        [ load balancer 203.0.113.100:80 ]
+          /            |              \\
+        node-a        node-b         node-c
+        .11           .12            .13
+        web-1 web-2   web-3          (no pods)
+
+    >>> print(uneven())
+    node-a (192.168.0.11, zone-a): web-1, web-2
+    node-b (192.168.0.12, zone-a): web-3
+    node-c (192.168.0.13, zone-a): no pods
+    Service 'web' LoadBalancer 203.0.113.100:80 -> targetPort 8080, externalTrafficPolicy=Cluster
+    """
+    return Cluster.from_layout([2, 1, 0], external_traffic_policy=external_traffic_policy, name="uneven")
+
+
+def one_two(*, external_traffic_policy: str = "Local") -> Cluster:
+    """One pod on node-a, two on node-b, behind a LoadBalancer with ``externalTrafficPolicy: Local``.
+
+    With a per-node load balancer each node gets half, so web-1 gets 50 % and web-2, web-3 25 % each.
+    ::
+
+        node-a: web-1        node-b: web-2 web-3
+
+    >>> print(one_two().service("web"))
+    Service 'web' LoadBalancer 203.0.113.100:80 -> targetPort 8080, externalTrafficPolicy=Local
+    """
+    return Cluster.from_layout([1, 2], external_traffic_policy=external_traffic_policy, name="one-two")
+
+
+def empty_node(*, external_traffic_policy: str = "Local") -> Cluster:
+    """Two nodes with one pod each and a third with none, behind a Local LoadBalancer.
+
+    The node without pods is where Local silently drops traffic if the load balancer sends it any.
+    ::
+
+        node-a: web-1        node-b: web-2        node-c: (no pods)
+    """
+    return Cluster.from_layout([1, 1, 0], external_traffic_policy=external_traffic_policy, name="empty-node")
+
+
+def balanced(nodes: int = 3, *, external_traffic_policy: str = "Cluster") -> Cluster:
+    """One pod per node: the layout every policy treats evenly.
+
+    >>> [p.node for p in balanced(3).pods]
+    ['node-a', 'node-b', 'node-c']
+    """
+    return Cluster.from_layout([1] * nodes, external_traffic_policy=external_traffic_policy, name="balanced")
+
+
+def zones() -> Cluster:
+    """Four nodes in two zones (a, b in zone-a; c, d in zone-b) with pods 1 / 1 / 1 / 0.
+
+    For ``trafficDistribution`` and topology: zone-b has one endpoint, on node-c.
+    ::
+
+        zone-a: node-a web-1 | node-b web-2      zone-b: node-c web-3 | node-d (no pods)
+    """
+    return Cluster.from_layout([1, 1, 1, 0], zones=["zone-a", "zone-a", "zone-b", "zone-b"], name="zones")
+
+
+def in_cluster() -> Cluster:
+    """The uneven cluster plus a client pod ``client`` on node-c, for traffic from inside.
+
+    ::
+
+        node-a: web-1 web-2     node-b: web-3     node-c: client (app=client)
+
+    >>> in_cluster().pod("client").node
+    'node-c'
+    """
+    cluster = Cluster.from_layout([2, 1, 0], name="in-cluster")
+    cluster.add_pod("client", "node-c", labels={"app": "client"})
+    return cluster
+
+
+def large(nodes: int = 100, pods: int = 1000, *, external_traffic_policy: str = "Cluster") -> Cluster:
+    """A big cluster for benchmarks: ``pods`` pods dealt round-robin over ``nodes`` nodes.
+
+    >>> c = large(10, 25); len(c.nodes), len(c.pods)
+    (10, 25)
+    """
+    per_node = [pods // nodes + (1 if i < pods % nodes else 0) for i in range(nodes)]
+    return Cluster.from_layout(per_node, external_traffic_policy=external_traffic_policy, name="large")
+
+
+#: Every example by name, for widgets and the command line.
+NAMES = {
+    "uneven": uneven,
+    "one_two": one_two,
+    "empty_node": empty_node,
+    "balanced": balanced,
+    "zones": zones,
+    "in_cluster": in_cluster,
+}

@@ -1,0 +1,861 @@
+"""What exists in a cluster: nodes, pods, services, their endpoints, and clients outside it.
+
+Model objects (:class:`Node`, :class:`Pod`, :class:`Service`, :class:`Endpoint`) are frozen
+snapshots, like the objects ``kubectl get -o yaml`` prints. A :class:`Cluster` plays the API server:
+every change goes through one of its methods, is validated as the API server would, and is applied
+all at once or not at all.
+
+Taught in notebooks/01-pods-nodes-services.ipynb.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import ipaddress
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+from types import MappingProxyType
+from typing import Any, Union
+
+from .errors import FieldError, InvalidChange, InvalidService, K8sLearnError, K8sLearnWarning, NotFound
+from .validation import (
+    NODE_PORT_RANGE,
+    externally_accessible,
+    needs_health_check,
+    validate_service_spec,
+)
+
+__all__ = ["Node", "Pod", "Service", "Endpoint", "Cluster", "node_names", "CLIENT_IP"]
+
+#: The default external client: 198.51.100.0/24 is TEST-NET-2, reserved for documentation (RFC 5737).
+CLIENT_IP = IPv4Address("198.51.100.7")
+
+_NODE_NETWORK = IPv4Network("192.168.0.0/16")
+_SERVICE_CIDR = IPv4Network("10.96.0.0/12")
+_LB_FIRST = IPv4Address("203.0.113.100")  # TEST-NET-3, documentation addresses
+_EXTERNAL_IP_FIRST = IPv4Address("203.0.113.200")
+
+
+def _frozen_message(self: Any, name: str, value: Any) -> None:
+    kind = type(self).__name__
+    raise InvalidChange(
+        f"cannot assign to field {name!r}: a {kind} is a read-only snapshot of the cluster",
+        hint=f"change the cluster instead, e.g. cluster.{_CHANGE_HINT.get(kind, 'patch_service')}; "
+        "it validates the change like the API server and keeps everything consistent.",
+    )
+
+
+_CHANGE_HINT = {
+    "Service": 'patch_service("web", external_traffic_policy="Local")',
+    "Pod": 'move_pod("web-1", "node-b") or cluster.set_pod("web-1", ready=False)',
+    "Node": 'set_node("node-a", ready=False)',
+    "Endpoint": 'set_pod("web-1", ready=False)',
+}
+
+
+def _snapshot(cls: type) -> type:
+    """Make a frozen dataclass's assignment error teach instead of just refusing."""
+    cls.__setattr__ = _frozen_message  # type: ignore[assignment]
+    return cls
+
+
+def _row(label: str, value: Any) -> str:
+    return f"<tr><th style='text-align:left;padding-right:1em'>{html.escape(label)}</th><td style='text-align:left'>{html.escape(str(value))}</td></tr>"
+
+
+def _table(title: str, rows: Iterable[tuple[str, Any]]) -> str:
+    body = "".join(_row(k, v) for k, v in rows)
+    return f"<div><b>{html.escape(title)}</b><table>{body}</table></div>"
+
+
+@_snapshot
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A node: a machine that runs pods and kube-proxy.
+
+    ``pod_cidr`` is the range its pods get addresses from; ``bridge_ip`` (the first address of it) is
+    the node's own address on the interface toward its pods. ``ready=False`` models a failed node:
+    after the node-lifecycle controller's grace period its pods' endpoints are not ready, and it
+    answers no load-balancer health checks.
+
+    >>> Node("node-a", IPv4Address("192.168.0.11"), IPv4Network("10.244.1.0/24"))
+    Node('node-a', ip=192.168.0.11, pod_cidr=10.244.1.0/24, zone='zone-a')
+    """
+
+    name: str
+    ip: IPv4Address
+    pod_cidr: IPv4Network
+    zone: str = "zone-a"
+    ready: bool = True
+
+    @property
+    def bridge_ip(self) -> IPv4Address:
+        """The node's address toward its own pods (the CNI bridge/gateway, e.g. 10.244.1.1)."""
+        return self.pod_cidr.network_address + 1
+
+    def __repr__(self) -> str:
+        extra = "" if self.ready else ", ready=False"
+        return f"Node({self.name!r}, ip={self.ip}, pod_cidr={self.pod_cidr}, zone={self.zone!r}{extra})"
+
+    def summary(self) -> str:
+        state = "Ready" if self.ready else "NotReady"
+        return f"{self.name} {self.ip} pods {self.pod_cidr} {self.zone} {state}"
+
+    __str__ = summary
+
+    def _repr_html_(self) -> str:
+        return _table(f"Node {self.name}", [("IP", self.ip), ("pod CIDR", self.pod_cidr),
+                                           ("zone", self.zone), ("status", "Ready" if self.ready else "NotReady")])
+
+
+@_snapshot
+@dataclass(frozen=True, slots=True)
+class Pod:
+    """A pod: one replica of an app, on one node, with one IP.
+
+    ``ready`` is the pod's Ready condition (its readiness probe passes); ``terminating`` means it has
+    been asked to stop (deletion timestamp set) and is draining.
+
+    >>> Pod("web-1", node="node-a", ip=IPv4Address("10.244.1.5"), labels={"app": "web"})
+    Pod('web-1', node='node-a', ip=10.244.1.5)
+    """
+
+    name: str
+    node: str
+    ip: IPv4Address
+    labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=True)
+    ready: bool = True
+    terminating: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", MappingProxyType(dict(self.labels)))
+
+    def __repr__(self) -> str:
+        extra = "" if self.ready else ", ready=False"
+        extra += ", terminating=True" if self.terminating else ""
+        return f"Pod({self.name!r}, node={self.node!r}, ip={self.ip}{extra})"
+
+    @property
+    def status(self) -> str:
+        """``Running``, ``NotReady`` or ``Terminating``, as ``kubectl get pods`` would summarise it."""
+        if self.terminating:
+            return "Terminating"
+        return "Running" if self.ready else "NotReady"
+
+    def summary(self) -> str:
+        labels = ",".join(f"{k}={v}" for k, v in self.labels.items())
+        return f"{self.name} on {self.node} {self.ip} {self.status} [{labels}]"
+
+    __str__ = summary
+
+    def _repr_html_(self) -> str:
+        return _table(f"Pod {self.name}", [("node", self.node), ("IP", self.ip), ("status", self.status),
+                                          ("labels", dict(self.labels))])
+
+    # Frozen + a mapping field: hash on the identity-defining fields only.
+    def __hash__(self) -> int:
+        return hash((self.name, self.node, self.ip, self.ready, self.terminating))
+
+
+@_snapshot
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A Service: a stable address in front of the pods its selector matches.
+
+    Field names mirror the API (``spec.externalTrafficPolicy`` is ``external_traffic_policy``) and
+    values are the API's strings. Build services through :meth:`Cluster.add_service` so they are
+    defaulted and validated; this class itself only holds the values.
+
+    >>> web = Service("web", type="LoadBalancer", selector={"app": "web"}, cluster_ip=IPv4Address("10.96.0.10"),
+    ...               node_port=30080, load_balancer_ip=IPv4Address("203.0.113.100"),
+    ...               external_traffic_policy="Cluster")
+    >>> print(web)
+    Service 'web' LoadBalancer 203.0.113.100:80 -> targetPort 8080, externalTrafficPolicy=Cluster
+    """
+
+    name: str
+    type: str = "ClusterIP"
+    selector: Mapping[str, str] = field(default_factory=dict, hash=False)
+    port: int = 80
+    target_port: int = 8080
+    cluster_ip: IPv4Address | None = None
+    node_port: int | None = None
+    load_balancer_ip: IPv4Address | None = None
+    external_ips: tuple[IPv4Address, ...] = ()
+    external_traffic_policy: str | None = None
+    internal_traffic_policy: str = "Cluster"
+    health_check_node_port: int | None = None
+    traffic_distribution: str | None = None
+    namespace: str = "default"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "selector", MappingProxyType(dict(self.selector)))
+        object.__setattr__(self, "external_ips", tuple(self.external_ips))
+
+    def __hash__(self) -> int:
+        return hash((self.namespace, self.name, self.type, self.cluster_ip, self.node_port))
+
+    @property
+    def externally_accessible(self) -> bool:
+        """True for NodePort and LoadBalancer services, and ClusterIP services with externalIPs."""
+        return externally_accessible(self.type, self.external_ips)
+
+    def __repr__(self) -> str:
+        parts = [repr(self.name), f"type={self.type!r}"]
+        if self.external_traffic_policy:
+            parts.append(f"external_traffic_policy={self.external_traffic_policy!r}")
+        if self.internal_traffic_policy != "Cluster":
+            parts.append(f"internal_traffic_policy={self.internal_traffic_policy!r}")
+        return f"Service({', '.join(parts)})"
+
+    def summary(self) -> str:
+        if self.type == "LoadBalancer" and self.load_balancer_ip is not None:
+            front = f"{self.load_balancer_ip}:{self.port}"
+        elif self.type == "NodePort":
+            front = f"<node IP>:{self.node_port}"
+        else:
+            front = f"{self.cluster_ip}:{self.port}"
+        text = f"Service {self.name!r} {self.type} {front} -> targetPort {self.target_port}"
+        if self.external_traffic_policy:
+            text += f", externalTrafficPolicy={self.external_traffic_policy}"
+        if self.internal_traffic_policy != "Cluster":
+            text += f", internalTrafficPolicy={self.internal_traffic_policy}"
+        return text
+
+    __str__ = summary
+
+    def _repr_html_(self) -> str:
+        rows = [("type", self.type), ("selector", dict(self.selector)), ("clusterIP", self.cluster_ip),
+                ("port → targetPort", f"{self.port} → {self.target_port}")]
+        if self.node_port is not None:
+            rows.append(("nodePort", self.node_port))
+        if self.load_balancer_ip is not None:
+            rows.append(("load balancer IP", self.load_balancer_ip))
+        if self.external_ips:
+            rows.append(("externalIPs", ", ".join(map(str, self.external_ips))))
+        if self.external_traffic_policy:
+            rows.append(("externalTrafficPolicy", self.external_traffic_policy))
+        rows.append(("internalTrafficPolicy", self.internal_traffic_policy))
+        if self.health_check_node_port is not None:
+            rows.append(("healthCheckNodePort", self.health_check_node_port))
+        if self.traffic_distribution:
+            rows.append(("trafficDistribution", self.traffic_distribution))
+        return _table(f"Service {self.name}", rows)
+
+
+@_snapshot
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One entry of a service's EndpointSlice: a pod's address and its conditions.
+
+    The conditions follow ``discovery.k8s.io/v1``: ``serving`` means the pod passes its readiness
+    probe (on a ready node), ``terminating`` that it is shutting down, and ``ready`` is
+    ``serving and not terminating``.
+    """
+
+    pod: str
+    node: str
+    zone: str
+    ip: IPv4Address
+    port: int
+    serving: bool
+    terminating: bool
+
+    @property
+    def ready(self) -> bool:
+        return self.serving and not self.terminating
+
+    def __repr__(self) -> str:
+        return (f"Endpoint({self.pod!r}, {self.ip}:{self.port}, node={self.node!r}, ready={self.ready}, "
+                f"serving={self.serving}, terminating={self.terminating})")
+
+    def summary(self) -> str:
+        return f"{self.ip}:{self.port} ({self.pod} on {self.node})"
+
+    __str__ = summary
+
+
+def node_names(count: int) -> list[str]:
+    """Deterministic node names: node-a ... node-z, then node-27, node-28, ...
+
+    >>> node_names(3)
+    ['node-a', 'node-b', 'node-c']
+    """
+    return [f"node-{chr(ord('a') + i)}" if i < 26 else f"node-{i + 1}" for i in range(count)]
+
+
+NodeRef = Union[str, Node]
+PodRef = Union[str, Pod]
+ServiceRef = Union[str, Service]
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    nodes: tuple[Node, ...]
+    pods: tuple[Pod, ...]
+    services: tuple[Service, ...]
+
+
+class Cluster:
+    """A Kubernetes cluster you can look at and change, one validated change at a time.
+
+    Build one with :meth:`from_layout` or take a named one from :mod:`k8slearn.examples`. Read it with
+    :attr:`nodes`, :attr:`pods`, :attr:`services`, :meth:`node`, :meth:`pod`, :meth:`service` and
+    :meth:`endpoints`. Change it with :meth:`move_pod`, :meth:`scale`, :meth:`add_node`,
+    :meth:`remove_node`, :meth:`set_pod`, :meth:`set_node`, :meth:`add_service` and
+    :meth:`patch_service`: each is checked first and, if it is invalid, raises and leaves the cluster
+    exactly as it was.
+
+    >>> c = Cluster.from_layout({"node-a": 1, "node-b": 2}, type="LoadBalancer")
+    >>> c
+    Cluster(nodes=2, pods=3, services=['web'])
+    >>> c.service("web").load_balancer_ip
+    IPv4Address('203.0.113.100')
+    """
+
+    def __init__(self, *, name: str = "demo", cluster_cidr: str | IPv4Network = "10.244.0.0/16") -> None:
+        self.name = name
+        self.cluster_cidr = IPv4Network(cluster_cidr)
+        self._state = _State((), (), ())
+        self._cache: dict[Any, Any] = {}
+        self.version = 0  # bumped on every change, so views can tell they are stale
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_layout(
+        cls,
+        layout: Mapping[str, int] | Iterable[int],
+        *,
+        service: str = "web",
+        type: str = "LoadBalancer",
+        external_traffic_policy: str | None = None,
+        internal_traffic_policy: str = "Cluster",
+        zones: Mapping[str, str] | Iterable[str] | None = None,
+        port: int = 80,
+        target_port: int = 8080,
+        name: str = "demo",
+    ) -> Cluster:
+        """A cluster from a compact layout: how many of the service's pods run on each node.
+
+        ``layout`` is ``{"node-a": 2, "node-b": 1}`` or just ``[2, 1, 0]`` (nodes named node-a, node-b,
+        ...). Addresses are deterministic: node *i* gets 192.168.0.(11+i) and pod CIDR 10.244.(i+1).0/24;
+        pods are named ``web-1``, ``web-2``, ... in node order.
+
+        >>> c = Cluster.from_layout([2, 1, 0])
+        >>> [(p.name, p.node, str(p.ip)) for p in c.pods]
+        [('web-1', 'node-a', '10.244.1.5'), ('web-2', 'node-a', '10.244.1.6'), ('web-3', 'node-b', '10.244.2.5')]
+        """
+        if not isinstance(layout, Mapping):
+            counts = list(layout)
+            layout = dict(zip(node_names(len(counts)), counts))
+        big = len(layout) > 250
+        cluster = cls(name=name, cluster_cidr="10.0.0.0/8" if big else "10.244.0.0/16")
+        if zones is None:
+            zone_of = {n: "zone-a" for n in layout}
+        elif isinstance(zones, Mapping):
+            zone_of = {n: zones.get(n, "zone-a") for n in layout}
+        else:
+            zone_list = list(zones)
+            zone_of = {n: zone_list[i % len(zone_list)] for i, n in enumerate(layout)}
+        nodes = [cluster._new_node(n, zone_of[n], i) for i, n in enumerate(layout)]
+        pods: list[Pod] = []
+        labels = {"app": service}
+        for node in nodes:
+            count = layout[node.name]
+            if not isinstance(count, int) or count < 0:
+                raise InvalidChange(f"layout[{node.name!r}] = {count!r}: a pod count must be a whole number >= 0",
+                                    hint='for example {"node-a": 2, "node-b": 1, "node-c": 0}.')
+            for _ in range(count):
+                pods.append(Pod(f"{service}-{len(pods) + 1}", node.name, cluster._free_pod_ip(node, pods), labels))
+        cluster._commit(_State(tuple(nodes), tuple(pods), ()))
+        cluster.add_service(service, type=type, selector=labels, port=port, target_port=target_port,
+                            external_traffic_policy=external_traffic_policy,
+                            internal_traffic_policy=internal_traffic_policy, _warn=False)
+        return cluster
+
+    def copy(self) -> Cluster:
+        """An independent copy, for "what if" comparisons side by side."""
+        other = Cluster(name=self.name, cluster_cidr=self.cluster_cidr)
+        other._commit(self._state)
+        return other
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        return self._state.nodes
+
+    @property
+    def pods(self) -> tuple[Pod, ...]:
+        return self._state.pods
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        return self._state.services
+
+    def _index(self, kind: str) -> dict[str, Any]:
+        key = ("index", kind)
+        if key not in self._cache:
+            items = {"node": self.nodes, "pod": self.pods, "service": self.services}[kind]
+            self._cache[key] = {item.name: item for item in items}
+        return self._cache[key]
+
+    def _lookup(self, kind: str, ref: Any) -> Any:
+        if not isinstance(ref, str):
+            ref = getattr(ref, "name", ref)
+        found = self._index(kind).get(ref)
+        if found is None:
+            raise NotFound(kind, str(ref), list(self._index(kind)))
+        return found
+
+    def node(self, name: NodeRef) -> Node:
+        """The node with this name (a wrong name lists the valid ones)."""
+        return self._lookup("node", name)
+
+    def pod(self, name: PodRef) -> Pod:
+        """The pod with this name (a wrong name lists the valid ones)."""
+        return self._lookup("pod", name)
+
+    def service(self, name: ServiceRef) -> Service:
+        """The service with this name (a wrong name lists the valid ones)."""
+        return self._lookup("service", name)
+
+    def pods_on(self, node: NodeRef) -> tuple[Pod, ...]:
+        """The pods scheduled on a node, in cluster order."""
+        name = self.node(node).name
+        key = ("pods_on",)
+        if key not in self._cache:
+            by_node: dict[str, list[Pod]] = {n.name: [] for n in self.nodes}
+            for p in self.pods:
+                by_node[p.node].append(p)
+            self._cache[key] = {n: tuple(ps) for n, ps in by_node.items()}
+        return self._cache[key][name]
+
+    def selected_pods(self, service: ServiceRef) -> tuple[Pod, ...]:
+        """The pods whose labels match the service's selector, in cluster order."""
+        svc = self.service(service)
+        key = ("selected", svc.name)
+        if key not in self._cache:
+            sel = svc.selector.items()
+            self._cache[key] = tuple(p for p in self.pods if sel and all(p.labels.get(k) == v for k, v in sel))
+        return self._cache[key]
+
+    def endpoints(self, service: ServiceRef) -> tuple[Endpoint, ...]:
+        """The service's endpoints with their conditions, as the EndpointSlice controller publishes them.
+
+        >>> c = Cluster.from_layout([1, 1]); _ = c.set_pod("web-2", terminating=True)
+        >>> [(e.pod, e.ready, e.serving, e.terminating) for e in c.endpoints("web")]
+        [('web-1', True, True, False), ('web-2', False, True, True)]
+        """
+        svc = self.service(service)
+        key = ("endpoints", svc.name)
+        if key not in self._cache:
+            nodes = self._index("node")
+            eps = []
+            for p in self.selected_pods(svc):
+                node = nodes[p.node]
+                eps.append(Endpoint(p.name, p.node, node.zone, p.ip, svc.target_port,
+                                    serving=p.ready and node.ready, terminating=p.terminating))
+            self._cache[key] = tuple(eps)
+        return self._cache[key]
+
+    def endpoints_by_node(self, service: ServiceRef) -> Mapping[str, tuple[Endpoint, ...]]:
+        """The service's endpoints grouped by node (every node present, in node order)."""
+        svc = self.service(service)
+        key = ("endpoints_by_node", svc.name)
+        if key not in self._cache:
+            groups: dict[str, list[Endpoint]] = {n.name: [] for n in self.nodes}
+            for e in self.endpoints(svc):
+                groups[e.node].append(e)
+            self._cache[key] = MappingProxyType({n: tuple(es) for n, es in groups.items()})
+        return self._cache[key]
+
+    def owner_of(self, address: IPv4Address | str) -> Node | Pod | Service | None:
+        """Which node, pod or service an address belongs to (None for an outside address)."""
+        ip = IPv4Address(str(address))
+        key = ("owners",)
+        if key not in self._cache:
+            owners: dict[IPv4Address, Any] = {}
+            for n in self.nodes:
+                owners[n.ip] = n
+                owners[n.bridge_ip] = n
+            for p in self.pods:
+                owners[p.ip] = p
+            for s in self.services:
+                for a in (s.cluster_ip, s.load_balancer_ip, *s.external_ips):
+                    if a is not None:
+                        owners[a] = s
+            self._cache[key] = owners
+        return self._cache[key].get(ip)
+
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        return f"Cluster(nodes={len(self.nodes)}, pods={len(self.pods)}, services={[s.name for s in self.services]})"
+
+    def summary(self) -> str:
+        """One line per node with its pods, then one per service."""
+        lines = []
+        for n in self.nodes:
+            pods = ", ".join(p.name + ("" if p.status == "Running" else f" ({p.status})") for p in self.pods_on(n))
+            state = "" if n.ready else " NotReady"
+            lines.append(f"{n.name} ({n.ip}, {n.zone}{state}): {pods or 'no pods'}")
+        lines += [s.summary() for s in self.services]
+        return "\n".join(lines)
+
+    __str__ = summary
+
+    def _repr_html_(self) -> str:
+        cells = []
+        for n in self.nodes:
+            pods = "".join(
+                f"<div style='margin:2px 0;padding:1px 4px;border-radius:3px;border:1px solid #0072B2'>"
+                f"{html.escape(p.name)} <small>{p.ip}</small>"
+                + ("" if p.status == "Running" else f" <i>{p.status}</i>") + "</div>"
+                for p in self.pods_on(n)
+            ) or "<div><i>no pods</i></div>"
+            state = "" if n.ready else " <b>NotReady</b>"
+            cells.append(
+                f"<td style='vertical-align:top;border:1px solid #888;padding:4px;min-width:9em'>"
+                f"<b>{html.escape(n.name)}</b>{state}<br><small>{n.ip} · {html.escape(n.zone)}</small>{pods}</td>"
+            )
+        services = "".join(f"<li>{html.escape(s.summary())}</li>" for s in self.services)
+        return (f"<div><b>Cluster {html.escape(self.name)}</b>: {len(self.nodes)} nodes, {len(self.pods)} pods"
+                f"<table><tr>{''.join(cells)}</tr></table><ul>{services}</ul></div>")
+
+    # ------------------------------------------------------------------ changes
+    def _commit(self, state: _State) -> None:
+        self._state = state
+        self._cache = {}
+        self.version += 1
+
+    def _new_node(self, name: str, zone: str, index: int) -> Node:
+        ip = _NODE_NETWORK.network_address + 11 + index
+        start = int(self.cluster_cidr.network_address) + (index + 1) * 256
+        if start + 256 > int(self.cluster_cidr.broadcast_address) + 1:
+            raise InvalidChange(f"no pod CIDR left in {self.cluster_cidr} for node {name!r}",
+                                hint="the cluster CIDR is split into one /24 per node; use fewer nodes.")
+        return Node(name, ip, IPv4Network((start, 24)), zone)
+
+    def _free_pod_ip(self, node: Node, pods: Iterable[Pod]) -> IPv4Address:
+        used = {p.ip for p in pods if p.node == node.name}
+        for offset in range(5, node.pod_cidr.num_addresses - 1):
+            ip = node.pod_cidr.network_address + offset
+            if ip not in used:
+                return ip
+        raise InvalidChange(f"node {node.name!r} has no free pod IP left in {node.pod_cidr}",
+                            hint="a /24 pod CIDR holds about 250 pods; spread pods over more nodes.")
+
+    def _replace(self, *, nodes: Iterable[Node] | None = None, pods: Iterable[Pod] | None = None,
+                 services: Iterable[Service] | None = None) -> _State:
+        s = self._state
+        return _State(tuple(s.nodes if nodes is None else nodes), tuple(s.pods if pods is None else pods),
+                      tuple(s.services if services is None else services))
+
+    def move_pod(self, pod: PodRef, node: NodeRef) -> Pod:
+        """Move a pod to another node (it gets a new IP there, as a rescheduled pod would).
+
+        >>> c = Cluster.from_layout([2, 1, 0]); c.move_pod("web-2", "node-c")
+        Pod('web-2', node='node-c', ip=10.244.3.5)
+        """
+        p, n = self.pod(pod), self.node(node)
+        if p.node == n.name:
+            return p
+        others = [q for q in self.pods if q.name != p.name]
+        moved = dataclasses.replace(p, node=n.name, ip=self._free_pod_ip(n, others))
+        self._commit(self._replace(pods=[moved if q.name == p.name else q for q in self.pods]))
+        return moved
+
+    def set_pod(self, pod: PodRef, *, ready: bool | None = None, terminating: bool | None = None) -> Pod:
+        """Mark a pod ready / not ready (its readiness probe) or terminating (being deleted)."""
+        p = self.pod(pod)
+        changes = {k: bool(v) for k, v in (("ready", ready), ("terminating", terminating)) if v is not None}
+        new = dataclasses.replace(p, **changes)
+        self._commit(self._replace(pods=[new if q.name == p.name else q for q in self.pods]))
+        return new
+
+    def set_node(self, node: NodeRef, *, ready: bool | None = None, zone: str | None = None) -> Node:
+        """Mark a node Ready / NotReady (a failed node), or move it to another zone."""
+        n = self.node(node)
+        changes: dict[str, Any] = {}
+        if ready is not None:
+            changes["ready"] = bool(ready)
+        if zone is not None:
+            changes["zone"] = str(zone)
+        new = dataclasses.replace(n, **changes)
+        self._commit(self._replace(nodes=[new if m.name == n.name else m for m in self.nodes]))
+        return new
+
+    def add_node(self, name: str | None = None, *, zone: str = "zone-a") -> Node:
+        """Add a node (named node-d, node-e, ... unless you name it) with the next free addresses."""
+        taken = set(self._index("node"))
+        if name is None:
+            name = next(n for n in node_names(len(taken) + 27) if n not in taken)
+        elif name in taken:
+            raise InvalidChange(f'nodes "{name}" already exists', hint=f"choose a new name; taken: {sorted(taken)}.")
+        used_ips = {n.ip for n in self.nodes}
+        used_cidrs = {n.pod_cidr for n in self.nodes}
+        index = 0
+        while True:
+            candidate = self._new_node(name, zone, index)
+            if candidate.ip not in used_ips and candidate.pod_cidr not in used_cidrs:
+                break
+            index += 1
+        self._commit(self._replace(nodes=[*self.nodes, candidate]))
+        return candidate
+
+    def remove_node(self, node: NodeRef) -> Node:
+        """Remove a node. Its pods must go first (``move_pod``) or be dropped with ``scale``."""
+        n = self.node(node)
+        left = [p.name for p in self.pods_on(n)]
+        if left:
+            raise InvalidChange(
+                f"node {n.name!r} still runs {len(left)} pod(s): {', '.join(left)}",
+                hint=f"a node is drained before it is removed: move them first, e.g. "
+                f"cluster.move_pod({left[0]!r}, ...), or mark the node not ready with set_node({n.name!r}, ready=False) "
+                "to see what a failed node does.",
+            )
+        if len(self.nodes) == 1:
+            raise InvalidChange("cannot remove the last node", hint="a cluster needs at least one node.")
+        self._commit(self._replace(nodes=[m for m in self.nodes if m.name != n.name]))
+        return n
+
+    def scale(self, service: ServiceRef, replicas: int, *, node: NodeRef | None = None) -> tuple[Pod, ...]:
+        """Set how many pods the service selects, like ``kubectl scale`` on its Deployment.
+
+        New pods go to ``node`` if given, else to the ready node with the fewest of the service's pods
+        (ties: the first node), a simple stand-in for the scheduler's default spreading. Scaling down
+        removes the newest pods first. Returns the service's pods afterwards.
+        """
+        svc = self.service(service)
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise InvalidChange(f"spec.replicas: Invalid value: {replicas!r}: must be greater than or equal to 0",
+                                hint="replicas is a whole number of pods, 0 or more.")
+        if not svc.selector:
+            raise InvalidChange(f"service {svc.name!r} has no selector, so it selects no pods to scale",
+                                hint="give the service a selector with add_service(..., selector={...}).")
+        target = self.node(node) if node is not None else None
+        current = list(self.selected_pods(svc))
+        pods = list(self.pods)
+        if replicas < len(current):
+            drop = {p.name for p in current[replicas:]}
+            pods = [p for p in pods if p.name not in drop]
+        else:
+            taken = {p.name for p in pods}
+            counts = {n.name: 0 for n in self.nodes}
+            for p in current:
+                counts[p.node] += 1
+            ready_nodes = [n for n in self.nodes if n.ready] or list(self.nodes)
+            serial = 1
+            for _ in range(replicas - len(current)):
+                where = target or min(ready_nodes, key=lambda n: counts[n.name])
+                while f"{svc.name}-{serial}" in taken:
+                    serial += 1
+                name = f"{svc.name}-{serial}"
+                taken.add(name)
+                counts[where.name] += 1
+                pods.append(Pod(name, where.name, self._free_pod_ip(where, pods), dict(svc.selector)))
+        self._commit(self._replace(pods=pods))
+        return self.selected_pods(svc)
+
+    def add_pod(self, name: str, node: NodeRef, *, labels: Mapping[str, str] | None = None,
+                ready: bool = True, terminating: bool = False) -> Pod:
+        """Add one pod (for clients inside the cluster, or hand-made layouts)."""
+        if name in self._index("pod"):
+            raise InvalidChange(f'pods "{name}" already exists', hint="pod names are unique in a namespace.")
+        n = self.node(node)
+        pod = Pod(name, n.name, self._free_pod_ip(n, self.pods), dict(labels or {}), ready, terminating)
+        self._commit(self._replace(pods=[*self.pods, pod]))
+        return pod
+
+    def delete_pod(self, pod: PodRef) -> Pod:
+        """Remove a pod at once (no graceful termination; see ``set_pod(terminating=True)`` for that)."""
+        p = self.pod(pod)
+        self._commit(self._replace(pods=[q for q in self.pods if q.name != p.name]))
+        return p
+
+    # ------------------------------------------------------------------ services
+    def _taken_node_ports(self, *, excluding: str | None = None) -> dict[int, str]:
+        taken: dict[int, str] = {}
+        for s in self.services:
+            if s.name == excluding:
+                continue
+            for port in (s.node_port, s.health_check_node_port):
+                if port is not None:
+                    taken[port] = s.name
+        return taken
+
+    def _allocate_node_port(self, preferred: int, taken: Mapping[int, str]) -> int:
+        """A deterministic stand-in for the API server's random NodePort allocator."""
+        if preferred in NODE_PORT_RANGE and preferred not in taken:
+            return preferred
+        return next(p for p in NODE_PORT_RANGE if p not in taken)
+
+    def _next_address(self, first: IPv4Address, used: set[IPv4Address]) -> IPv4Address:
+        ip = first
+        while ip in used:
+            ip += 1
+        return ip
+
+    def add_service(
+        self,
+        name: str,
+        *,
+        type: str = "ClusterIP",
+        selector: Mapping[str, str] | None = None,
+        port: int = 80,
+        target_port: int = 8080,
+        node_port: int | None = None,
+        external_ips: Iterable[str | IPv4Address] = (),
+        external_traffic_policy: str | None = None,
+        internal_traffic_policy: str = "Cluster",
+        health_check_node_port: int | None = None,
+        traffic_distribution: str | None = None,
+        _warn: bool = True,
+    ) -> Service:
+        """Create a Service, defaulted and validated as the API server would.
+
+        ``externalTrafficPolicy`` defaults to Cluster on externally accessible services; a NodePort is
+        allocated for NodePort and LoadBalancer services (30000 + port when free); a LoadBalancer gets
+        an address from 203.0.113.0/24 and, with Local, a ``healthCheckNodePort``.
+
+        >>> c = Cluster.from_layout([1, 1])
+        >>> c.add_service("db", selector={"app": "web"}, external_traffic_policy="Local")
+        Traceback (most recent call last):
+        ...
+        k8slearn.errors.InvalidService: The Service "db" is invalid: spec.externalTrafficPolicy: Invalid value: "Local": may only be set for externally-accessible services
+        Hint: a ClusterIP service without externalIPs is reachable only inside the cluster, so there is no external traffic to keep local. Make it a NodePort or LoadBalancer service (or give it externalIPs), or use internalTrafficPolicy for traffic from pods.
+        """
+        if name in self._index("service"):
+            raise InvalidChange(f'services "{name}" already exists',
+                                hint=f"use patch_service({name!r}, ...) to change it.")
+        ips = tuple(IPv4Address(str(a)) for a in external_ips)
+        svc = Service(name, type=type, selector=dict(selector or {}), port=port, target_port=target_port,
+                      node_port=node_port, external_ips=ips, external_traffic_policy=external_traffic_policy,
+                      internal_traffic_policy=internal_traffic_policy,
+                      health_check_node_port=health_check_node_port, traffic_distribution=traffic_distribution)
+        svc = self._admit(svc, old=None)
+        self._commit(self._replace(services=[*self.services, svc]))
+        if _warn:
+            self._warn_if_selects_nothing(svc)
+        return svc
+
+    def patch_service(
+        self,
+        service: ServiceRef,
+        *,
+        type: str | None = None,
+        external_traffic_policy: str | None = None,
+        internal_traffic_policy: str | None = None,
+        node_port: int | None = None,
+        health_check_node_port: int | None = None,
+        external_ips: Iterable[str | IPv4Address] | None = None,
+        traffic_distribution: str | None = None,
+        selector: Mapping[str, str] | None = None,
+    ) -> Service:
+        """Change a service like ``kubectl patch``: only the fields you pass change.
+
+        As in the API server's update strategy, changing ``type`` drops the fields the new type cannot
+        have (unless you set them in the same patch) and defaults the ones it needs.
+
+        >>> c = Cluster.from_layout([2, 1, 0])
+        >>> c.patch_service("web", external_traffic_policy="Local").health_check_node_port
+        32000
+        """
+        old = self.service(service)
+        changes: dict[str, Any] = {}
+        for key, value in (("type", type), ("external_traffic_policy", external_traffic_policy),
+                           ("internal_traffic_policy", internal_traffic_policy), ("node_port", node_port),
+                           ("health_check_node_port", health_check_node_port),
+                           ("traffic_distribution", traffic_distribution)):
+            if value is not None:
+                changes[key] = value
+        if external_ips is not None:
+            changes["external_ips"] = tuple(IPv4Address(str(a)) for a in external_ips)
+        if selector is not None:
+            changes["selector"] = dict(selector)
+        new = dataclasses.replace(old, **changes)
+        # strategy.go dropTypeDependentFields: fields the new type cannot have go, unless set in this patch.
+        if not externally_accessible(new.type, new.external_ips) and "external_traffic_policy" not in changes:
+            new = dataclasses.replace(new, external_traffic_policy=None)
+        if new.type == "ClusterIP" and "node_port" not in changes:
+            new = dataclasses.replace(new, node_port=None)
+        if new.type != "LoadBalancer":
+            new = dataclasses.replace(new, load_balancer_ip=None)
+        if not needs_health_check(new.type, new.external_traffic_policy or ("Cluster" if externally_accessible(new.type, new.external_ips) else None)) \
+                and "health_check_node_port" not in changes:
+            new = dataclasses.replace(new, health_check_node_port=None)
+        new = self._admit(new, old=old)
+        self._commit(self._replace(services=[new if s.name == old.name else s for s in self.services]))
+        if "selector" in changes:
+            self._warn_if_selects_nothing(new)
+        return new
+
+    def delete_service(self, service: ServiceRef) -> Service:
+        """Delete a service (its NodePorts and addresses are freed)."""
+        svc = self.service(service)
+        self._commit(self._replace(services=[s for s in self.services if s.name != svc.name]))
+        return svc
+
+    def _admit(self, svc: Service, *, old: Service | None) -> Service:
+        """Default, validate and allocate, like the API server's create/update path."""
+        external = externally_accessible(svc.type, svc.external_ips)
+        if external and svc.external_traffic_policy is None:
+            svc = dataclasses.replace(svc, external_traffic_policy="Cluster")  # defaults.go
+        taken = self._taken_node_ports(excluding=svc.name)
+        errors: list[FieldError] = validate_service_spec(
+            type=svc.type, external_ips=svc.external_ips, external_traffic_policy=svc.external_traffic_policy,
+            internal_traffic_policy=svc.internal_traffic_policy, traffic_distribution=svc.traffic_distribution,
+            node_port=svc.node_port, health_check_node_port=svc.health_check_node_port,
+            port=svc.port, target_port=svc.target_port, selector=svc.selector, taken_node_ports=taken,
+        )
+        if (old is not None and old.health_check_node_port is not None and svc.health_check_node_port is not None
+                and old.health_check_node_port != svc.health_check_node_port
+                and needs_health_check(svc.type, svc.external_traffic_policy)):
+            errors.append(FieldError(
+                "spec.healthCheckNodePort", "Invalid value", str(svc.health_check_node_port),
+                "field is immutable",
+                "once allocated, the health-check port stays while the service is LoadBalancer + Local, "
+                "because the cloud load balancer's probes are configured with it.",
+            ))
+        if svc.health_check_node_port is not None and svc.health_check_node_port in taken and not any(
+                e.field == "spec.healthCheckNodePort" for e in errors):
+            errors.append(FieldError("spec.healthCheckNodePort", "Invalid value", str(svc.health_check_node_port),
+                                     "provided port is already allocated",
+                                     f'service "{taken[svc.health_check_node_port]}" already uses that port.'))
+        if errors:
+            raise InvalidService(svc.name, errors)
+        used = {s.cluster_ip for s in self.services if s.name != svc.name}
+        if svc.cluster_ip is None:
+            svc = dataclasses.replace(svc, cluster_ip=self._next_address(_SERVICE_CIDR.network_address + 10, used))
+        if svc.type in ("NodePort", "LoadBalancer") and svc.node_port is None:
+            svc = dataclasses.replace(svc, node_port=self._allocate_node_port(30000 + svc.port, taken))
+        if svc.node_port is not None:
+            taken = {**taken, svc.node_port: svc.name}
+        if svc.type == "LoadBalancer" and svc.load_balancer_ip is None:
+            used_lb = {s.load_balancer_ip for s in self.services if s.name != svc.name}
+            svc = dataclasses.replace(svc, load_balancer_ip=self._next_address(_LB_FIRST, used_lb))
+        if needs_health_check(svc.type, svc.external_traffic_policy) and svc.health_check_node_port is None:
+            svc = dataclasses.replace(svc, health_check_node_port=self._allocate_node_port(32000, taken))
+        return svc
+
+    def _warn_if_selects_nothing(self, svc: Service) -> None:
+        if not self.selected_pods(svc):
+            labels = sorted({f"{k}={v}" for p in self.pods for k, v in p.labels.items()})
+            warnings.warn(
+                f'Service "{svc.name}": selector {dict(svc.selector)} matches no pods, so it has no endpoints '
+                f"(kubectl accepts this). Pod labels in this cluster: {', '.join(labels) or 'none'}.",
+                K8sLearnWarning,
+                stacklevel=3,
+            )
+
+    def external_ip_for(self, service: ServiceRef) -> IPv4Address:
+        """The next free externalIP address (203.0.113.200 and up), for examples that need one."""
+        used = {a for s in self.services for a in s.external_ips}
+        return self._next_address(_EXTERNAL_IP_FIRST, used)
+
+
+def is_cluster_address(cluster: Cluster, address: IPv4Address | str) -> bool:
+    """Whether an address is inside the cluster's pod CIDR (what kube-proxy's local detector checks)."""
+    return IPv4Address(str(address)) in cluster.cluster_cidr
