@@ -1,0 +1,364 @@
+"""What a node's service proxy does with the first packet of a connection.
+
+:func:`decide` answers, for one packet arriving at one node: DNAT to which endpoints (chosen
+uniformly at random among them), or DROP, or REJECT; whether it is masqueraded (SNAT); and which
+chains it passes. It follows kube-proxy's ``syncProxyRules`` (``pkg/proxy/iptables/proxier.go``) and
+``CategorizeEndpoints`` (``pkg/proxy/topology.go``) in Kubernetes 1.35, and agrees case for case
+with the packet-flow tests of ``proxier_test.go`` ported in ``tests/kubeproxy_cases.py``. The
+rules, with sources, are summarised in ``docs/kube-proxy-semantics.md``.
+
+Taught in notebooks/02-into-the-cluster.ipynb and the notebooks after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from ..errors import InvalidChange, NotFound
+from ..model import Cluster, Endpoint, Service, ServiceRef
+from . import chains
+
+__all__ = [
+    "Source", "Decision", "KubeProxy", "Cilium", "DATAPLANES", "get_dataplane", "dataplane_key", "decide",
+    "categorize",
+    "DESTINATIONS",
+]
+
+#: The addresses a client can dial a service on.
+DESTINATIONS = ("clusterIP", "nodePort", "loadBalancerIP", "externalIP")
+LOCALHOST = IPv4Address("127.0.0.1")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a packet comes from, as the node that handles it sees it.
+
+    ``kind`` is ``"external"`` (outside the cluster), ``"pod"`` (a pod, on ``node`` or elsewhere),
+    ``"node"`` (the handling node itself: ``--src-type LOCAL``) or ``"localhost"`` (127.0.0.1 on it).
+    """
+
+    kind: str
+    ip: IPv4Address
+    node: str | None = None
+    pod: str | None = None
+
+    def __repr__(self) -> str:
+        where = f", on {self.node!r}" if self.node else ""
+        who = f" {self.pod!r}" if self.pod else ""
+        return f"Source({self.kind}{who} {self.ip}{where})"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A service proxy's verdict on one packet at one node.
+
+    ``verdict`` is ``"DNAT"`` (to one of ``endpoints``, uniformly), ``"DROP"`` (silently: the client
+    times out), ``"REJECT"`` (connection refused) or ``"NO_MATCH"`` (no rule applies; used for
+    localhost NodePorts where they are not served, which also ends in a refused connection). ``snat`` is ``"always"``, ``"never"`` or
+    ``"remote"`` (only when the chosen endpoint is on another node, as Cilium's SNAT mode does); a
+    hairpin (a pod reaching itself through its service) is always masqueraded. ``steps`` are the
+    chains the packet passes before the endpoint is chosen; ``rule`` is the rule that dropped or
+    rejected it. ``reason`` says it in plain words.
+    """
+
+    verdict: str
+    node: str
+    endpoints: tuple[Endpoint, ...]
+    snat: str
+    steps: tuple[str, ...]
+    reason: str
+    rule: str = ""
+    dsr: bool = False
+    dataplane: str = "iptables"
+
+    def masquerades(self, endpoint: Endpoint, source_ip: IPv4Address) -> bool:
+        """Whether the packet is SNAT'd when ``endpoint`` is chosen."""
+        if self.verdict != "DNAT":
+            return False
+        if endpoint.ip == source_ip:  # KUBE-SEP-*: -s <endpoint IP> -j KUBE-MARK-MASQ (hairpin)
+            return True
+        if self.snat == "remote":
+            return endpoint.node != self.node
+        return self.snat == "always"
+
+    def __repr__(self) -> str:
+        if self.verdict == "DNAT":
+            eps = ", ".join(e.pod for e in self.endpoints)
+            return f"Decision(DNAT to one of [{eps}] at {self.node}, snat={self.snat})"
+        return f"Decision({self.verdict} at {self.node}: {self.reason})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, slots=True)
+class KubeProxy:
+    """kube-proxy as a dataplane.
+
+    ``mode`` is ``"iptables"`` (the default), ``"nftables"`` (same source-IP semantics, GA 1.33) or
+    ``"ipvs"`` (deprecated in 1.35; no in-cluster short-circuit for Local services).
+    ``masquerade_all`` is ``--masquerade-all``; ``detect_local=False`` means no local-traffic detector
+    (no ``--cluster-cidr``). ``snat_external=False`` is a *hypothetical* kube-proxy that never
+    masquerades external traffic, to show why the real one does.
+    """
+
+    mode: str = "iptables"
+    masquerade_all: bool = False
+    detect_local: bool = True
+    localhost_node_ports: bool = True
+    snat_external: bool = True
+
+    @property
+    def name(self) -> str:
+        if not self.snat_external:
+            return "kube-proxy without SNAT (hypothetical)"
+        return f"kube-proxy ({self.mode})"
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("iptables", "nftables", "ipvs"):
+            raise InvalidChange(f'kube-proxy mode "{self.mode}" is not supported',
+                                hint='kube-proxy runs in "iptables" (default), "nftables" or "ipvs" mode.')
+
+
+@dataclass(frozen=True, slots=True)
+class Cilium:
+    """Cilium's eBPF kube-proxy replacement.
+
+    ``mode="snat"`` (its default) masquerades external traffic only when the backend is on another
+    node; ``mode="dsr"`` (direct server return) never does: the backend's node answers the client
+    directly, so the client IP survives even with ``externalTrafficPolicy: Cluster``.
+    """
+
+    mode: str = "snat"
+
+    @property
+    def name(self) -> str:
+        return f"Cilium ({self.mode.upper()} mode)"
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("snat", "dsr"):
+            raise InvalidChange(f'Cilium load-balancing mode "{self.mode}" is not modelled',
+                                hint='choose "snat" (the default) or "dsr" (direct server return).')
+
+
+Dataplane = KubeProxy | Cilium
+
+DATAPLANES: dict[str, Dataplane] = {
+    "iptables": KubeProxy(),
+    "nftables": KubeProxy(mode="nftables"),
+    "ipvs": KubeProxy(mode="ipvs"),
+    "cilium-snat": Cilium(),
+    "cilium-dsr": Cilium(mode="dsr"),
+    "no-snat": KubeProxy(snat_external=False),
+}
+
+
+def get_dataplane(spec: str | Dataplane) -> Dataplane:
+    """A dataplane from its name (see :data:`DATAPLANES`) or as given.
+
+    >>> get_dataplane("cilium-dsr")
+    Cilium(mode='dsr')
+    """
+    if isinstance(spec, (KubeProxy, Cilium)):
+        return spec
+    found = DATAPLANES.get(str(spec))
+    if found is None:
+        raise NotFound("dataplane", str(spec), list(DATAPLANES))
+    return found
+
+
+def dataplane_key(dp: Dataplane) -> str:
+    """The short name of a dataplane (its key in :data:`DATAPLANES`, or its description)."""
+    for key, value in DATAPLANES.items():
+        if value == dp:
+            return key
+    return dp.name
+
+
+def _topology_filter(ready: list[Endpoint], svc: Service, node: str, zone: str) -> list[Endpoint]:
+    """trafficDistribution: prefer this node / zone when it has ready endpoints, else use all."""
+    pref = svc.traffic_distribution
+    if pref is None or not ready:
+        return ready
+    if pref == "PreferSameNode":
+        same_node = [e for e in ready if e.node == node]
+        if same_node:
+            return same_node
+    same_zone = [e for e in ready if e.zone == zone]
+    return same_zone or ready
+
+
+def categorize(endpoints: Sequence[Endpoint], svc: Service, node: str, zone: str,
+               ) -> tuple[list[Endpoint], list[Endpoint], bool]:
+    """``CategorizeEndpoints``: the cluster-wide set, this node's set, and whether any endpoint is usable.
+
+    Each set is the ready endpoints, or, when there are none, the ones that are still serving while
+    terminating. Not-serving endpoints are never used.
+    """
+    ready = [e for e in endpoints if e.ready]
+    serving_terminating = [e for e in endpoints if e.serving and e.terminating]
+    cluster = _topology_filter(ready, svc, node, zone) or serving_terminating
+    local = [e for e in ready if e.node == node] or [e for e in serving_terminating if e.node == node]
+    return cluster, local, bool(ready or serving_terminating)
+
+
+def _chain(svc: Service, prefix: str) -> str:
+    fn = {"SVC": chains.service_chain, "SVL": chains.local_chain, "EXT": chains.external_chain}[prefix]
+    return fn(svc.namespace, svc.name)
+
+
+def decide(
+    cluster: Cluster,
+    service: ServiceRef,
+    *,
+    node: str,
+    source: Source,
+    destination: str,
+    dataplane: str | Dataplane = "iptables",
+) -> Decision:
+    """What ``node``'s service proxy does with a new connection from ``source`` to ``destination``.
+
+    >>> from k8slearn import examples
+    >>> c = examples.uneven()
+    >>> d = decide(c, "web", node="node-c", source=Source("external", IPv4Address("198.51.100.7")),
+    ...            destination="loadBalancerIP")
+    >>> d.verdict, [e.pod for e in d.endpoints], d.snat
+    ('DNAT', ['web-1', 'web-2', 'web-3'], 'always')
+    >>> _ = c.patch_service("web", external_traffic_policy="Local")
+    >>> print(decide(c, "web", node="node-c", source=Source("external", IPv4Address("198.51.100.7")),
+    ...              destination="loadBalancerIP").reason)
+    node-c has no local endpoint for web, so kube-proxy drops the packet (no reply at all: the client times out)
+    """
+    dp = get_dataplane(dataplane)
+    svc = cluster.service(service)
+    here = cluster.node(node)
+    if destination not in DESTINATIONS:
+        raise NotFound("destination", destination, list(DESTINATIONS))
+    _check_reachable(svc, destination)
+    eps = cluster.endpoints(svc)
+    cluster_eps, local_eps, has_any = categorize(eps, svc, here.name, here.zone)
+    name = dataplane_key(dp)
+    from_pod = source.kind == "pod"
+    from_host = source.kind in ("node", "localhost")
+
+    def result(verdict: str, endpoints: Sequence[Endpoint], snat: str, steps: Sequence[str], reason: str,
+               rule: str = "", dsr: bool = False) -> Decision:
+        return Decision(verdict, here.name, tuple(endpoints), snat, tuple(steps), reason, rule, dsr, name)
+
+    if isinstance(dp, Cilium):
+        return _decide_cilium(dp, svc, here.name, source, destination, cluster_eps, local_eps, has_any, result)
+
+    if not here.ready and source.kind == "external":
+        return result("DROP", (), "never", (), f"{here.name} is NotReady (down): nothing on it answers")
+
+    steps: list[str] = ["KUBE-SERVICES"]
+    if destination == "nodePort":
+        if source.kind == "localhost" and (dp.mode != "iptables" or not dp.localhost_node_ports):
+            why = "nftables mode" if dp.mode == "nftables" else "this kube-proxy (localhost NodePorts are off)"
+            return result("NO_MATCH", (), "never", steps,
+                          f"{why} does not serve NodePorts on 127.0.0.1: no rule matches, nothing listens on "
+                          f"127.0.0.1:{svc.node_port}, so the connection is refused")
+        steps.append("KUBE-NODEPORTS")
+
+    if not has_any:
+        table = "KUBE-SERVICES" if destination == "clusterIP" else "KUBE-EXTERNAL-SERVICES"
+        return result("REJECT", (), "never", steps,
+                      f"{svc.name} has no ready endpoints anywhere, so kube-proxy rejects the connection "
+                      "(the client sees 'connection refused' at once)",
+                      f'filter {table} "{svc.namespace}/{svc.name} has no endpoints" -j REJECT')
+
+    if destination == "clusterIP":
+        internal_local = svc.internal_traffic_policy == "Local"
+        targets = local_eps if internal_local else cluster_eps
+        if not targets:
+            return result("DROP", (), "never", steps,
+                          f"{here.name} has no local endpoint for {svc.name} and internalTrafficPolicy is Local, "
+                          "so kube-proxy drops the packet (the client times out)",
+                          f'filter KUBE-SERVICES "{svc.namespace}/{svc.name} has no local endpoints" -j DROP')
+        steps.append(_chain(svc, "SVL" if internal_local else "SVC"))
+        in_cluster_cidr = source.ip in cluster.cluster_cidr
+        masq = dp.masquerade_all or (dp.detect_local and not in_cluster_cidr)
+        if masq:
+            steps.append("KUBE-MARK-MASQ")
+        why = "masquerade-all" if dp.masquerade_all else "the source is outside the cluster's pod CIDR"
+        reason = (f"DNAT to one of {len(targets)} endpoint(s)"
+                  + (f"{' on this node' if internal_local else ''}; SNAT because {why}" if masq
+                     else f"{' on this node' if internal_local else ''}; no SNAT: the pod keeps seeing the client's own IP"))
+        return result("DNAT", targets, "always" if masq else "never", steps, reason)
+
+    # NodePort, load-balancer IP, externalIP: the "external destinations" (KUBE-EXT-*).
+    steps.append(_chain(svc, "EXT"))
+    if svc.external_traffic_policy != "Local":
+        snat = "always" if dp.snat_external else "never"
+        if dp.snat_external:
+            steps.append("KUBE-MARK-MASQ")
+        steps.append(_chain(svc, "SVC"))
+        reason = (f"externalTrafficPolicy Cluster: DNAT to any of {len(cluster_eps)} endpoint(s) in the cluster, "
+                  + ("and SNAT to the node's address (always, even for an endpoint on this node)" if dp.snat_external
+                     else "and (hypothetically) no SNAT"))
+        return result("DNAT", cluster_eps, snat, steps, reason)
+
+    # externalTrafficPolicy: Local
+    short_circuit = dp.mode != "ipvs"
+    if from_pod and dp.detect_local and short_circuit:
+        steps.append(_chain(svc, "SVC"))
+        return result("DNAT", cluster_eps, "never", steps,
+                      "traffic from a pod to a Local service's external address is short-circuited to all "
+                      "endpoints, as if it had gone out to the load balancer and come back; no SNAT")
+    if from_host and short_circuit:
+        steps += ["KUBE-MARK-MASQ", _chain(svc, "SVC")]
+        return result("DNAT", cluster_eps, "always", steps,
+                      "traffic from the node itself to a Local service's external address goes to all "
+                      "endpoints and is masqueraded")
+    if local_eps:
+        steps.append(_chain(svc, "SVL"))
+        return result("DNAT", local_eps, "always" if from_host else "never", steps,
+                      f"externalTrafficPolicy Local: DNAT only to the {len(local_eps)} endpoint(s) on {here.name}; "
+                      "no SNAT, so the pod sees the client's IP")
+    who = "the client times out" if source.kind == "external" else "the in-cluster client times out (IPVS has no short-circuit)"
+    return result("DROP", (), "never", steps,
+                  f"{here.name} has no local endpoint for {svc.name}, so kube-proxy drops the packet (no reply at all: {who})",
+                  f'filter KUBE-EXTERNAL-SERVICES "{svc.namespace}/{svc.name} has no local endpoints" -j DROP')
+
+
+def _decide_cilium(dp: Cilium, svc: Service, node: str, source: Source, destination: str,
+                   cluster_eps: list[Endpoint], local_eps: list[Endpoint], has_any: bool, result) -> Decision:
+    steps = ["eBPF service lookup"]
+    if not has_any:
+        return result("REJECT", (), "never", steps, f"{svc.name} has no ready endpoints: Cilium rejects the connection")
+    in_cluster = source.kind != "external"
+    if destination == "clusterIP" or in_cluster:
+        # Socket-level load balancing: in-cluster clients are translated at connect(), no SNAT.
+        local = svc.internal_traffic_policy == "Local"
+        targets = local_eps if local else cluster_eps
+        if not targets:
+            return result("DROP", (), "never", steps,
+                          f"{node} has no local endpoint for {svc.name} and internalTrafficPolicy is Local")
+        return result("DNAT", targets, "never", ["eBPF socket LB (connect-time translation)"],
+                      "in-cluster traffic is translated when the socket connects; the pod keeps its IP")
+    if svc.external_traffic_policy == "Local":
+        if not local_eps:
+            return result("DROP", (), "never", steps,
+                          f"{node} has no local endpoint for {svc.name}, so Cilium drops the packet (the client times out)")
+        return result("DNAT", local_eps, "never", steps, "externalTrafficPolicy Local: a local backend, client IP kept")
+    if dp.mode == "dsr":
+        return result("DNAT", cluster_eps, "never", steps,
+                      "DSR: any backend; a remote one gets the client's IP and answers the client directly", dsr=True)
+    return result("DNAT", cluster_eps, "remote", steps,
+                  "SNAT mode: any backend; SNAT only if it is on another node")
+
+
+def _check_reachable(svc: Service, destination: str) -> None:
+    problems = {
+        "nodePort": (svc.node_port is None, f"{svc.name} is a {svc.type} service: it has no NodePort",
+                     "only NodePort and LoadBalancer services open a port on every node."),
+        "loadBalancerIP": (svc.load_balancer_ip is None, f"{svc.name} is a {svc.type} service: it has no load-balancer IP",
+                           "only a LoadBalancer service gets an external load balancer."),
+        "externalIP": (not svc.external_ips, f"{svc.name} has no externalIPs",
+                       "set spec.externalIPs (patch_service(..., external_ips=[...])) to route an extra address to it."),
+        "clusterIP": (svc.cluster_ip is None, f"{svc.name} has no ClusterIP", "every non-headless service has one."),
+    }
+    missing, message, hint = problems[destination]
+    if missing:
+        raise InvalidChange(message, hint=hint)

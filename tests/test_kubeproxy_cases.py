@@ -1,0 +1,109 @@
+"""The simulator's kube-proxy against kube-proxy's own packet-flow tests (tests/kubeproxy_cases.py).
+
+Each upstream case becomes a two-node cluster: node-a is the node whose kube-proxy handles the
+packet ("test-node" upstream), node-b holds the remote endpoints. Cases about features k8slearn
+does not model are skipped with the reason, so the count of what is checked stays visible.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from k8slearn.dataplane import KubeProxy, Source, decide
+from k8slearn.model import Cluster
+
+from kubeproxy_cases import CASES
+
+EXTERNAL_CLIENT = ipaddress.IPv4Address("203.0.113.2")
+
+
+def _unsupported(case: dict) -> str | None:
+    svc, kp = case["service"], case["kube_proxy"]
+    if kp.get("ip_family") == "IPv6":
+        return "IPv6 is not modelled"
+    if svc.get("load_balancer_source_ranges"):
+        return "loadBalancerSourceRanges is not modelled"
+    if svc.get("deleted"):
+        return "deleted services are not modelled"
+    if case["source"] == "lb-ip":
+        return "a node source SNATed to the LB IP is not modelled"
+    if case["destination"] in ("healthCheckNodePort", "non-service") or case.get("wrong_port"):
+        return "only traffic to a service's own port is modelled"
+    if kp.get("nodeport_addresses") and case["source"] != "localhost" and case["expect"]["verdict"] == "NO_MATCH":
+        return "--nodeport-addresses is not modelled"
+    if case["destination"] == "nodePort" and svc.get("node_port") is False:
+        return "allocateLoadBalancerNodePorts=false is not modelled"
+    for e in case["endpoints"]:
+        if e["ready"] and not (e["serving"] and not e["terminating"]):
+            return "endpoint conditions that Kubernetes never publishes"
+    return None
+
+
+def _build(case: dict) -> tuple[Cluster, dict[str, str]]:
+    cluster = Cluster.from_layout({"node-a": 0, "node-b": 0}, type="ClusterIP")
+    cluster.delete_service("web")
+    names = {}
+    for e in case["endpoints"]:
+        pod = cluster.add_pod(f"pod-{e['name']}", "node-a" if e["local"] else "node-b",
+                              labels={"app": "svc"}, ready=e["serving"], terminating=e["terminating"])
+        names[pod.name] = e["name"]
+    svc = case["service"]
+    external_ips = [cluster.external_ip_for("svc")] if svc["external_ips"] or case["destination"] == "externalIP" else []
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster.add_service("svc", type=svc["type"], selector={"app": "svc"}, external_ips=external_ips,
+                            external_traffic_policy=svc["external_traffic_policy"],
+                            internal_traffic_policy=svc["internal_traffic_policy"])
+    return cluster, names
+
+
+def _source(case: dict, cluster: Cluster) -> Source:
+    kind = case["source"]
+    if case.get("dest_node_address") == "loopback":
+        kind = "localhost"
+    if kind == "pod-local":
+        if case.get("source_endpoint"):
+            pod = cluster.pod(f"pod-{case['source_endpoint']}")
+        else:
+            pod = cluster.add_pod("client", "node-a")
+        return Source("pod", pod.ip, node="node-a", pod=pod.name)
+    if kind == "pod-remote":
+        pod = cluster.add_pod("client", "node-b")
+        return Source("pod", pod.ip, node="node-b", pod=pod.name)
+    if kind == "node":
+        return Source("node", cluster.node("node-a").ip, node="node-a")
+    if kind == "localhost":
+        return Source("localhost", ipaddress.IPv4Address("127.0.0.1"), node="node-a")
+    return Source("external", EXTERNAL_CLIENT)
+
+
+def _params():
+    out = []
+    for case in CASES:
+        modes = {"both": ["iptables", "nftables"], "iptables": ["iptables"], "nftables": ["nftables"]}[
+            case.get("dataplane", "both")]
+        for mode in modes:
+            reason = _unsupported(case)
+            marks = [pytest.mark.skip(reason=reason)] if reason else []
+            out.append(pytest.param(case, mode, id=f"{mode}: {case['upstream']}", marks=marks))
+    return out
+
+
+@pytest.mark.parametrize(("case", "mode"), _params())
+def test_upstream_case(case: dict, mode: str) -> None:
+    cluster, names = _build(case)
+    source = _source(case, cluster)
+    kp = case["kube_proxy"]
+    dp = KubeProxy(mode=mode, masquerade_all=kp["masquerade_all"], detect_local=kp["detect_local"],
+                   localhost_node_ports=kp.get("localhost_nodeports", True))
+    expect = case["expect_nftables"] if mode == "nftables" and "expect_nftables" in case else case["expect"]
+    d = decide(cluster, "svc", node="node-a", source=source, destination=case["destination"], dataplane=dp)
+    verdict = expect["verdict"]
+    assert d.verdict == verdict, d.reason
+    if verdict == "DNAT":
+        assert sorted(names[e.pod] for e in d.endpoints) == sorted(expect["endpoints"])
+        for e in d.endpoints:
+            assert d.masquerades(e, source.ip) == expect["masquerade"], (names[e.pod], d.reason)
