@@ -395,6 +395,13 @@ class Cluster:
     def services(self) -> tuple[Service, ...]:
         return self._state.services
 
+    def cached(self, key: Any, compute: Any) -> Any:
+        """``compute()``, remembered until the next change to the cluster (for derived views)."""
+        key = ("user", key)
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
     def _index(self, kind: str) -> dict[str, Any]:
         key = ("index", kind)
         if key not in self._cache:

@@ -23,7 +23,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("dataplane",),
     ("placement", "proxies"),
     ("loadbalancer",),
-    ("trace", "traffic"),
+    ("trace",),
+    ("traffic",),  # aggregates what trace.py defines for one connection
     ("viz",),
     ("widgets",),
     ("checks", "manifests", "lab"),

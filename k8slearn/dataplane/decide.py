@@ -203,6 +203,23 @@ def categorize(endpoints: Sequence[Endpoint], svc: Service, node: str, zone: str
     return cluster, local, bool(ready or serving_terminating)
 
 
+def _categorize_cached(cluster: Cluster, svc: Service, node: str, zone: str,
+                       ) -> tuple[tuple[Endpoint, ...], tuple[Endpoint, ...], bool]:
+    """:func:`categorize` with the cluster-wide parts computed once per cluster version (large clusters)."""
+    def split() -> tuple[list[Endpoint], list[Endpoint]]:
+        eps = cluster.endpoints(svc)
+        return [e for e in eps if e.ready], [e for e in eps if e.serving and e.terminating]
+
+    ready, serving_terminating = cluster.cached(("categorize", svc.name), split)
+    topo = svc.traffic_distribution
+    scope = None if topo is None else (node if topo == "PreferSameNode" else zone)
+    cluster_eps = cluster.cached(("cluster-eps", svc.name, topo, scope, zone),
+                                 lambda: tuple(_topology_filter(ready, svc, node, zone) or serving_terminating))
+    mine = cluster.endpoints_by_node(svc)[node]
+    local = tuple(e for e in mine if e.ready) or tuple(e for e in mine if e.serving and e.terminating)
+    return cluster_eps, local, bool(ready or serving_terminating)
+
+
 def _chain(svc: Service, prefix: str) -> str:
     fn = {"SVC": chains.service_chain, "SVL": chains.local_chain, "EXT": chains.external_chain}[prefix]
     return fn(svc.namespace, svc.name)
@@ -236,8 +253,7 @@ def decide(
     if destination not in DESTINATIONS:
         raise NotFound("destination", destination, list(DESTINATIONS))
     _check_reachable(svc, destination)
-    eps = cluster.endpoints(svc)
-    cluster_eps, local_eps, has_any = categorize(eps, svc, here.name, here.zone)
+    cluster_eps, local_eps, has_any = _categorize_cached(cluster, svc, here.name, here.zone)
     name = dataplane_key(dp)
     from_pod = source.kind == "pod"
     from_host = source.kind in ("node", "localhost")
