@@ -129,6 +129,7 @@ class Trace:
     reason: str
     dataplane: str
     decision: Decision | None = None
+    cluster: Cluster | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def delivered(self) -> bool:
@@ -315,7 +316,8 @@ def send(
             "node catches them). From outside, use the load-balancer IP, a NodePort or an externalIP.",
         )
     hops = _Hops()
-    common = dict(service=svc.name, client=label, client_ip=source.ip, dataplane=dataplane_key(dp))
+    common = dict(service=svc.name, client=label, client_ip=source.ip, dataplane=dataplane_key(dp),
+                  cluster=cluster.copy())  # a snapshot, so the trace can be drawn after the cluster changes
     if not external and address == "nodePort" and via is None:
         via = source.node  # a pod or node dials its own node's NodePort unless told otherwise
 

@@ -41,6 +41,7 @@ _CELLS = ((False, False), (False, True), (True, False), (True, True))
 
 @dataclass(frozen=True)
 class _Exact:
+    service: str
     pods: tuple[str, ...]
     pod_nodes: tuple[str, ...]
     ready: np.ndarray          # which pods are ready endpoints (imbalance is measured over them)
@@ -87,7 +88,7 @@ def _compute(cluster: Cluster, name: str, lb: LoadBalancer, clients: str, addres
         kept = 1 if lb.preserve_client_ip else 0
         for pod, w in s.weights.items():
             cells[index[pod], kept] += w
-        return _finish(eps, cells, outcomes, ())
+        return _finish(svc.name, eps, cells, outcomes, ())
 
     for node_name, w in s.weights.items():
         decision = decide(cluster, svc, node=node_name, source=_client_source(cluster, clients, node_name),
@@ -116,7 +117,7 @@ def _compute(cluster: Cluster, name: str, lb: LoadBalancer, clients: str, addres
         row["client_ip_kept"] = each * ((local if kept_local else 0) + (remote if kept_remote and not remote_fails else 0))
         row["extra_hop"] = 0.0 if remote_fails else each * remote
         nodes.append(row)
-    return _finish(eps, cells, outcomes, tuple(nodes))
+    return _finish(svc.name, eps, cells, outcomes, tuple(nodes))
 
 
 def _spread_over(cells: np.ndarray, index: dict[str, int], targets: tuple, node: str, each: float,
@@ -131,20 +132,25 @@ def _spread_over(cells: np.ndarray, index: dict[str, int], targets: tuple, node:
             cells[i, 3 if kept_remote else 2] += each
 
 
-def _finish(eps: tuple, cells: np.ndarray, outcomes: dict[str, float], nodes: tuple) -> _Exact:
+def _finish(service: str, eps: tuple, cells: np.ndarray, outcomes: dict[str, float], nodes: tuple) -> _Exact:
     ready = np.array([e.ready or (e.serving and e.terminating) for e in eps], dtype=bool)
-    return _Exact(tuple(e.pod for e in eps), tuple(e.node for e in eps), ready, cells, outcomes, nodes)
+    return _Exact(service, tuple(e.pod for e in eps), tuple(e.node for e in eps), ready, cells, outcomes, nodes)
 
 
-def _frame(exact: _Exact, cells: np.ndarray) -> Any:
+def _frame(exact: _Exact, cells: np.ndarray, outcomes: dict[str, float] | None = None) -> Any:
     import pandas as pd
 
     share = cells.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         kept = np.where(share > 0, (cells[:, 1] + cells[:, 3]) / share, np.nan)
         extra = np.where(share > 0, (cells[:, 2] + cells[:, 3]) / share, np.nan)
-    return pd.DataFrame({"pod": list(exact.pods), "node": list(exact.pod_nodes), "share": share,
-                         "client_ip_kept": kept, "extra_hop": extra}, columns=TRAFFIC_COLUMNS)
+    frame = pd.DataFrame({"pod": list(exact.pods), "node": list(exact.pod_nodes), "share": share,
+                          "client_ip_kept": kept, "extra_hop": extra}, columns=TRAFFIC_COLUMNS)
+    serving = int(exact.ready.sum())
+    # For pictures and checks: the even share a serving pod would get, and where the rest went.
+    frame.attrs.update({"service": exact.service, "fair_share": 1 / serving if serving else math.nan,
+                        **(exact.outcomes if outcomes is None else outcomes)})
+    return frame
 
 
 def traffic(
@@ -160,7 +166,8 @@ def traffic(
 
     Columns: ``pod``, ``node``, ``share`` (of all connections clients open), ``client_ip_kept`` and
     ``extra_hop`` (fractions of that pod's connections; NaN for a pod that gets none). What the pods
-    do not get was dropped, refused or failed: ``1 - share.sum()``, split in :func:`metrics`.
+    do not get was dropped, refused or failed: ``1 - share.sum()``, split in :func:`metrics` and in
+    ``frame.attrs`` (``dropped``, ``refused``, ``failed``, ``fair_share``, ``service``).
 
     ``clients="external"`` (through ``lb`` to the load-balancer IP, or spread equally over the nodes
     for a NodePort/externalIP) or ``"pods"`` (a client pod on every node, to the ClusterIP by default).
@@ -209,9 +216,9 @@ def sample(
     picks = rng(seed).choice(len(probs), size=n, p=probs)
     counts = np.bincount(picks, minlength=len(probs)).astype(float)
     cells = counts[: exact.cells.size].reshape(exact.cells.shape) / n
-    frame = _frame(exact, cells)
+    outcomes = {k: float(counts[exact.cells.size + i] / n) for i, k in enumerate(("dropped", "refused", "failed"))}
+    frame = _frame(exact, cells, outcomes)
     frame.attrs["connections"] = n
-    frame.attrs["outcomes"] = {k: counts[exact.cells.size + i] / n for i, k in enumerate(("dropped", "refused", "failed"))}
     return frame
 
 
