@@ -1,0 +1,372 @@
+"""kube-proxy's iptables rules for one node, in ``iptables-restore`` format.
+
+:func:`render` writes what kube-proxy's iptables mode (the default) would load on one node of a
+:class:`~k8slearn.model.Cluster`: the ``filter`` table (``KUBE-EXTERNAL-SERVICES`` DROP/REJECT
+verdicts, ``KUBE-SERVICES`` REJECT, health-check ACCEPTs, ``KUBE-FORWARD``) and the ``nat`` table
+(``KUBE-SERVICES``, ``KUBE-NODEPORTS``, ``KUBE-EXT-*``, ``KUBE-SVC-*``, ``KUBE-SVL-*``,
+``KUBE-SEP-*``, ``KUBE-MARK-MASQ``, ``KUBE-POSTROUTING``). Rules, comments, chain names (hashed
+suffixes included) and layout follow ``syncProxyRules`` in ``pkg/proxy/iptables/proxier.go`` and the
+expected output of ``TestOverallIPTablesRules`` in ``proxier_test.go`` (kubernetes/kubernetes), so a
+learner can hold the text next to ``iptables-save`` on a real node and compare line by line.
+
+The endpoint sets come from :func:`~k8slearn.dataplane.decide.categorize`, the same function
+:func:`~k8slearn.dataplane.decide.decide` uses, and the masquerade switches from the same
+:class:`~k8slearn.dataplane.decide.KubeProxy` options; the kernel lab (``k8slearn lab``) loads this
+text into network namespaces, so the simulator and the kernel cannot quietly disagree.
+
+Differences from a real node, on purpose: services have one unnamed TCP port (so the comment reads
+``default/web`` where upstream's fixtures read ``ns1/svc1:p80``); ``loadBalancerSourceRanges`` and
+session affinity are not modelled (no ``KUBE-FW-*`` chains, no ``-m recent`` rules).
+
+Taught in notebooks/11-real-cluster-lab.ipynb (and ``k8slearn lab``).
+
+>>> from k8slearn import examples
+>>> text = render(examples.uneven(), "node-c")
+>>> print("\\n".join(l for l in text.splitlines() if l.startswith("-A KUBE-SVC-")))
+-A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 80 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ
+-A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.1.5:8080" -m statistic --mode random --probability 0.3333333333 -j KUBE-SEP-XQWD6PXGZUTOOIVQ
+-A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.1.6:8080" -m statistic --mode random --probability 0.5000000000 -j KUBE-SEP-XIQG3E4ATGAKTZVT
+-A KUBE-SVC-LOLE4ISW44XBNF3G -m comment --comment "default/web -> 10.244.2.5:8080" -j KUBE-SEP-CBTFKNOSRCMRXDOA
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from ..errors import InvalidChange
+from ..model import Cluster, Endpoint, NodeRef, Service
+from . import chains
+from .decide import KubeProxy, categorize, get_dataplane
+
+__all__ = ["render", "RuleSet", "ruleset", "chain_names", "JUMP_RULES", "MASQUERADE_MARK"]
+
+#: kube-proxy's default masquerade bit (``--iptables-masquerade-bit=14``).
+MASQUERADE_MARK = "0x4000"
+
+#: The rules kube-proxy links into the built-in chains (``iptablesJumpChains``, plus kubelet's
+#: ``KUBE-FIREWALL`` jumps): (table, built-in chain, kube chain, comment, extra match).
+JUMP_RULES: tuple[tuple[str, str, str, str, str], ...] = (
+    ("filter", "INPUT", "KUBE-EXTERNAL-SERVICES", "kubernetes externally-visible service portals", "-m conntrack --ctstate NEW"),
+    ("filter", "FORWARD", "KUBE-EXTERNAL-SERVICES", "kubernetes externally-visible service portals", "-m conntrack --ctstate NEW"),
+    ("filter", "INPUT", "KUBE-NODEPORTS", "kubernetes health check service ports", ""),
+    ("filter", "FORWARD", "KUBE-SERVICES", "kubernetes service portals", "-m conntrack --ctstate NEW"),
+    ("filter", "OUTPUT", "KUBE-SERVICES", "kubernetes service portals", "-m conntrack --ctstate NEW"),
+    ("filter", "FORWARD", "KUBE-FORWARD", "kubernetes forwarding rules", ""),
+    ("filter", "INPUT", "KUBE-PROXY-FIREWALL", "kubernetes load balancer firewall", "-m conntrack --ctstate NEW"),
+    ("filter", "OUTPUT", "KUBE-PROXY-FIREWALL", "kubernetes load balancer firewall", "-m conntrack --ctstate NEW"),
+    ("filter", "FORWARD", "KUBE-PROXY-FIREWALL", "kubernetes load balancer firewall", "-m conntrack --ctstate NEW"),
+    ("nat", "OUTPUT", "KUBE-SERVICES", "kubernetes service portals", ""),
+    ("nat", "PREROUTING", "KUBE-SERVICES", "kubernetes service portals", ""),
+    ("nat", "POSTROUTING", "KUBE-POSTROUTING", "kubernetes postrouting rules", ""),
+)
+
+_BUILTIN = {"filter": ("INPUT", "FORWARD", "OUTPUT"), "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING")}
+_FILTER_FIXED = ("KUBE-NODEPORTS", "KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FIREWALL",
+                 "KUBE-FORWARD", "KUBE-PROXY-FIREWALL")
+
+
+@dataclass
+class RuleSet:
+    """One node's rules: per table, the chains (in declaration order) and the ``-A`` lines per chain.
+
+    :meth:`text` lays them out as kube-proxy's tests do: ``*filter`` then ``*nat``; in each, the
+    chain lines (``KUBE-NODEPORTS`` and ``KUBE-SERVICES`` first, the rest sorted by name), then the
+    rules grouped chain by chain in the same order.
+    """
+
+    node: str
+    tables: dict[str, dict[str, list[str]]] = field(default_factory=lambda: {"filter": {}, "nat": {}})
+
+    def chain(self, table: str, name: str) -> list[str]:
+        return self.tables[table].setdefault(name, [])
+
+    def add(self, table: str, chain: str, *parts: str) -> None:
+        self.chain(table, chain).append(" ".join(p for p in ("-A", chain, *parts) if p))
+
+    def order(self, table: str) -> list[str]:
+        names = list(self.tables[table])
+        builtin = [c for c in _BUILTIN[table] if c in names]
+        if table == "filter":
+            fixed = [c for c in _FILTER_FIXED if c in names]
+        else:
+            fixed = [c for c in ("KUBE-NODEPORTS", "KUBE-SERVICES") if c in names]
+        rest = sorted(c for c in names if c not in fixed and c not in builtin)
+        return builtin + fixed + rest
+
+    def text(self) -> str:
+        lines: list[str] = []
+        for table in ("filter", "nat"):
+            lines.append(f"*{table}")
+            order = self.order(table)
+            for name in order:
+                policy = "ACCEPT" if name in _BUILTIN[table] else "-"
+                lines.append(f":{name} {policy} [0:0]")
+            for name in order:
+                lines.extend(self.tables[table][name])
+            lines.append("COMMIT")
+        return "\n".join(lines) + "\n"
+
+    def rules(self, table: str, chain: str) -> list[str]:
+        """The ``-A`` lines of one chain (empty if the chain does not exist)."""
+        return list(self.tables[table].get(chain, ()))
+
+
+def _uses_cluster_endpoints(svc: Service) -> bool:
+    # pkg/proxy/serviceport.go: Cluster endpoints are needed for iTP Cluster, or for any external
+    # access (the pod short-circuit of an eTP Local service uses them).
+    return svc.internal_traffic_policy != "Local" or svc.externally_accessible
+
+
+def _uses_local_endpoints(svc: Service) -> bool:
+    return svc.internal_traffic_policy == "Local" or (
+        svc.externally_accessible and svc.external_traffic_policy == "Local")
+
+
+def _sorted(endpoints: Iterable[Endpoint]) -> list[Endpoint]:
+    return sorted(endpoints, key=lambda e: f"{e.ip}:{e.port}")
+
+
+def _q(text: str) -> str:
+    return f'"{text}"'
+
+
+def ruleset(
+    cluster: Cluster,
+    node: NodeRef,
+    *,
+    dataplane: str | KubeProxy = "iptables",
+    jumps: bool = False,
+    random_fully: bool = True,
+    nfacct: bool = False,
+    port_name: str = "",
+) -> RuleSet:
+    """The rules of :func:`render`, as a :class:`RuleSet` (chains and lines), for tests and tools."""
+    dp = get_dataplane(dataplane)
+    if not isinstance(dp, KubeProxy) or dp.mode != "iptables":
+        raise InvalidChange(
+            f"rule rendering is written for kube-proxy's iptables mode, not {dp.name}",
+            hint='use dataplane="iptables" (or "no-snat", the hypothetical kube-proxy without SNAT); '
+            "nftables mode has the same semantics in nft syntax, IPVS and Cilium use other mechanisms.")
+    here = cluster.node(node)
+    rs = RuleSet(here.name)
+    cidr = str(cluster.cluster_cidr)
+    mark = MASQUERADE_MARK
+
+    for name in _FILTER_FIXED:
+        if name != "KUBE-FIREWALL" or dp.localhost_node_ports:
+            rs.chain("filter", name)
+    for name in ("KUBE-NODEPORTS", "KUBE-SERVICES", "KUBE-MARK-MASQ", "KUBE-POSTROUTING"):
+        rs.chain("nat", name)
+
+    if jumps:
+        for table, builtin in ((t, c) for t, cs in _BUILTIN.items() for c in cs):
+            rs.chain(table, builtin)
+            # kube-proxy prepends each jump rule, so the last one listed ends up first.
+            for t, src, dst, comment, extra in reversed(JUMP_RULES):
+                if (t, src) == (table, builtin):
+                    rs.add(table, builtin, extra, "-m comment --comment", _q(comment), "-j", dst)
+            if table == "filter" and builtin in ("INPUT", "OUTPUT") and dp.localhost_node_ports:
+                rs.add("filter", builtin, "-j KUBE-FIREWALL")
+
+    # KUBE-POSTROUTING and KUBE-MARK-MASQ (written before the services).
+    rs.add("nat", "KUBE-POSTROUTING", f"-m mark ! --mark {mark}/{mark}", "-j RETURN")
+    rs.add("nat", "KUBE-POSTROUTING", f"-j MARK --xor-mark {mark}")
+    rs.add("nat", "KUBE-POSTROUTING", "-m comment --comment", _q("kubernetes service traffic requiring SNAT"),
+           "-j MASQUERADE" + (" --random-fully" if random_fully else ""))
+    rs.add("nat", "KUBE-MARK-MASQ", f"-j MARK --or-mark {mark}")
+    if dp.localhost_node_ports:
+        rs.add("filter", "KUBE-FIREWALL", "-m comment --comment", _q("block incoming localnet connections"),
+               "-d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP")
+
+    for svc in sorted(cluster.services, key=lambda s: (s.namespace, s.name)):
+        _service_rules(rs, cluster, svc, here.name, here.zone, dp, cidr, port_name, nfacct)
+
+    rs.add("nat", "KUBE-SERVICES", "-m comment --comment",
+           _q("kubernetes service nodeports; NOTE: this must be the last rule in this chain"),
+           "-m addrtype --dst-type LOCAL" + ("" if dp.localhost_node_ports else " ! -d 127.0.0.0/8"),
+           "-j KUBE-NODEPORTS")
+    rs.add("filter", "KUBE-FORWARD", "-m conntrack --ctstate INVALID",
+           "-m nfacct --nfacct-name ct_state_invalid_dropped_pkts" if nfacct else "", "-j DROP")
+    rs.add("filter", "KUBE-FORWARD", "-m comment --comment", _q("kubernetes forwarding rules"),
+           f"-m mark --mark {mark}/{mark}", "-j ACCEPT")
+    rs.add("filter", "KUBE-FORWARD", "-m comment --comment", _q("kubernetes forwarding conntrack rule"),
+           "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+    return rs
+
+
+def _service_rules(rs: RuleSet, cluster: Cluster, svc: Service, node: str, zone: str, dp: KubeProxy,
+                   cidr: str, port_name: str, nfacct: bool) -> None:
+    ns, name = svc.namespace, svc.name
+    spn = f"{ns}/{name}" + (f":{port_name}" if port_name else "")
+    proto = "tcp"
+    svc_chain = chains.service_chain(ns, name, port_name=port_name)
+    svl_chain = chains.local_chain(ns, name, port_name=port_name)
+    ext_chain = chains.external_chain(ns, name, port_name=port_name)
+
+    cluster_eps, local_eps, has_endpoints = categorize(cluster.endpoints(svc), svc, node, zone)
+    uses_cluster, uses_local = _uses_cluster_endpoints(svc), _uses_local_endpoints(svc)
+    cluster_eps = _sorted(cluster_eps) if uses_cluster else []
+    local_eps = _sorted(local_eps) if uses_local else []
+    reachable = {f"{e.ip}:{e.port}": e for e in [*cluster_eps, *local_eps]}
+    uses_cluster_chain = bool(cluster_eps)
+    uses_local_chain = bool(local_eps)
+
+    internal_chain, has_internal = svc_chain, has_endpoints
+    if svc.internal_traffic_policy == "Local":
+        internal_chain = svl_chain
+        has_internal = has_endpoints and bool(local_eps)
+    external_local = svc.external_traffic_policy == "Local"
+    external_policy_chain = svl_chain if external_local else svc_chain
+    has_external = has_endpoints and (bool(local_eps) if external_local else True)
+    uses_ext_chain = has_endpoints and svc.externally_accessible
+
+    if not has_endpoints:
+        int_target = ext_target = "REJECT"
+        int_comment = ext_comment = _q(f"{spn} has no endpoints")
+    else:
+        int_target = ext_target = ""
+        int_comment = ext_comment = ""
+        if not has_internal:
+            int_target, int_comment = "DROP", _q(f"{spn} has no local endpoints")
+        if not has_external:
+            ext_target, ext_comment = "DROP", _q(f"{spn} has no local endpoints")
+
+    match = f"-m {proto} -p {proto}"
+    cip, port = svc.cluster_ip, svc.port
+    if cip is not None:
+        if has_internal:
+            rs.add("nat", "KUBE-SERVICES", "-m comment --comment", _q(f"{spn} cluster IP"), match,
+                   f"-d {cip} --dport {port}", "-j", internal_chain)
+        else:
+            rs.add("filter", "KUBE-SERVICES", "-m comment --comment", int_comment, match,
+                   f"-d {cip} --dport {port}", "-j", int_target)
+
+    for ip in svc.external_ips:
+        if has_endpoints:
+            rs.add("nat", "KUBE-SERVICES", "-m comment --comment", _q(f"{spn} external IP"), match,
+                   f"-d {ip} --dport {port}", "-j", ext_chain)
+        if not has_external:
+            rs.add("filter", "KUBE-EXTERNAL-SERVICES", "-m comment --comment", ext_comment, match,
+                   f"-d {ip} --dport {port}", "-j", ext_target)
+
+    lb_ips = [svc.load_balancer_ip] if svc.load_balancer_ip is not None else []
+    for ip in lb_ips:
+        if has_endpoints:
+            rs.add("nat", "KUBE-SERVICES", "-m comment --comment", _q(f"{spn} loadbalancer IP"), match,
+                   f"-d {ip} --dport {port}", "-j", ext_chain)
+    if not has_external:
+        for ip in lb_ips:
+            rs.add("filter", "KUBE-EXTERNAL-SERVICES", "-m comment --comment", ext_comment, match,
+                   f"-d {ip} --dport {port}", "-j", ext_target)
+
+    if svc.node_port is not None:
+        if has_endpoints:
+            if dp.localhost_node_ports and nfacct:
+                rs.add("nat", "KUBE-NODEPORTS", "-m comment --comment", spn, match,
+                       f"-d 127.0.0.0/8 --dport {svc.node_port}",
+                       "-m nfacct --nfacct-name localhost_nps_accepted_pkts", "-j", ext_chain)
+            rs.add("nat", "KUBE-NODEPORTS", "-m comment --comment", spn, match, f"--dport {svc.node_port}",
+                   "-j", ext_chain)
+        if not has_external:
+            rs.add("filter", "KUBE-EXTERNAL-SERVICES", "-m comment --comment", ext_comment,
+                   "-m addrtype --dst-type LOCAL", match, f"--dport {svc.node_port}", "-j", ext_target)
+
+    if svc.health_check_node_port is not None:
+        rs.add("filter", "KUBE-NODEPORTS", "-m comment --comment", _q(f"{spn} health check node port"),
+               "-m tcp -p tcp", f"--dport {svc.health_check_node_port}", "-j ACCEPT")
+
+    if has_internal and cip is not None:
+        args = ("-m comment --comment", _q(f"{spn} cluster IP"), match, f"-d {cip} --dport {port}")
+        if dp.masquerade_all:
+            rs.add("nat", internal_chain, *args, "-j KUBE-MARK-MASQ")
+        elif dp.detect_local:
+            rs.add("nat", internal_chain, *args, f"! -s {cidr}", "-j KUBE-MARK-MASQ")
+
+    if uses_ext_chain:
+        rs.chain("nat", ext_chain)
+        if not external_local:
+            if dp.snat_external:  # the hypothetical "no-snat" kube-proxy leaves this rule out
+                rs.add("nat", ext_chain, "-m comment --comment",
+                       _q(f"masquerade traffic for {spn} external destinations"), "-j KUBE-MARK-MASQ")
+        else:
+            if dp.detect_local:
+                rs.add("nat", ext_chain, "-m comment --comment",
+                       _q(f"pod traffic for {spn} external destinations"), f"-s {cidr}", "-j", svc_chain)
+            rs.add("nat", ext_chain, "-m comment --comment",
+                   _q(f"masquerade LOCAL traffic for {spn} external destinations"),
+                   "-m addrtype --src-type LOCAL", "-j KUBE-MARK-MASQ")
+            rs.add("nat", ext_chain, "-m comment --comment",
+                   _q(f"route LOCAL traffic for {spn} external destinations"),
+                   "-m addrtype --src-type LOCAL", "-j", svc_chain)
+        if has_external:
+            rs.add("nat", ext_chain, "-j", external_policy_chain)
+
+    def sep(e: Endpoint) -> str:
+        return chains.endpoint_chain(ns, name, e.ip, e.port, port_name=port_name)
+
+    for chain_name, used, eps in ((svc_chain, uses_cluster_chain, cluster_eps),
+                                  (svl_chain, uses_local_chain, local_eps)):
+        if not used:
+            continue
+        rs.chain("nat", chain_name)
+        for i, e in enumerate(eps):
+            stat = (f"-m statistic --mode random --probability {chains.probability(len(eps) - i)}"
+                    if i < len(eps) - 1 else "")
+            rs.add("nat", chain_name, "-m comment --comment", _q(f"{spn} -> {e.ip}:{e.port}"), stat, "-j", sep(e))
+
+    for e in reachable.values():
+        chain = sep(e)
+        rs.chain("nat", chain)
+        rs.add("nat", chain, "-m comment --comment", spn, f"-s {e.ip}", "-j KUBE-MARK-MASQ")
+        rs.add("nat", chain, "-m comment --comment", spn, match, f"-j DNAT --to-destination {e.ip}:{e.port}")
+
+
+def render(
+    cluster: Cluster,
+    node: NodeRef,
+    *,
+    dataplane: str | KubeProxy = "iptables",
+    jumps: bool = False,
+    random_fully: bool = True,
+    nfacct: bool = False,
+    port_name: str = "",
+) -> str:
+    """kube-proxy's rules for ``node``, as ``iptables-restore`` input.
+
+    Parameters
+    ----------
+    cluster, node
+        The cluster and the node whose kube-proxy writes the rules.
+    dataplane
+        ``"iptables"`` (default), ``"no-snat"`` (the hypothetical kube-proxy that never masquerades
+        external traffic) or a :class:`~k8slearn.dataplane.decide.KubeProxy` in iptables mode with
+        ``masquerade_all`` / ``detect_local`` / ``localhost_node_ports`` set.
+    jumps
+        Also declare the built-in chains and the jump rules kube-proxy (and kubelet) link into them
+        (``-A PREROUTING ... -j KUBE-SERVICES`` ...), as needed to load the text into an empty
+        network namespace. kube-proxy itself inserts these with ``iptables -I``.
+    random_fully
+        ``MASQUERADE --random-fully``, as kube-proxy writes when iptables supports it.
+    nfacct
+        Write the ``-m nfacct`` counters (and the localhost NodePort rules that come with them), as
+        kube-proxy does when the kernel has ``xt_nfacct``; upstream's test fixture has them.
+    port_name
+        A name for the service port (``"p80"`` reproduces upstream fixture hashes).
+
+    >>> from k8slearn import examples
+    >>> rules = render(examples.uneven(external_traffic_policy="Local"), "node-c")
+    >>> [l for l in rules.splitlines() if "has no local endpoints" in l][0]
+    '-A KUBE-EXTERNAL-SERVICES -m comment --comment "default/web has no local endpoints" -m tcp -p tcp -d 203.0.113.100 --dport 80 -j DROP'
+    """
+    return ruleset(cluster, node, dataplane=dataplane, jumps=jumps, random_fully=random_fully,
+                   nfacct=nfacct, port_name=port_name).text()
+
+
+def chain_names(text: str) -> list[str]:
+    """The chains a rendered (or ``iptables-save``) text declares, in order.
+
+    >>> chain_names("*nat\\n:KUBE-SERVICES - [0:0]\\n:KUBE-MARK-MASQ - [0:0]\\nCOMMIT\\n")
+    ['KUBE-SERVICES', 'KUBE-MARK-MASQ']
+    """
+    return [line[1:].split()[0] for line in text.splitlines() if line.startswith(":")]
