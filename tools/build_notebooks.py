@@ -1,0 +1,138 @@
+"""Build the course notebooks from their sources, executing them so outputs are stored.
+
+Sources are plain Python files in the "percent" format, one per notebook, in ``notebooks/src/``
+(the course), ``solutions/src/`` and elsewhere::
+
+    # %% [markdown]
+    # # A title
+    # Some *markdown*; every line starts with "# ".
+
+    # %% tags=["nbval-check-output"] slide="subslide"
+    import k8slearn as k8s
+
+A cell header may carry ``tags=[...]`` (cell metadata tags, e.g. ``nbval-check-output``,
+``nbval-ignore-output``, ``raises-exception``, ``misconception-3``) and ``slide="..."`` (slide type
+for ``nbconvert --to slides``/RISE: slide, subslide, fragment, skip, notes).
+
+Usage::
+
+    python tools/build_notebooks.py                  # every source, executed
+    python tools/build_notebooks.py notebooks/src/03-*.py --no-execute
+
+Each notebook is executed in a fresh kernel from the notebook's own folder, with a fixed
+matplotlib backend, and the run time is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE_DIRS = ("notebooks/src", "solutions/src")
+HEADER = re.compile(r"^# %%(?P<md> \[markdown\])?(?P<rest>.*)$")
+
+
+def parse(text: str) -> list[dict]:
+    """Cells of a percent-format source: dicts with type, source, tags and slide."""
+    cells: list[dict] = []
+    current: dict | None = None
+    for line in text.splitlines():
+        m = HEADER.match(line)
+        if m:
+            current = {"type": "markdown" if m.group("md") else "code", "lines": [], "tags": [], "slide": None}
+            for key, value in re.findall(r'(\w+)=(\[[^\]]*\]|"[^"]*")', m.group("rest")):
+                parsed = ast.literal_eval(value)
+                if key == "tags":
+                    current["tags"] = list(parsed)
+                elif key == "slide":
+                    current["slide"] = parsed
+            cells.append(current)
+            continue
+        if current is None:
+            if line.strip():
+                raise SystemExit(f"text before the first '# %%' cell header: {line!r}")
+            continue
+        if current["type"] == "markdown":
+            if line and not line.startswith("#"):
+                raise SystemExit(f"markdown line must start with '# ': {line!r}")
+            line = line[2:] if line.startswith("# ") else line[1:]
+        current["lines"].append(line)
+    for cell in cells:
+        lines = cell.pop("lines")
+        while lines and not lines[-1].strip():
+            lines.pop()
+        while lines and not lines[0].strip():
+            lines.pop(0)
+        cell["source"] = "\n".join(lines)
+    return [c for c in cells if c["source"] or c["type"] == "code"]
+
+
+def to_notebook(cells: list[dict]):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    for i, c in enumerate(cells):
+        maker = nbformat.v4.new_markdown_cell if c["type"] == "markdown" else nbformat.v4.new_code_cell
+        cell = maker(c["source"])
+        cell.id = f"cell-{i:03d}"
+        if c["tags"]:
+            cell.metadata["tags"] = c["tags"]
+        if c["slide"]:
+            cell.metadata["slideshow"] = {"slide_type": c["slide"]}
+        nb.cells.append(cell)
+    return nb
+
+
+def target_of(source: Path) -> Path:
+    """notebooks/src/03-x.py -> notebooks/03-x.ipynb"""
+    return source.parent.parent / (source.stem + ".ipynb")
+
+
+def build(source: Path, *, execute: bool = True, timeout: int = 300) -> float:
+    import nbformat
+
+    nb = to_notebook(parse(source.read_text(encoding="utf-8")))
+    start = time.perf_counter()
+    if execute:
+        from nbclient import NotebookClient
+
+        os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(target_of(source).parent)}})
+        client.execute()
+    nbformat.write(nb, target_of(source))
+    return time.perf_counter() - start
+
+
+def sources(patterns: list[str]) -> list[Path]:
+    if patterns:
+        return [Path(p).resolve() for p in patterns]
+    return sorted(p for d in SOURCE_DIRS for p in (ROOT / d).glob("*.py"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("sources", nargs="*", help="source files (default: all)")
+    parser.add_argument("--no-execute", action="store_true", help="write the notebooks without running them")
+    args = parser.parse_args(argv)
+    todo = sources(args.sources)
+    total = 0.0
+    for i, src in enumerate(todo, 1):
+        print(f"[{i}/{len(todo)}] {src.relative_to(ROOT)} ...", end=" ", flush=True)
+        seconds = build(src, execute=not args.no_execute)
+        total += seconds
+        print(f"{seconds:.1f} s")
+    print(f"built {len(todo)} notebook(s) in {total:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
