@@ -1,0 +1,232 @@
+"""Build and remove the lab's miniature cluster in Linux network namespaces.
+
+::
+
+    k8sl-client ──veth── k8sl-router ──bridge "lan" 192.168.0.0/24── k8sl-n-node-a ──bridge cni0── k8sl-p-web-1
+    198.51.100.7         198.51.100.1 / 192.168.0.1                   192.168.0.11 / 10.244.1.1      10.244.1.5
+                         (the load balancer: routes the LB IP        k8sl-n-node-b, k8sl-n-node-c ...
+                          to one node, like a pass-through L4 LB)
+
+Every namespace, interface, address, route and rule lives inside a namespace this module created,
+named with the prefix ``k8sl-``; nothing is added to the host's own namespace (veth pairs are created
+inside the router or node namespace with their peer placed directly in the other one). Processes
+are started with ``ip netns exec`` and tracked by their process id. :func:`cleanup` removes it all,
+and also whatever a crashed run left behind (it finds the namespaces by prefix and ends only the
+processes running inside them).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network
+
+from ..errors import K8sLearnError
+from ..model import CLIENT_IP, Cluster
+from .programs import ECHO_SERVER, MARKER
+
+__all__ = ["PREFIX", "LabError", "Topology", "build", "cleanup", "leftovers", "check_host", "run_in",
+           "CLEANUP_COMMAND"]
+
+PREFIX = "k8sl-"
+CLEANUP_COMMAND = "sudo k8slearn lab --cleanup"
+ROUTER_CLIENT_SIDE = IPv4Address("198.51.100.1")
+ROUTER_NODE_SIDE_OFFSET = 1  # 192.168.0.1
+
+
+class LabError(K8sLearnError):
+    """The kernel lab cannot run here (not root, tools missing, leftovers, address clash)."""
+
+
+def _ip(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    run = subprocess.run(["ip", *args], input=input, text=True, capture_output=True)
+    if check and run.returncode != 0:
+        raise LabError(f"ip {' '.join(args)} failed: {run.stderr.strip() or run.stdout.strip()}",
+                       hint="the lab stops and removes what it built; see the message above.")
+    return run
+
+
+def _batch(ns: str, commands: list[str]) -> None:
+    """Run ``ip`` commands inside one namespace, in one process."""
+    if commands:
+        _ip("-n", ns, "-batch", "-", input="\n".join(commands) + "\n")
+
+
+def run_in(ns: str, argv: list[str], *, input: str | None = None, timeout: float = 30.0,
+           check: bool = True) -> subprocess.CompletedProcess:
+    """Run a command inside a lab namespace (``ip netns exec``) and wait for it."""
+    if not ns.startswith(PREFIX):
+        raise LabError(f"refusing to run in namespace {ns!r}: not one of the lab's ({PREFIX}*)")
+    run = subprocess.run(["ip", "netns", "exec", ns, *argv], input=input, text=True, capture_output=True,
+                         timeout=timeout)
+    if check and run.returncode != 0:
+        raise LabError(f"{' '.join(argv[:2])} in {ns} failed: {run.stderr.strip()[:500]}")
+    return run
+
+
+def leftovers() -> list[str]:
+    """The lab namespaces that exist now (a previous run that did not finish cleaning up)."""
+    if not shutil.which("ip"):
+        return []
+    run = subprocess.run(["ip", "netns", "list"], text=True, capture_output=True)
+    names = [line.split()[0] for line in run.stdout.splitlines() if line.strip()]
+    return sorted(n for n in names if n.startswith(PREFIX))
+
+
+def cleanup(processes: list[subprocess.Popen] | None = None) -> list[str]:
+    """End the lab's processes and delete every ``k8sl-`` namespace. Returns what was removed.
+
+    Processes are ended by their id: the ones this run started (``processes``), then any process
+    still running inside a lab namespace (``ip netns pids``), which only a lab run can have started.
+    """
+    for proc in processes or []:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in processes or []:
+        try:
+            proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=2)
+    removed = []
+    for ns in leftovers():
+        pids = subprocess.run(["ip", "netns", "pids", ns], text=True, capture_output=True).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        deadline = time.monotonic() + 2
+        while pids and time.monotonic() < deadline:
+            pids = subprocess.run(["ip", "netns", "pids", ns], text=True, capture_output=True).stdout.split()
+            if pids:
+                time.sleep(0.02)
+        subprocess.run(["ip", "netns", "del", ns], text=True, capture_output=True)
+        removed.append(ns)
+    return removed
+
+
+def _lab_networks(cluster: Cluster) -> list[IPv4Network]:
+    nets = {IPv4Network(f"{CLIENT_IP}/24", strict=False), IPv4Network("192.168.0.0/24"), cluster.cluster_cidr}
+    for s in cluster.services:
+        for a in (s.cluster_ip, s.load_balancer_ip, *s.external_ips):
+            if a is not None:
+                nets.add(IPv4Network(f"{a}/32"))
+    return sorted(nets)
+
+
+def check_host(cluster: Cluster) -> None:
+    """Refuse to run if the host itself uses any of the lab's address ranges (``ip -4 addr``).
+
+    The lab's addresses live only in its own namespaces, so they could not break the host; but a
+    clash would make the lab's output confusing to compare with the host, so it is refused.
+    """
+    run = _ip("-4", "-o", "addr", "show")
+    host = []
+    for line in run.stdout.splitlines():
+        parts = line.split()
+        if "inet" in parts:
+            host.append(ipaddress.IPv4Interface(parts[parts.index("inet") + 1]).network)
+    clashes = [(h, n) for h in host for n in _lab_networks(cluster) if h.overlaps(n) and not h.is_loopback]
+    if clashes:
+        h, n = clashes[0]
+        raise LabError(f"the host uses {h}, which overlaps the lab's range {n}",
+                       hint="the lab keeps its addresses inside its own namespaces; run it on a machine "
+                       "(or VM/container) whose own addresses are outside 192.168.0.0/24, 10.244.0.0/16, "
+                       "198.51.100.0/24 and 203.0.113.0/24.")
+
+
+@dataclass
+class Topology:
+    """What :func:`build` made: namespace names and the processes serving in the pods."""
+
+    cluster: Cluster
+    client: str = PREFIX + "client"
+    router: str = PREFIX + "router"
+    nodes: dict[str, str] = field(default_factory=dict)  # node name -> namespace
+    pods: dict[str, str] = field(default_factory=dict)  # pod name -> namespace
+    processes: list[subprocess.Popen] = field(default_factory=list)
+
+    def namespaces(self) -> list[str]:
+        return [self.client, self.router, *self.nodes.values(), *self.pods.values()]
+
+
+def _sysctls(ns: str, *, forward: bool) -> None:
+    settings = {"net/ipv4/conf/all/rp_filter": "0", "net/ipv4/conf/default/rp_filter": "0",
+                "net/ipv4/ip_forward": "1" if forward else "0"}
+    script = "; ".join(f"echo {v} > /proc/sys/{k}" for k, v in settings.items())
+    # Bridged frames should not pass iptables twice (br_netfilter); per namespace, where the kernel has it.
+    script += "; [ -w /proc/sys/net/bridge/bridge-nf-call-iptables ] && echo 0 > /proc/sys/net/bridge/bridge-nf-call-iptables; true"
+    run_in(ns, ["sh", "-c", script])
+
+
+def build(cluster: Cluster, *, service: str = "web") -> Topology:
+    """Create the namespaces, links, addresses and routes for ``cluster``, and start an echo server per pod."""
+    topo = Topology(cluster)
+    for node in cluster.nodes:
+        topo.nodes[node.name] = f"{PREFIX}n-{node.name}"
+    svc = cluster.service(service)
+    for pod in cluster.pods:
+        topo.pods[pod.name] = f"{PREFIX}p-{pod.name}"
+    for ns in topo.namespaces():
+        _ip("netns", "add", ns)
+
+    lan = IPv4Network("192.168.0.0/24")
+    router_lan = lan.network_address + ROUTER_NODE_SIDE_OFFSET
+    # Router: the client's side and a bridge for the node network. veth peers go straight into
+    # the other namespace, so nothing ever exists in the host's namespace.
+    cmds = ["link set lo up",
+            f"link add to-client type veth peer name eth0 netns {topo.client}",
+            f"addr add {ROUTER_CLIENT_SIDE}/24 dev to-client", "link set to-client up",
+            "link add lan type bridge", f"addr add {router_lan}/24 dev lan", "link set lan up"]
+    for i, node in enumerate(cluster.nodes):
+        cmds += [f"link add n{i} type veth peer name eth0 netns {topo.nodes[node.name]}",
+                 f"link set n{i} master lan", f"link set n{i} up"]
+    for node in cluster.nodes:
+        cmds.append(f"route add {node.pod_cidr} via {node.ip}")
+    _batch(topo.router, cmds)
+    _sysctls(topo.router, forward=True)
+
+    _batch(topo.client, ["link set lo up", f"addr add {CLIENT_IP}/24 dev eth0", "link set eth0 up",
+                         f"route add default via {ROUTER_CLIENT_SIDE}"])
+
+    for node in cluster.nodes:
+        ns = topo.nodes[node.name]
+        _sysctls(ns, forward=True)
+        cmds = ["link set lo up", f"addr add {node.ip}/24 dev eth0", "link set eth0 up",
+                f"route add default via {router_lan}",
+                "link add cni0 type bridge", f"addr add {node.bridge_ip}/{node.pod_cidr.prefixlen} dev cni0",
+                "link set cni0 up"]
+        for other in cluster.nodes:
+            if other.name != node.name:
+                cmds.append(f"route add {other.pod_cidr} via {other.ip}")
+        for j, pod in enumerate(cluster.pods_on(node)):
+            cmds += [f"link add p{j} type veth peer name eth0 netns {topo.pods[pod.name]}",
+                     f"link set p{j} master cni0", f"link set p{j} up"]
+        _batch(ns, cmds)
+
+    for pod in cluster.pods:
+        node = cluster.node(pod.node)
+        _batch(topo.pods[pod.name], ["link set lo up", f"addr add {pod.ip}/{node.pod_cidr.prefixlen} dev eth0",
+                                     "link set eth0 up", f"route add default via {node.bridge_ip}"])
+
+    for pod in cluster.pods:
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", topo.pods[pod.name], sys.executable, "-I", "-c", ECHO_SERVER,
+             pod.name, str(svc.target_port), MARKER],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        topo.processes.append(proc)
+    for proc, pod in zip(topo.processes, cluster.pods):
+        ready, _, _ = select.select([proc.stdout], [], [], 5.0)
+        line = proc.stdout.readline() if ready and proc.stdout else ""
+        if line.strip() != "ready":
+            err = proc.stderr.read() if proc.stderr and proc.poll() is not None else ""
+            raise LabError(f"the echo server in {pod.name} did not start: {err.strip()[:300]}")
+    return topo
