@@ -190,6 +190,10 @@ class Service:
     health_check_node_port: int | None = None
     traffic_distribution: str | None = None
     namespace: str = "default"
+    #: ``status.loadBalancer.ingress[].ipMode`` (1.29+, GA 1.32): "VIP" (default) lets kube-proxy
+    #: short-circuit in-cluster traffic to the LB IP; "Proxy" tells it not to, so that traffic goes
+    #: through the load balancer (and gets its PROXY header or TLS). Set by the cloud provider.
+    load_balancer_ip_mode: str = "VIP"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "selector", MappingProxyType(dict(self.selector)))
@@ -243,6 +247,8 @@ class Service:
             rows.append(("healthCheckNodePort", self.health_check_node_port))
         if self.traffic_distribution:
             rows.append(("trafficDistribution", self.traffic_distribution))
+        if self.type == "LoadBalancer" and self.load_balancer_ip_mode != "VIP":
+            rows.append(("status ipMode", self.load_balancer_ip_mode))
         return _table(f"Service {self.name}", rows)
 
 
@@ -760,6 +766,7 @@ class Cluster:
         external_ips: Iterable[str | IPv4Address] | None = None,
         traffic_distribution: str | None = None,
         selector: Mapping[str, str] | None = None,
+        load_balancer_ip_mode: str | None = None,
     ) -> Service:
         """Change a service like ``kubectl patch``: only the fields you pass change.
 
@@ -775,7 +782,8 @@ class Cluster:
         for key, value in (("type", type), ("external_traffic_policy", external_traffic_policy),
                            ("internal_traffic_policy", internal_traffic_policy), ("node_port", node_port),
                            ("health_check_node_port", health_check_node_port),
-                           ("traffic_distribution", traffic_distribution)):
+                           ("traffic_distribution", traffic_distribution),
+                           ("load_balancer_ip_mode", load_balancer_ip_mode)):
             if value is not None:
                 changes[key] = value
         if external_ips is not None:
@@ -817,6 +825,13 @@ class Cluster:
             node_port=svc.node_port, health_check_node_port=svc.health_check_node_port,
             port=svc.port, target_port=svc.target_port, selector=svc.selector, taken_node_ports=taken,
         )
+        if svc.load_balancer_ip_mode not in ("VIP", "Proxy"):
+            errors.append(FieldError(
+                "status.loadBalancer.ingress[0].ipMode", "Unsupported value", f'"{svc.load_balancer_ip_mode}"',
+                'supported values: "Proxy", "VIP"',
+                '"VIP": the load balancer passes packets on with the LB IP as destination; "Proxy": it '
+                "proxies them (and kube-proxy must not short-circuit in-cluster traffic to the LB IP).",
+            ))
         if (old is not None and old.health_check_node_port is not None and svc.health_check_node_port is not None
                 and old.health_check_node_port != svc.health_check_node_port
                 and needs_health_check(svc.type, svc.external_traffic_policy)):

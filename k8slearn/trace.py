@@ -164,7 +164,8 @@ class Trace:
         if self.outcome in ("dropped", "refused"):
             return f"{head}: {self.outcome.upper()} — {self.reason}"
         seen = f"the pod sees {self.source_seen_by_pod}"
-        seen += " (the client's own IP)" if self.client_ip_kept else " (not the client's IP: SNAT)" if self.snat else ""
+        seen += (" (the client's own IP)" if self.client_ip_kept else " (not the client's IP: SNAT)" if self.snat
+                 else " (not the client's IP: a proxy in between)")
         hop = ", extra node hop" if self.extra_hop else ""
         tail = f"; the reply is discarded: {self.reason}" if self.outcome == "reply discarded" else ""
         return f"{head}: delivered to {self.pod} on {self.pod_node}; {seen}{hop}{tail}"
@@ -327,7 +328,28 @@ def send(
     packet = hops.add(start, "send", packet, note=f"{label} opens a connection to {dst_ip}:{dst_port}")
 
     # Which node handles the packet first.
-    if external:
+    proxied_from: Packet | None = None  # the client's own connection, when a proxying LB opened a new one
+    if address == "loadBalancerIP" and svc.load_balancer_ip_mode == "Proxy" and lb.model != "pod-targeting":
+        if not external:
+            hops.add(source.node or start, "forward", packet, rule="KUBE-SERVICES: no rule for an ipMode Proxy LB IP",
+                     note="kube-proxy does not short-circuit it (ipMode: Proxy), so it goes out to the load balancer")
+        entry = via or _pick_entry(cluster, svc, lb, gen)
+        if entry is None:
+            hops.add("load balancer", "DROP", packet, note="no healthy backend: the load balancer drops it")
+            return Trace(**common, entry_node=None, hops=tuple(hops.items), reply=(), outcome="dropped",
+                         pod=None, pod_node=None, source_seen_by_pod=None, extra_hop=False, snat=False,
+                         reason=spread(cluster, svc, lb).reason)
+        entry = cluster.node(entry).name
+        proxied_from = packet
+        port = int(gen.integers(EPHEMERAL_PORTS[0], EPHEMERAL_PORTS[1] + 1))
+        packet = hops.add("load balancer", "SNAT", packet,
+                          Packet(LB_ADDRESS, port, cluster.node(entry).ip, svc.node_port),  # type: ignore[arg-type]
+                          rule="load balancer (ipMode: Proxy)",
+                          note=f"a proxying load balancer ends the client's connection and opens its own to {entry}'s "
+                          "NodePort: the source is now the load balancer (a PROXY protocol header could carry the "
+                          "client's address)")
+        source, address, external = Source("external", LB_ADDRESS), "nodePort", True
+    elif external:
         if address == "loadBalancerIP":
             if lb.model == "pod-targeting":
                 return _pod_targeted(cluster, svc, lb, packet, hops, gen, endpoint, common)
@@ -401,7 +423,7 @@ def send(
     seen_note = "the client's own IP" if seen == common["client_ip"] else "not the client's IP"
     packet = hops.add(ep.pod, "deliver", packet, note=f"{ep.pod} accepts the connection from {seen} ({seen_note})")
 
-    reply, outcome, reason = _reply(cluster, svc, node, ep, packet, hops, external, address, lb, decision, masq)
+    reply, outcome, reason = _reply(node, ep, packet, hops, external, address, decision, masq, proxied_from)
     return Trace(**common, entry_node=node.name, hops=tuple(hops.items), reply=reply, outcome=outcome, pod=ep.pod,
                  pod_node=ep.node, source_seen_by_pod=seen, extra_hop=remote, snat=masq, reason=reason,
                  decision=decision)
@@ -489,10 +511,12 @@ def _renumber(items: list[Hop], offset: int) -> tuple[Hop, ...]:
     return tuple(dataclasses.replace(h, step=offset + i + 1) for i, h in enumerate(items))
 
 
-def _reply(cluster: Cluster, svc: Service, node: Node, ep: Endpoint, delivered: Packet, hops: _Hops, external: bool,
-           address: str, lb: LoadBalancer, decision: Decision, masq: bool) -> tuple[tuple[Hop, ...], str, str]:
+def _reply(node: Node, ep: Endpoint, delivered: Packet, hops: _Hops, external: bool, address: str,
+           decision: Decision, masq: bool, proxied_from: Packet | None) -> tuple[tuple[Hop, ...], str, str]:
     """The reply's way back, and whether the client accepts it."""
-    first = hops.items[0].before  # what the client sent: it expects the reply from first.dst:first.dport
+    # What the connection's initiator sent (the client, or a proxying load balancer): the reply must
+    # come from first.dst:first.dport for it to be accepted.
+    first = next(h.after for h in hops.items if h.at == "load balancer") if proxied_from else hops.items[0].before
     expected_src = (first.dst, first.dport)
     reply = _Hops()
     r = reply.add(ep.pod, "send", delivered.swapped(), direction="reply", note=f"{ep.pod} answers {delivered.src}")
@@ -514,7 +538,12 @@ def _reply(cluster: Cluster, svc: Service, node: Node, ep: Endpoint, delivered: 
                       f"{node.name}, which did the DNAT and holds the conntrack entry, never sees it")
     if external and address == "loadBalancerIP" and (back_through_entry and not decision.dsr):
         r = reply.add("load balancer", "forward", r, direction="reply", note="back through the load balancer")
-    client_at = "client" if external else hops.items[0].at
+    client_at = "client" if hops.items[0].at == "client" else hops.items[0].at
+    if proxied_from is not None and (r.src, r.sport) == expected_src:
+        r = reply.add("load balancer", "un-NAT", r, proxied_from.swapped(), direction="reply",
+                      rule="load balancer (ipMode: Proxy)",
+                      note="the load balancer answers on the client's own connection")
+        expected_src = (proxied_from.dst, proxied_from.dport)
     if (r.src, r.sport) == expected_src:
         reply.add(client_at, "accept", r, direction="reply",
                   note=f"the reply comes from {r.src}:{r.sport}, the address the client dialled: connection established")

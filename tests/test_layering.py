@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("dataplane",),
     ("placement", "proxies"),
     ("loadbalancer",),
-    ("trace",),
+    ("trace", "proxychain"),
     ("traffic",),  # aggregates what trace.py defines for one connection
     ("viz",),
     ("widgets",),

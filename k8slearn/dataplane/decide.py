@@ -265,6 +265,12 @@ def decide(
     if isinstance(dp, Cilium):
         return _decide_cilium(dp, svc, here.name, source, destination, cluster_eps, local_eps, has_any, result)
 
+    if destination == "loadBalancerIP" and svc.load_balancer_ip_mode == "Proxy":
+        # proxier.go writes no KUBE-SERVICES rule for an LB IP whose ipMode is Proxy.
+        return result("NO_MATCH", (), "never", ("KUBE-SERVICES",),
+                      "the load balancer's ipMode is Proxy, so kube-proxy leaves its IP alone: the packet goes out "
+                      "to the load balancer, which proxies it back in to a NodePort")
+
     if not here.ready and source.kind == "external":
         return result("DROP", (), "never", (), f"{here.name} is NotReady (down): nothing on it answers")
 

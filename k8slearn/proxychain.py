@@ -1,0 +1,247 @@
+"""Proxies in front of the pods: what each hop sees as the TCP source, and what the headers say.
+
+A pass-through L4 load balancer forwards packets and keeps the client's address. Anything that
+*terminates* the connection (an L4 proxy, a CDN, an L7 load balancer, an ingress controller or
+Gateway) opens a new one, so the next hop's TCP source is the proxy. The client's address then
+survives only if the proxy writes it down: in ``X-Forwarded-For`` / ``Forwarded`` (L7) or in a
+PROXY protocol header (L4; both ends must agree to use it). :func:`follow` walks such a chain,
+hop by hop, and shows what the app concludes: safely (rightmost untrusted entry, FACTS.md §7) and
+naively (leftmost entry, which the client can forge).
+
+In-cluster clients skip the cloud load balancer when they dial its IP (kube-proxy's short-circuit),
+so they never get its PROXY header, unless the load balancer reports ``ipMode: Proxy``.
+
+Taught in notebooks/08-proxies-and-headers.ipynb.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, ip_address, ip_network
+from typing import Any
+
+from .errors import InvalidChange
+from .loadbalancer import LB_ADDRESS
+from .model import CLIENT_IP
+from .proxies import ProxyHeader, append_xff, client_ip, naive_client_ip, parse_xff
+
+__all__ = ["Proxy", "App", "ChainHop", "ProxyPath", "follow", "cdn_chain"]
+
+LAYERS = ("passthrough", "L4", "L7")
+IN_CLUSTER_CLIENT = IPv4Address("10.244.3.5")
+
+
+@dataclass(frozen=True, slots=True)
+class Proxy:
+    """One hop in front of the pods.
+
+    ``layer``: ``"passthrough"`` (forwards packets, e.g. a cloud network load balancer or MetalLB),
+    ``"L4"`` (a TCP proxy: new connection, bytes copied) or ``"L7"`` (an HTTP proxy: new connection,
+    headers rewritten). ``xff`` (L7 only) is ``"append"`` (the usual), ``"replace"`` (overwrite with
+    the peer, discarding what came in) or ``"keep"``. ``send_proxy_protocol`` prepends a PROXY v2
+    header to its upstream connection; ``expect_proxy_protocol`` means it reads one on incoming
+    connections. ``load_balancer`` marks the Service's cloud load balancer and ``in_cluster`` a hop
+    running in pods (an ingress controller or Gateway).
+    """
+
+    name: str
+    ip: IPv4Address | IPv6Address
+    layer: str = "L7"
+    xff: str = "append"
+    send_proxy_protocol: bool = False
+    expect_proxy_protocol: bool = False
+    load_balancer: bool = False
+    in_cluster: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ip", ip_address(str(self.ip)))
+        if self.layer not in LAYERS:
+            raise InvalidChange(f"proxy {self.name!r}: layer {self.layer!r} is not one of {', '.join(LAYERS)}",
+                                hint='"passthrough" forwards packets, "L4" proxies TCP, "L7" proxies HTTP.')
+        if self.xff not in ("append", "replace", "keep"):
+            raise InvalidChange(f"proxy {self.name!r}: xff={self.xff!r}",
+                                hint='an L7 proxy "append"s the peer to X-Forwarded-For, "replace"s it, or "keep"s it.')
+        if self.layer == "passthrough" and (self.send_proxy_protocol or self.expect_proxy_protocol):
+            raise InvalidChange(f"proxy {self.name!r}: a pass-through hop cannot add or read a PROXY header",
+                                hint="only a hop that terminates TCP (L4 or L7) can write one; make it layer=\"L4\".")
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """The application in the pod: whether it reads PROXY headers and which proxies it trusts."""
+
+    expect_proxy_protocol: bool = False
+    trusted: tuple[IPv4Network, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "trusted", tuple(ip_network(str(n)) for n in self.trusted))
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHop:
+    """What one hop receives: its TCP peer, the headers, and the client address it concludes."""
+
+    at: str
+    tcp_peer: Any
+    x_forwarded_for: str
+    proxy_header: str
+    believes: Any
+    problem: str = ""
+
+    def summary(self) -> str:
+        text = f"[{self.at}] TCP peer {self.tcp_peer}"
+        if self.proxy_header:
+            text += f", PROXY header {self.proxy_header}"
+        if self.x_forwarded_for:
+            text += f", X-Forwarded-For: {self.x_forwarded_for}"
+        return text + (f" — {self.problem}" if self.problem else "")
+
+    __str__ = summary
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyPath:
+    """The result of :func:`follow`: one :class:`ChainHop` per receiver, the last one being the app."""
+
+    client: Any
+    hops: tuple[ChainHop, ...]
+    skipped: tuple[str, ...]
+    client_seen_by_app: Any
+    naive_client: Any
+    broken: str
+
+    @property
+    def path(self) -> list[str]:
+        return ["client", *(h.at for h in self.hops)]
+
+    @property
+    def client_ip_kept(self) -> bool:
+        return not self.broken and self.client_seen_by_app == self.client
+
+    def summary(self) -> str:
+        if self.broken:
+            return f"client {self.client}: connection broken — {self.broken}"
+        tail = "" if self.naive_client == self.client_seen_by_app else f" (a naive leftmost pick would say {self.naive_client})"
+        skipped = f"; skipped: {', '.join(self.skipped)}" if self.skipped else ""
+        return f"client {self.client}: the app concludes {self.client_seen_by_app}{tail}{skipped}"
+
+    __str__ = summary
+
+    def __repr__(self) -> str:
+        return f"<ProxyPath {self.summary()}>"
+
+    def to_frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame([{"at": h.at, "tcp_peer": str(h.tcp_peer), "x_forwarded_for": h.x_forwarded_for,
+                              "proxy_header": h.proxy_header, "believes": str(h.believes), "problem": h.problem}
+                             for h in self.hops],
+                            columns=["at", "tcp_peer", "x_forwarded_for", "proxy_header", "believes", "problem"])
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(h.at)}</td><td>{h.tcp_peer}</td><td>{html.escape(h.x_forwarded_for)}</td>"
+            f"<td>{html.escape(h.proxy_header)}</td><td><b>{h.believes}</b></td>"
+            f"<td style='color:#D55E00'>{html.escape(h.problem)}</td></tr>" for h in self.hops)
+        head = "<tr><th>hop</th><th>TCP peer</th><th>X-Forwarded-For</th><th>PROXY header</th><th>client it concludes</th><th></th></tr>"
+        return f"<div><p><b>{html.escape(self.summary())}</b></p><table>{head}{rows}</table></div>"
+
+
+def follow(
+    proxies: Sequence[Proxy],
+    *,
+    client: str | IPv4Address | None = None,
+    x_forwarded_for: str | None = None,
+    app: App = App(),
+    from_pod: bool = False,
+    ip_mode: str = "VIP",
+) -> ProxyPath:
+    """Walk a connection from ``client`` through ``proxies`` to the app in the pod.
+
+    ``client`` defaults to 198.51.100.7 (outside) or, with ``from_pod``, the pod 10.244.3.5.
+    ``x_forwarded_for`` is a header the client itself sends (a spoofing attempt, or a client behind
+    its own proxy). ``from_pod=True`` starts the connection inside the cluster, dialling the
+    Service's load-balancer IP: hops before the load balancer are not on the way, and with
+    ``ip_mode="VIP"`` kube-proxy short-circuits the load balancer itself.
+
+    >>> chain = cdn_chain()
+    >>> print(follow(chain, app=App(trusted=["203.0.113.0/24", "10.244.0.0/16"])))
+    client 198.51.100.7: the app concludes 198.51.100.7
+    >>> spoof = follow(chain, x_forwarded_for="1.2.3.4", app=App(trusted=["203.0.113.0/24", "10.244.0.0/16"]))
+    >>> spoof.client_seen_by_app, spoof.naive_client
+    (IPv4Address('198.51.100.7'), IPv4Address('1.2.3.4'))
+    """
+    origin = ip_address(str(client if client is not None else (IN_CLUSTER_CLIENT if from_pod else CLIENT_IP)))
+    peer: Any = origin
+    xff = x_forwarded_for or ""
+    pending: ProxyHeader | None = None
+    hops: list[ChainHop] = []
+    skipped: list[str] = []
+    route = list(proxies)
+    if from_pod:
+        first_lb = next((i for i, p in enumerate(route) if p.load_balancer), None)
+        if first_lb is not None:
+            skipped += [p.name + " (not on the way from a pod)" for p in route[:first_lb]]
+            route = route[first_lb:]
+            if ip_mode == "VIP":
+                skipped.append(route[0].name + " (kube-proxy short-circuits the LB IP; ipMode: VIP)")
+                route = route[1:]
+
+    def receive(name: str, expects: bool) -> tuple[Any, str]:
+        """The client address this receiver concludes, or the problem that breaks the connection."""
+        if expects and pending is None:
+            return None, f"{name} expects a PROXY header, but the connection starts with plain data: it closes the connection"
+        if not expects and pending is not None:
+            return None, (f"{name} does not expect a PROXY header, so it reads 'PROXY ...' as the start of the request "
+                          "and rejects it as garbage")
+        return (pending.src_addr if expects else peer), ""
+
+    for p in route:
+        if p.layer == "passthrough":
+            hops.append(ChainHop(p.name, peer, xff, pending.summary() if pending else "", peer))
+            continue
+        believes, problem = receive(p.name, p.expect_proxy_protocol)
+        hops.append(ChainHop(p.name, peer, xff, pending.summary() if pending else "", believes, problem))
+        if problem:
+            return ProxyPath(origin, tuple(hops), tuple(skipped), None, None, problem)
+        if p.layer == "L7":
+            xff = {"append": lambda: append_xff(xff or None, believes), "replace": lambda: str(believes),
+                   "keep": lambda: xff}[p.xff]()
+        pending = _header(believes, p) if p.send_proxy_protocol else None
+        peer = p.ip
+    believes, problem = receive("the app", app.expect_proxy_protocol)
+    if problem:
+        hops.append(ChainHop("app", peer, xff, pending.summary() if pending else "", None, problem))
+        return ProxyPath(origin, tuple(hops), tuple(skipped), None, None, problem)
+    if app.expect_proxy_protocol:
+        safe = believes
+        naive = believes
+    else:
+        safe = client_ip(peer, xff, trusted=app.trusted)
+        naive = naive_client_ip(peer, xff)
+    hops.append(ChainHop("app", peer, xff, pending.summary() if pending else "", safe))
+    return ProxyPath(origin, tuple(hops), tuple(skipped), safe, naive, "")
+
+
+def _header(src: Any, proxy: Proxy) -> ProxyHeader:
+    dst = LB_ADDRESS if isinstance(src, IPv4Address) else ip_address("2001:db8::10")
+    return ProxyHeader(version=2, command="PROXY", src_addr=src, src_port=51000, dst_addr=dst, dst_port=443)
+
+
+def cdn_chain(*, ingress_ip: str = "10.244.2.9") -> list[Proxy]:
+    """CDN -> cloud load balancer (pass-through) -> ingress controller (in a pod) -> app.
+
+    The CDN and the ingress are L7 proxies that append to X-Forwarded-For.
+    """
+    return [
+        Proxy("CDN", "203.0.113.50", "L7"),
+        Proxy("cloud LB", LB_ADDRESS, "passthrough", load_balancer=True),
+        Proxy("ingress", ingress_ip, "L7", in_cluster=True),
+    ]
+
+
+def networks(items: Iterable[str]) -> tuple[IPv4Network, ...]:
+    """Parse trusted networks (a convenience for notebooks)."""
+    return tuple(ip_network(i) for i in items)

@@ -1,0 +1,72 @@
+"""Proxy chains (issue 6): what each hop sees, spoofing, PROXY protocol agreement, short-circuit."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+import pytest
+
+import k8slearn as k8s
+from k8slearn.errors import InvalidChange
+from k8slearn.loadbalancer import LB_ADDRESS
+from k8slearn.proxychain import App, Proxy, cdn_chain, follow
+
+TRUST = App(trusted=["203.0.113.0/24", "10.244.0.0/16"])
+CLIENT = IPv4Address("198.51.100.7")
+
+
+def test_cdn_chain_hop_by_hop() -> None:
+    r = follow(cdn_chain(), app=TRUST)
+    assert r.path == ["client", "CDN", "cloud LB", "ingress", "app"]
+    assert [str(h.tcp_peer) for h in r.hops] == ["198.51.100.7", "203.0.113.50", "203.0.113.50", "10.244.2.9"]
+    assert r.hops[-1].x_forwarded_for == "198.51.100.7, 203.0.113.50"
+    assert r.client_seen_by_app == CLIENT and r.client_ip_kept
+
+
+def test_spoofed_leftmost_entry_fools_only_the_naive_pick() -> None:
+    r = follow(cdn_chain(), x_forwarded_for="1.2.3.4", app=TRUST)
+    assert r.hops[-1].x_forwarded_for == "1.2.3.4, 198.51.100.7, 203.0.113.50"
+    assert r.naive_client == IPv4Address("1.2.3.4")
+    assert r.client_seen_by_app == CLIENT
+
+
+def test_app_that_trusts_nobody_sees_the_ingress() -> None:
+    r = follow(cdn_chain(), app=App())
+    assert r.client_seen_by_app == IPv4Address("10.244.2.9")
+    assert not r.client_ip_kept
+
+
+def test_l4_proxy_protocol_both_ends_must_agree() -> None:
+    nlb = [Proxy("NLB", LB_ADDRESS, "L4", send_proxy_protocol=True, load_balancer=True)]
+    ok = follow(nlb, app=App(expect_proxy_protocol=True))
+    assert ok.client_seen_by_app == CLIENT and "TCP4 198.51.100.7" in ok.hops[-1].proxy_header
+    assert "does not expect a PROXY header" in follow(nlb, app=App()).broken
+    plain = [Proxy("NLB", LB_ADDRESS, "L4", load_balancer=True)]
+    assert "expects a PROXY header" in follow(plain, app=App(expect_proxy_protocol=True)).broken
+    assert follow(plain, app=App()).client_seen_by_app == LB_ADDRESS  # an L4 proxy without it hides the client
+
+
+def test_in_cluster_clients_skip_the_load_balancer_unless_ip_mode_proxy() -> None:
+    nlb = [Proxy("NLB", LB_ADDRESS, "L4", send_proxy_protocol=True, load_balancer=True)]
+    short = follow(nlb, app=App(expect_proxy_protocol=True), from_pod=True)
+    assert short.broken and any("short-circuits" in s for s in short.skipped)
+    via_lb = follow(nlb, app=App(expect_proxy_protocol=True), from_pod=True, ip_mode="Proxy")
+    assert not via_lb.broken and via_lb.client_seen_by_app == IPv4Address("10.244.3.5")
+
+
+def test_passthrough_cannot_carry_proxy_protocol() -> None:
+    with pytest.raises(InvalidChange, match="pass-through"):
+        Proxy("LB", LB_ADDRESS, "passthrough", send_proxy_protocol=True)
+
+
+def test_ip_mode_proxy_in_the_simulator() -> None:
+    c = k8s.examples.in_cluster()
+    c.patch_service("web", external_traffic_policy="Local")
+    vip = k8s.send(c, "web", client="client", address="loadBalancerIP", seed=1)
+    assert "load balancer" not in vip.path and vip.client_ip_kept  # short-circuited, all endpoints
+    c.patch_service("web", load_balancer_ip_mode="Proxy")
+    proxied = k8s.send(c, "web", client="client", address="loadBalancerIP", via="node-a", seed=1)
+    assert "load balancer" in proxied.path and proxied.outcome == "delivered"
+    assert proxied.source_seen_by_pod == LB_ADDRESS and proxied.reply_path[-1] == "client"
+    with pytest.raises(k8s.InvalidService, match='ipMode: Unsupported value: "Direct"'):
+        c.patch_service("web", load_balancer_ip_mode="Direct")
