@@ -46,8 +46,47 @@ def _version(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lab_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object (scenarios, agreement, timings)")
+    parser.add_argument("--cleanup", action="store_true", help="remove what an interrupted lab run left behind")
+    parser.add_argument("--scenario", action="append", metavar="NAME", help="run only this scenario (repeatable)")
+    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument("--rules", metavar="NODE", help="print the kube-proxy rules the lab loads on NODE and exit")
+
+
+def _lab(args: argparse.Namespace) -> int:
+    import json
+
+    from k8slearn import lab
+
+    if args.list:
+        for sc in lab.SCENARIOS:
+            print(f"{sc.name}: {sc.title}")
+        return 0
+    if args.rules:
+        from k8slearn.dataplane.rules import render
+        from k8slearn.examples import uneven
+
+        print(render(uneven(), args.rules, jumps=True), end="")
+        return 0
+    if args.cleanup:
+        removed = lab.cleanup()
+        print(f"removed {len(removed)} lab namespace(s)" + (f": {', '.join(removed)}" if removed else ""))
+        return 0
+    progress = None if args.json else (lambda message: print(message, file=sys.stderr))
+    try:
+        report = lab.run(scenarios=args.scenario, progress=progress)
+    except KeyboardInterrupt:
+        print("k8slearn lab: interrupted; everything it built was removed", file=sys.stderr)
+        return 130
+    print(json.dumps(report, indent=2) if args.json else lab.format_report(report))
+    return 0 if report["all_agree"] else 1
+
+
 COMMANDS: list[Command] = [
     Command("version", "print the version of k8slearn", _no_arguments, _version),
+    Command("lab", "check the simulator against the Linux kernel in network namespaces (needs root)",
+            _lab_arguments, _lab),
 ]
 
 

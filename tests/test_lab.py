@@ -1,0 +1,214 @@
+"""The kernel lab (k8slearn/lab/): the simulator checked against Linux netfilter in network namespaces.
+
+Tests marked ``root`` build the lab and need root, iproute2 and iptables (CI runs as root with them
+installed by .ci/run); elsewhere they skip with the reason. The rest run everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from k8slearn import examples, lab
+from k8slearn.cli import main
+from k8slearn.errors import NotFound
+from k8slearn.lab import runner
+from k8slearn.lab.programs import MARKER
+
+CAN_RUN = os.geteuid() == 0 and bool(shutil.which("ip")) and bool(shutil.which("iptables-restore"))
+needs_root = pytest.mark.skipif(
+    not CAN_RUN, reason="the kernel lab needs root, iproute2 and iptables (CI runs as root; try sudo)")
+
+
+# --------------------------------------------------------------------------- everywhere
+
+
+def test_predictions_name_the_expected_outcomes():
+    c = examples.uneven()
+    by_name = {sc.name: lab.predict(c, sc) for sc in lab.SCENARIOS}
+    assert {p["source_seen"] for p in by_name["cluster-snat-extra-hop"]["possible"]} == {"192.168.0.13"}
+    local_ep = {(p["pod"], p["source_seen"]) for p in by_name["cluster-snat-local-endpoint"]["possible"]}
+    assert local_ep == {("web-1", "10.244.1.1"), ("web-2", "10.244.1.1"), ("web-3", "192.168.0.11")}
+    assert {p["source_seen"] for p in by_name["local-keeps-client-ip"]["possible"]} == {"198.51.100.7"}
+    assert by_name["local-drop-no-endpoint"]["verdict"] == "DROP"
+    assert {p["outcome"] for p in by_name["no-snat-asymmetric-reply"]["possible"]} == {"timeout"}
+    assert by_name["distribution"]["shares"] == pytest.approx({"web-1": 1 / 3, "web-2": 1 / 3, "web-3": 1 / 3})
+
+
+def test_refuses_without_root(monkeypatch):
+    monkeypatch.setattr(runner.os, "geteuid", lambda: 1000)
+    with pytest.raises(lab.LabError, match="needs root") as err:
+        lab.preflight(examples.uneven())
+    assert "sudo k8slearn lab" in str(err.value)
+
+
+def test_cli_without_root_says_so(monkeypatch, capsys):
+    monkeypatch.setattr(runner.os, "geteuid", lambda: 1000)
+    assert main(["lab"]) == 2
+    assert "needs root" in capsys.readouterr().err
+
+
+def test_cli_lists_scenarios_and_prints_rules(capsys):
+    assert main(["lab", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert all(sc.name in out for sc in lab.SCENARIOS)
+    assert main(["lab", "--rules", "node-c"]) == 0
+    rules = capsys.readouterr().out
+    assert rules.startswith("*filter") and "-A PREROUTING" in rules and "KUBE-SVC-" in rules
+
+
+def test_unknown_scenario_names_the_valid_ones(monkeypatch):
+    with pytest.raises(NotFound, match="cluster-snat-extra-hop"):
+        lab.run(scenarios=["no-such-scenario"])
+
+
+def test_distribution_tolerance_is_four_sigma():
+    predicted = {"shares": {"a": 0.5, "b": 0.5}}
+    inside = runner._distribution(predicted, {"seen": [{"pod": "a", "count": 170}, {"pod": "b", "count": 130}]}, 300)
+    outside = runner._distribution(predicted, {"seen": [{"pod": "a", "count": 186}, {"pod": "b", "count": 114}]}, 300)
+    assert inside["agree"] and not outside["agree"]  # sigma = sqrt(300/4) = 8.66, 4 sigma = 34.6
+
+
+# --------------------------------------------------------------------------- as root
+
+
+def _host_state() -> dict[str, object]:
+    def out(*argv: str) -> str:
+        return subprocess.run(list(argv), text=True, capture_output=True).stdout
+
+    def strip_dates(text: str) -> str:
+        return "\n".join(l for l in text.splitlines() if not l.startswith("#"))
+
+    procs = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if MARKER.encode() in f.read():
+                        procs.append(pid)
+            except OSError:
+                pass
+    return {
+        "netns": out("ip", "netns", "list"),
+        "links": re.sub(r"\d+: ", "", out("ip", "-o", "link", "show")),
+        "addresses": out("ip", "-o", "addr", "show"),
+        "routes": out("ip", "route", "show", "table", "all"),
+        "iptables": strip_dates(out("iptables-save")),
+        "lab processes": procs,
+    }
+
+
+@pytest.fixture(scope="module")
+def lab_run():
+    """One full lab run through the command line, with the host's state before and after."""
+    if not CAN_RUN:
+        pytest.skip("the kernel lab needs root, iproute2 and iptables")
+    before = _host_state()
+    started = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", "k8slearn", "lab", "--json"], text=True, capture_output=True,
+                         timeout=120)
+    seconds = time.perf_counter() - started
+    after = _host_state()
+    return run, json.loads(run.stdout or "{}"), before, after, seconds
+
+
+@needs_root
+@pytest.mark.root
+def test_every_scenario_agrees_with_the_simulator(lab_run):
+    run, report, *_ = lab_run
+    assert run.returncode == 0, run.stderr
+    names = [s["name"] for s in report["scenarios"]]
+    assert names == [sc.name for sc in lab.SCENARIOS]
+    for s in report["scenarios"]:
+        assert {"name", "predicted", "observed", "agree"} <= set(s)
+        assert s["agree"], (s["name"], s["problems"])
+    assert report["all_agree"]
+
+
+@needs_root
+@pytest.mark.root
+def test_kernel_shows_what_the_course_teaches(lab_run):
+    _, report, *_ = lab_run
+    s = {x["name"]: x for x in report["scenarios"]}
+    assert {x["source_seen"] for x in s["cluster-snat-extra-hop"]["observed"]["seen"]} == {"192.168.0.13"}
+    assert {x["source_seen"] for x in s["local-keeps-client-ip"]["observed"]["seen"]} == {"198.51.100.7"}
+    assert s["local-drop-no-endpoint"]["observed"]["outcomes"] == {"timeout": 4}
+    assert s["no-snat-asymmetric-reply"]["observed"]["outcomes"] == {"timeout": 4}
+    # The kernel's own counters show the DNAT happened: the failure is on the reply's way back.
+    hits = "\n".join(s["no-snat-asymmetric-reply"]["observed"]["rules_hit_on_node-c"])
+    assert "DNAT --to-destination" in hits
+    drop = "\n".join(s["local-drop-no-endpoint"]["observed"]["rules_hit_on_node-c"])
+    assert "has no local endpoints" in drop and "-j DROP" in drop
+    dist = s["distribution"]["distribution"]
+    assert sum(r["count"] for r in dist["pods"]) == 300 and all(r["within"] for r in dist["pods"])
+
+
+@needs_root
+@pytest.mark.root
+def test_host_is_left_exactly_as_it_was(lab_run):
+    _, _, before, after, _ = lab_run
+    assert after == before
+
+
+@needs_root
+@pytest.mark.root
+def test_lab_is_quick(lab_run):
+    _, report, _, _, seconds = lab_run
+    assert seconds < 30, seconds
+    assert all(s["kernel_seconds"] > 0 and s["simulator_seconds"] > 0 for s in report["scenarios"])
+
+
+@needs_root
+@pytest.mark.root
+def test_refuses_to_start_over_leftovers():
+    ns = lab.PREFIX + "leftover-test"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        with pytest.raises(lab.LabError, match="left 1 namespace") as err:
+            lab.preflight(examples.uneven())
+        assert lab.CLEANUP_COMMAND in str(err.value)
+    finally:
+        assert ns in lab.cleanup()
+    assert lab.leftovers() == []
+
+
+@needs_root
+@pytest.mark.root
+def test_cleans_up_after_an_error(monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("scenario failed on purpose")
+
+    monkeypatch.setattr(runner, "_run_scenario", boom)
+    with pytest.raises(RuntimeError, match="on purpose"):
+        lab.run(scenarios=["distribution"])
+    assert lab.leftovers() == []
+    assert not _host_state()["lab processes"]
+
+
+@needs_root
+@pytest.mark.root
+def test_cleans_up_after_ctrl_c():
+    proc = subprocess.Popen([sys.executable, "-m", "k8slearn", "lab"], text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while not lab.leftovers() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)  # somewhere inside the build or a scenario
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert lab.leftovers() == []
+    assert not _host_state()["lab processes"]
