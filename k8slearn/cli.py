@@ -85,7 +85,7 @@ def _lab(args: argparse.Namespace) -> int:
 
 COMMANDS: list[Command] = [
     Command("version", "print the version of k8slearn", _no_arguments, _version),
-    Command("lab", "check the simulator against the Linux kernel in network namespaces (needs root)",
+    Command("lab", "compare the simulator with the Linux kernel, in network namespaces (needs root)",
             _lab_arguments, _lab),
 ]
 
