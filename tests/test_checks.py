@@ -1,0 +1,188 @@
+"""The exercise checks: each one passes a right answer, explains a wrong one and waits for an untouched one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import k8slearn as k8s
+from k8slearn import checks
+from k8slearn.checks import NotAttempted, WrongAnswer
+from k8slearn.errors import K8sLearnError
+
+
+def _moved(example, *changes):
+    def build():
+        c = example()
+        for name, args, kwargs in changes:
+            getattr(c, name)(*args, **kwargs)
+        return c
+    return build
+
+
+def _local_uneven():
+    return k8s.examples.uneven(external_traffic_policy="Local")
+
+
+def _itp_local():
+    c = k8s.examples.in_cluster()
+    c.patch_service("web", internal_traffic_policy="Local")
+    return c
+
+
+def _right_xff(peer, xff, trusted):
+    return str(k8s.proxies.client_ip(peer, xff, trusted=trusted))
+
+
+def _leftmost_xff(peer, xff, trusted):
+    return str(k8s.proxies.naive_client_ip(peer, xff))
+
+
+def _audit(lb, replicas=4, policy="Local"):
+    def build():
+        c = k8s.examples.uneven(external_traffic_policy=policy)
+        c.scale("web", replicas)
+        return (c, lb)
+    return build
+
+
+# exercise -> (check, right answer(s), wrong answer(s), words the wrong message must contain, untouched)
+# A callable answer that takes no arguments is a builder, called fresh for every test.
+CASES = {
+    "1.1": (checks.endpoints_per_node, [{"node-a": 2, "node-b": 1}, {"node-a": 2, "node-b": 1, "node-c": 0}],
+            [{"node-a": 1, "node-b": 1, "node-c": 1}], "placement", ...),
+    "1.2": (checks.one_pod_per_node, [_moved(k8s.examples.uneven, ("move_pod", ("web-2", "node-c"), {}))],
+            [_moved(k8s.examples.uneven, ("move_pod", ("web-3", "node-c"), {}))], "two web pods",
+            k8s.examples.uneven),
+    "2.1": (checks.trace_path, [["client", "load balancer", "node-c", "node-a", "web-1"]],
+            [["client", "load balancer", "node-a", "web-1"]], "enters the cluster", ...),
+    "3.1": (checks.seen_ip_local_endpoint, ["10.244.1.1"], ["198.51.100.7"], "second hop", ...),
+    "3.2": (checks.seen_ip_remote, ["192.168.0.13"], ["192.168.0.12"], "received", ...),
+    "3.3": (checks.extra_hop_chance, [lambda d: {n: 1 - p / sum(d.values()) for n, p in d.items()}],
+            [lambda d: {n: p / sum(d.values()) for n, p in d.items()}], "staying", lambda d: None),
+    "4.1": (checks.seen_ip_local_policy, ["198.51.100.7"], ["192.168.0.11"], "masquerade", ...),
+    "4.2": (checks.local_shares, [{"web-1": 0.5, "web-2": 0.25, "web-3": 0.25}, {"web-1": 50, "web-2": 25, "web-3": 25}],
+            [{"web-1": 1 / 3, "web-2": 1 / 3, "web-3": 1 / 3}], "across nodes", ...),
+    "4.3": (checks.dropped_share, [1 / 3, 33.333333333], [0], "drops", ...),
+    "4.4": (checks.failing_health_checks, [{"node-c"}, ["node-c"]], [set()], "designed signal", ...),
+    "5.1": (checks.pod_share,
+            [lambda d: {n: 1 / (sum(1 for v in d.values() if v) * p) for n, p in d.items() if p}],
+            [lambda d: {n: 1 / sum(d.values()) for n in d}], "per node", lambda d: None),
+    "5.2": (checks.lb_for_even_shares, ["weighted", k8s.LoadBalancer("pod-targeting", preserve_client_ip=True)],
+            ["pod-targeting"], "client", ...),
+    "6.1": (checks.even_by_placement, [_moved(_local_uneven, ("move_pod", ("web-2", "node-c"), {}))],
+            [_moved(_local_uneven, ("move_pod", ("web-3", "node-c"), {}))], "same number", _local_uneven),
+    "6.2": (checks.scale_evenly, [_moved(_local_uneven, ("scale", ("web", 6), {}))],
+            [_moved(_local_uneven, ("scale", ("web", 6), {"node": "node-a"}))], "same number", _local_uneven),
+    "7.1": (checks.in_cluster_source, ["10.244.3.5"], ["192.168.0.13"], "not SNATed", ...),
+    "7.2": (checks.in_cluster_lb_local, [{"web-1", "web-2", "web-3"}], [set()], "short-circuits", ...),
+    "7.3": (checks.fix_internal_policy,
+            [_moved(_itp_local, ("patch_service", ("web",), {"internal_traffic_policy": "Cluster"})),
+             _moved(_itp_local, ("scale", ("web", 4), {"node": "node-c"}))],
+            [_moved(_itp_local, ("scale", ("web", 4), {"node": "node-a"}))], "cannot reach", _itp_local),
+    "8.1": (checks.xff_picker, [_right_xff], [_leftmost_xff], "spoof", lambda peer, xff, trusted: None),
+    "8.2": (checks.proxy_source, ["203.0.113.7:40122", ("203.0.113.7", 40122)], ["10.244.1.5:8080"], "destination", ...),
+    "8.3": (checks.misconfigured_hop, ["cloud-lb"], ["app"], "only receives", ...),
+    "9.1": (checks.cilium_snat_local, ["198.51.100.7"], ["10.244.1.1"], "kube-proxy", ...),
+    "9.2": (checks.dataplanes_keep_ip, [{"cilium-dsr"}], [{"cilium-dsr", "no-snat"}], "discarded", ...),
+    "10.1": (checks.fix_drops, [_moved(k8s.examples.empty_node, ("scale", ("web", 3), {})),
+                                _moved(k8s.examples.empty_node, ("remove_node", ("node-c",), {}))],
+             [_moved(k8s.examples.empty_node, ("patch_service", ("web",), {"external_traffic_policy": "Cluster"}))],
+             "client IP", k8s.examples.empty_node),
+    "10.2": (checks.audit_service, [_audit("weighted")], [_audit("health-checked"), _audit("weighted", policy="Cluster")],
+             "", ...),
+    "10.3": (checks.proxy_lb_seen_ip, ["192.168.255.10"], ["198.51.100.7"], "guarantee", ...),
+}
+
+
+def _fresh(answer):
+    is_builder = callable(answer) and getattr(answer, "__code__", None) is not None and answer.__code__.co_argcount == 0
+    return answer() if is_builder or answer in (k8s.examples.uneven, k8s.examples.empty_node) else answer
+
+
+def test_every_exercise_is_tested():
+    assert set(CASES) == set(checks.EXERCISES)
+    assert len(checks.EXERCISES) >= 25
+
+
+@pytest.mark.parametrize("number", CASES)
+def test_right(number, capsys):
+    check, rights, *_ = CASES[number]
+    for answer in rights:
+        assert check(_fresh(answer)) is None
+        assert capsys.readouterr().out.startswith("Right: ")
+
+
+@pytest.mark.parametrize("number", CASES)
+def test_wrong_explains_without_the_answer(number, capsys):
+    check, rights, wrongs, words, _ = CASES[number]
+    for answer in wrongs:
+        with pytest.raises(WrongAnswer) as info:
+            check(_fresh(answer))
+        message = str(info.value)
+        assert words in message
+        assert f"Exercise {number}" in message and info.value.exercise == number
+        assert message in capsys.readouterr().out  # printed as well as raised
+        for right in rights:  # the expected value is not given away
+            if isinstance(right, (str, float)) and not isinstance(right, bool):
+                assert str(right) not in message.replace(str(answer), "")
+
+
+@pytest.mark.parametrize("number", CASES)
+def test_not_attempted(number, capsys):
+    check, *_, untouched = CASES[number]
+    for answer in {id(untouched): untouched, id(...): ...}.values():
+        with pytest.raises(NotAttempted) as info:
+            check(_fresh(answer))
+        assert str(info.value).startswith("Not attempted yet.")
+        assert "wrong" not in str(info.value).lower()
+        assert capsys.readouterr().out.startswith("Not attempted yet.")
+
+
+def test_failures_are_package_errors():
+    assert issubclass(NotAttempted, K8sLearnError) and issubclass(WrongAnswer, K8sLearnError)
+    assert issubclass(NotAttempted, checks.CheckFailed) and issubclass(WrongAnswer, checks.CheckFailed)
+
+
+def test_type_mistakes_are_explained(capsys):
+    with pytest.raises(WrongAnswer, match="not an IP address"):
+        checks.seen_ip_remote("node-c")
+    with pytest.raises(WrongAnswer, match="dict"):
+        checks.local_shares([0.5, 0.25, 0.25])
+    with pytest.raises(WrongAnswer, match="ZeroDivisionError"):
+        checks.pod_share(lambda d: 1 / 0)
+    with pytest.raises(WrongAnswer, match="changed cluster"):
+        checks.even_by_placement("node-c")
+
+
+def test_hints_come_in_levels(capsys):
+    first = checks.hint("4.2")
+    assert first.startswith("Hint 1 of 3 for exercise 4.2")
+    assert checks.hint("4.2", level=3) != first
+    assert checks.hint("4.2", level=9).startswith("Hint 3 of 3")
+    for number, exercise in checks.EXERCISES.items():
+        assert len(exercise.hints) >= 2, number
+        assert exercise.kind in {"predict", "compute", "configure", "debug"}
+    with pytest.raises(K8sLearnError, match="4.2"):
+        checks.hint("99.9")
+
+
+def test_kinds_are_all_used():
+    assert {e.kind for e in checks.EXERCISES.values()} == {"predict", "compute", "configure", "debug"}
+
+
+def test_report_file(tmp_path, monkeypatch, capsys):
+    report = tmp_path / "report.jsonl"
+    monkeypatch.setenv(checks.REPORT_ENV, str(report))
+    checks.dropped_share(1 / 3)
+    with pytest.raises(NotAttempted):
+        checks.dropped_share(...)
+    with pytest.raises(WrongAnswer):
+        checks.dropped_share(0)
+    rows = [json.loads(line) for line in report.read_text().splitlines()]
+    assert [(r["exercise"], r["status"]) for r in rows] == [("4.3", "pass"), ("4.3", "not attempted"), ("4.3", "wrong")]
+
+
+def test_lazy_name():
+    assert k8s.check.local_shares is checks.local_shares
