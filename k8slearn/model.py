@@ -371,11 +371,11 @@ class Cluster:
         labels = {"app": service}
         for node in nodes:
             count = layout[node.name]
-            if not isinstance(count, int) or count < 0:
-                raise InvalidChange(f"layout[{node.name!r}] = {count!r}: a pod count must be a whole number >= 0",
-                                    hint='for example {"node-a": 2, "node-b": 1, "node-c": 0}.')
-            for _ in range(count):
-                pods.append(Pod(f"{service}-{len(pods) + 1}", node.name, cluster._free_pod_ip(node, pods), labels))
+            if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 250:
+                raise InvalidChange(f"layout[{node.name!r}] = {count!r}: a pod count must be a whole number from 0 to 250",
+                                    hint='for example {"node-a": 2, "node-b": 1, "node-c": 0}; a node\'s /24 pod CIDR holds about 250 pods.')
+            for k in range(count):  # addresses .5, .6, ... as _free_pod_ip would hand them out
+                pods.append(Pod(f"{service}-{len(pods) + 1}", node.name, node.pod_cidr.network_address + 5 + k, labels))
         cluster._commit(_State(tuple(nodes), tuple(pods), ()))
         cluster.add_service(service, type=type, selector=labels, port=port, target_port=target_port,
                             external_traffic_policy=external_traffic_policy,

@@ -402,8 +402,12 @@ def send(
         steps.append(sep if not isinstance(dp, Cilium) else "backend selected")
     n_eps = len(decision.endpoints)
     dnat = dataclasses.replace(packet, dst=ep.ip, dport=ep.port)
+    reason = decision.reason
+    if masq and decision.snat == "never":
+        reason = (f"DNAT to one of {n_eps} endpoint(s); the chosen one is the client itself (hairpin), so "
+                  f"{sep} marks the packet for masquerade")
     packet = hops.add(node.name, "DNAT", packet, dnat, rule=" → ".join(steps),
-                      note=f"{decision.reason}. Picked {ep.pod} (1 of {n_eps}, each with probability 1/{n_eps})")
+                      note=f"{reason}. Picked {ep.pod} (1 of {n_eps}, each with probability 1/{n_eps})")
     remote = ep.node != node.name
     if masq:
         snat_ip = node.ip if remote else node.bridge_ip
@@ -528,7 +532,8 @@ def _reply(node: Node, ep: Endpoint, delivered: Packet, hops: _Hops, external: b
                       note=f"{ep.node} rewrites the source back to the service address and answers the client directly")
     elif back_through_entry:
         if remote:
-            reply.add(node.name, "route", r, direction="reply", note=f"the reply is addressed to {node.name}, so it goes back there")
+            reply.add(ep.node, "route", r, direction="reply",
+                      note=f"the reply is addressed to {node.name}, so {ep.node} sends it back there")
         r = reply.add(node.name, "un-NAT", r, Packet(first.dst, first.dport, first.src, first.sport), direction="reply",
                       rule="conntrack", note="conntrack finds the connection and reverses its NAT: the source becomes "
                       "the address the client dialled again")

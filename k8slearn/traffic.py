@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .dataplane import Source, decide, get_dataplane
-from .dataplane.decide import Dataplane
+from .dataplane.decide import Cilium, Dataplane
 from .errors import NotFound
 from .loadbalancer import LoadBalancer, get_load_balancer, spread
 from .model import CLIENT_IP, Cluster, ServiceRef
@@ -90,46 +90,59 @@ def _compute(cluster: Cluster, name: str, lb: LoadBalancer, clients: str, addres
             cells[index[pod], kept] += w
         return _finish(svc.name, eps, cells, outcomes, ())
 
+    # Nodes whose proxies pick among the same endpoint set (all nodes under Cluster) form one group,
+    # so the per-pod split is done once per group, not once per node (1,000 nodes x 10,000 pods).
+    groups: dict[tuple, dict[str, Any]] = {}  # keeps every endpoint tuple alive, so ids stay unique
+    counted: dict[int, dict[str, int]] = {}
     for node_name, w in s.weights.items():
         decision = decide(cluster, svc, node=node_name, source=_client_source(cluster, clients, node_name),
                           destination=address, dataplane=dp)
         row = {"node": node_name, "received": w, "dropped": 0.0, "refused": 0.0, "failed": 0.0,
                "delivered": 0.0, "client_ip_kept": 0.0, "extra_hop": 0.0}
+        nodes.append(row)
         if decision.verdict != "DNAT":
             key = "dropped" if decision.verdict == "DROP" else "refused"
             outcomes[key] += w
             row[key] = w
-            nodes.append(row)
             continue
-        targets = decision.endpoints
-        each = w / len(targets)
-        local = sum(1 for e in targets if e.node == node_name)
-        remote = len(targets) - local
         # Which requests keep the client IP: masquerade "never", "always", or only to remote pods.
-        kept_local = decision.snat == "never" or decision.snat == "remote"
+        kept_local = decision.snat in ("never", "remote")
         kept_remote = decision.snat == "never"
-        # Without SNAT, the reply from a remote pod bypasses the node holding the conntrack entry.
-        remote_fails = (clients == "external" and decision.snat == "never" and not decision.dsr
-                        and not (dp.__class__.__name__ == "Cilium"))
-        _spread_over(cells, index, targets, node_name, each, kept_local, kept_remote, remote_fails, outcomes)
+        # Without SNAT (and without DSR), a remote pod's reply bypasses the node holding the conntrack
+        # entry, so the client discards it.
+        remote_fails = clients == "external" and decision.snat == "never" and not isinstance(dp, Cilium)
+        group = groups.setdefault((id(decision.endpoints), kept_local, kept_remote, remote_fails), {
+            "targets": decision.endpoints, "weight": 0.0, "own": {},
+            "flags": (kept_local, kept_remote, remote_fails)})
+        group["weight"] += w
+        group["own"][node_name] = w
+        per_node = counted.get(id(decision.endpoints)) or counted.setdefault(
+            id(decision.endpoints), _count_by_node(decision.endpoints))
+        each = w / len(decision.endpoints)
+        local = per_node.get(node_name, 0)
+        remote = len(decision.endpoints) - local
         row["delivered"] = each * (local + (0 if remote_fails else remote))
         row["failed"] = each * remote if remote_fails else 0.0
+        outcomes["failed"] += row["failed"]
         row["client_ip_kept"] = each * ((local if kept_local else 0) + (remote if kept_remote and not remote_fails else 0))
         row["extra_hop"] = 0.0 if remote_fails else each * remote
-        nodes.append(row)
+    for group in groups.values():
+        targets = group["targets"]
+        kept_local, kept_remote, remote_fails = group["flags"]
+        each = group["weight"] / len(targets)
+        rows = np.fromiter((index[e.pod] for e in targets), dtype=np.intp, count=len(targets))
+        own = np.fromiter((group["own"].get(e.node, 0.0) for e in targets), dtype=float, count=len(targets)) / len(targets)
+        np.add.at(cells[:, 1 if kept_local else 0], rows, own)
+        if not remote_fails:
+            np.add.at(cells[:, 3 if kept_remote else 2], rows, each - own)
     return _finish(svc.name, eps, cells, outcomes, tuple(nodes))
 
 
-def _spread_over(cells: np.ndarray, index: dict[str, int], targets: tuple, node: str, each: float,
-                 kept_local: bool, kept_remote: bool, remote_fails: bool, outcomes: dict[str, float]) -> None:
+def _count_by_node(targets: tuple) -> dict[str, int]:
+    counts: dict[str, int] = {}
     for e in targets:
-        i = index[e.pod]
-        if e.node == node:
-            cells[i, 1 if kept_local else 0] += each
-        elif remote_fails:
-            outcomes["failed"] += each
-        else:
-            cells[i, 3 if kept_remote else 2] += each
+        counts[e.node] = counts.get(e.node, 0) + 1
+    return counts
 
 
 def _finish(service: str, eps: tuple, cells: np.ndarray, outcomes: dict[str, float], nodes: tuple) -> _Exact:

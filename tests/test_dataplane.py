@@ -470,9 +470,6 @@ def test_decision_repr():
     assert IPv4Address("198.51.100.7") == CLIENT_IP
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: decide() returns before its NotReady-node check for Cilium: "
-                   "k8slearn/dataplane/decide.py _decide_cilium is called before `if not here.ready and "
-                   "source.kind == 'external'`, so a down node still DNATs external traffic under Cilium")
 @pytest.mark.parametrize("dp", ["cilium-snat", "cilium-dsr"])
 def test_cilium_not_ready_node_answers_nothing(dp):
     c = k8s.examples.uneven()

@@ -39,10 +39,6 @@ def test_cluster_remote_endpoint_sees_node_ip():
     assert actions(t) == ["send", "forward", "DNAT", "SNAT", "route", "deliver"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: k8slearn/trace.py _reply(): for a masqueraded reply from a remote "
-                   "pod the reply hops go pod -> entry node, skipping the pod's own node, so reply_path is "
-                   "['web-3', 'node-c', ...] while the request path has node-b and the DSR / no-SNAT reply paths "
-                   "include the pod's node")
 @pytest.mark.parametrize("dataplane", ["iptables", "cilium-snat"])
 def test_snatted_reply_path_mirrors_the_request_path(dataplane):
     t = k8s.send(k8s.examples.uneven(), "web", via="node-c", endpoint="web-3", dataplane=dataplane, seed=1)
@@ -186,9 +182,6 @@ def test_hairpin_is_snatted_to_the_bridge_ip():
     assert t.outcome == "delivered"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: k8slearn/trace.py send(): the DNAT hop's note repeats "
-                   "decision.reason ('no SNAT: the pod keeps seeing the client's own IP') even when the chosen "
-                   "endpoint is the client itself and the packet is masqueraded (hairpin)")
 def test_hairpin_notes_do_not_claim_no_snat():
     c = k8s.examples.in_cluster()
     t = k8s.send(c, "web", client="web-1", address="clusterIP", endpoint="web-1", seed=1)

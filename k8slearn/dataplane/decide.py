@@ -262,8 +262,6 @@ def decide(
                rule: str = "", dsr: bool = False) -> Decision:
         return Decision(verdict, here.name, tuple(endpoints), snat, tuple(steps), reason, rule, dsr, name)
 
-    if isinstance(dp, Cilium):
-        return _decide_cilium(dp, svc, here.name, source, destination, cluster_eps, local_eps, has_any, result)
 
     if destination == "loadBalancerIP" and svc.load_balancer_ip_mode == "Proxy":
         # proxier.go writes no KUBE-SERVICES rule for an LB IP whose ipMode is Proxy.
@@ -273,6 +271,8 @@ def decide(
 
     if not here.ready and source.kind == "external":
         return result("DROP", (), "never", (), f"{here.name} is NotReady (down): nothing on it answers")
+    if isinstance(dp, Cilium):
+        return _decide_cilium(dp, svc, here.name, source, destination, cluster_eps, local_eps, has_any, result)
 
     steps: list[str] = ["KUBE-SERVICES"]
     if destination == "nodePort":
