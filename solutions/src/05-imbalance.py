@@ -1,0 +1,51 @@
+# %% [markdown]
+# # Exercises 05 · Imbalance
+#
+# Practice for [notebook 5](../notebooks/05-imbalance.ipynb). Replace each `...`, then run the check
+# cell after it; `k8s.check.hint("5.1")` gives a hint (`level=2`, `3` say more).
+#
+# Check the whole notebook from a terminal: `k8slearn check 05-imbalance.ipynb`.
+
+# %%
+import k8slearn as k8s
+
+# %% [markdown]
+# ### Exercise 5.1 · compute: the per-pod share under Local
+#
+# Write `pod_share(pods_per_node)`: for `externalTrafficPolicy: Local` behind a health-checked load
+# balancer that splits equally per healthy node, return `{node: share of ONE pod on that node}` for the
+# nodes that have pods. Example input: `{"node-a": 1, "node-b": 2}`.
+
+# %%
+def pod_share(pods_per_node):
+    ### BEGIN SOLUTION
+    healthy = sum(1 for count in pods_per_node.values() if count > 0)
+    return {node: 1 / (healthy * count) for node, count in pods_per_node.items() if count > 0}
+    ### END SOLUTION
+
+
+answer = pod_share
+
+# %%
+k8s.check.pod_share(answer)
+
+# %% [markdown]
+# ### Exercise 5.2 · configure: a load balancer that evens it out
+#
+# The uneven cluster (pods 2 / 1 / 0) with Local. Without moving pods, choose a load-balancer model from
+# `k8s.LB_MODELS` (or a `k8s.LoadBalancer(...)`) so that every pod gets the same share, nothing is
+# dropped and every pod still sees the client's IP.
+
+# %%
+print(k8s.LB_MODELS)
+
+# %%
+### BEGIN SOLUTION
+answer = "weighted"
+### END SOLUTION
+
+# %%
+k8s.check.lb_for_even_shares(answer)
+
+# %% [markdown]
+# Next: [exercises 06](06-spreading-pods.ipynb).

@@ -1,0 +1,85 @@
+# %% [markdown]
+# # Exercises 08 · Proxies and headers
+#
+# Practice for [notebook 8](../notebooks/08-proxies-and-headers.ipynb). Replace each `...`, then run the
+# check cell after it; `k8s.check.hint("8.1")` gives a hint (`level=2`, `3` say more).
+#
+# Check the whole notebook from a terminal: `k8slearn check 08-proxies-and-headers.ipynb`.
+
+# %%
+import ipaddress
+
+import k8slearn as k8s
+
+# %% [markdown]
+# ### Exercise 8.1 · compute: the rightmost untrusted X-Forwarded-For entry
+#
+# Write `pick_client(peer, xff, trusted)`: `peer` is the TCP peer's address, `xff` the
+# `X-Forwarded-For` value (a comma-separated string), `trusted` a list of your proxies' networks such as
+# `["10.0.0.0/8"]`. Return the client's address, the safe way. Write it yourself; the check compares it
+# with `k8s.proxies.client_ip`. (`ipaddress.ip_address(a) in ipaddress.ip_network(n)` tests membership.)
+
+# %%
+def pick_client(peer, xff, trusted):
+    ### BEGIN SOLUTION
+    networks = [ipaddress.ip_network(n) for n in trusted]
+
+    def is_trusted(address):
+        return any(ipaddress.ip_address(address) in net for net in networks)
+
+    if not is_trusted(peer):
+        return peer
+    client = peer
+    for entry in reversed([e.strip() for e in xff.split(",") if e.strip()]):
+        client = entry
+        if not is_trusted(entry):
+            break
+    return client
+    ### END SOLUTION
+
+
+answer = pick_client
+
+# %%
+k8s.check.xff_picker(answer)
+
+# %% [markdown]
+# ### Exercise 8.2 · compute: decode a PROXY protocol header
+#
+# A load balancer configured for the PROXY protocol sent these bytes first on a connection. Decode them
+# with `k8s.proxies.decode` and answer with the client's endpoint as `"address:port"`.
+
+# %%
+data = k8s.check.PROXY_BYTES
+print(data)
+
+# %%
+### BEGIN SOLUTION
+header, size = k8s.proxies.decode(data)
+answer = f"{header.src_addr}:{header.src_port}"
+### END SOLUTION
+
+# %%
+k8s.check.proxy_source(answer)
+
+# %% [markdown]
+# ### Exercise 8.3 · debug: the misconfigured hop
+#
+# A request went through three proxies to the app. Each row shows a hop, the TCP peer it saw and the
+# `X-Forwarded-For` it received. The app logs the wrong client. Which hop is misconfigured? Answer with
+# its name.
+
+# %%
+for row in k8s.check.proxy_chain():
+    print(f"{row['hop']:9} peer={row['peer']:14} X-Forwarded-For: {row['x_forwarded_for']!r}")
+
+# %%
+### BEGIN SOLUTION
+answer = "cloud-lb"  # it received "198.51.100.23" but sent only its own peer, not the list plus peer
+### END SOLUTION
+
+# %%
+k8s.check.misconfigured_hop(answer)
+
+# %% [markdown]
+# Next: [exercises 09](09-dataplanes-compared.ipynb).

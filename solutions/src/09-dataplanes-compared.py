@@ -1,0 +1,46 @@
+# %% [markdown]
+# # Exercises 09 · Dataplanes compared
+#
+# Practice for [notebook 9](../notebooks/09-dataplanes-compared.ipynb). Replace each `...`, then run the
+# check cell after it; `k8s.check.hint("9.1")` gives a hint (`level=2`, `3` say more).
+#
+# Check the whole notebook from a terminal: `k8slearn check 09-dataplanes-compared.ipynb`.
+
+# %%
+import k8slearn as k8s
+
+cluster = k8s.examples.uneven()
+print(k8s.DATAPLANES)
+
+# %% [markdown]
+# ### Exercise 9.1 · predict: Cilium's SNAT mode, local backend
+#
+# `externalTrafficPolicy: Cluster`. The connection enters at node-a and the backend is web-1, on node-a.
+# The dataplane is Cilium's kube-proxy replacement in SNAT mode (`dataplane="cilium-snat"`).
+# Which source IP does web-1 see?
+
+# %%
+### BEGIN SOLUTION
+answer = "198.51.100.7"
+### END SOLUTION
+
+# %%
+k8s.check.cilium_snat_local(answer)
+
+# %% [markdown]
+# ### Exercise 9.2 · predict: which dataplanes keep the client IP?
+#
+# Still Cluster; the connection enters at node-c and the backend is web-3 on node-b. With which of the
+# dataplanes in `k8s.DATAPLANES` is the connection delivered **and** web-3 sees the client's IP?
+# Answer as a set of names.
+
+# %%
+### BEGIN SOLUTION
+answer = {"cilium-dsr"}
+### END SOLUTION
+
+# %%
+k8s.check.dataplanes_keep_ip(answer)
+
+# %% [markdown]
+# Next: [exercises 10](10-capstone.ipynb).

@@ -1,0 +1,66 @@
+# %% [markdown]
+# # Exercises 10 · Capstone
+#
+# Practice for [notebook 10](../notebooks/10-capstone.ipynb). Replace each `...`, then run the check cell
+# after it; `k8s.check.hint("10.1")` gives a hint (`level=2`, `3` say more).
+#
+# Check the whole notebook from a terminal: `k8slearn check 10-capstone.ipynb`.
+
+# %%
+import k8slearn as k8s
+
+# %% [markdown]
+# ### Exercise 10.1 · debug: connections time out
+#
+# Users report that about one connection in three to `web` times out. The clients reach the nodes by DNS
+# round robin (`lb="equal"`), which you cannot change, and the app must see client IPs. Measure, find the
+# cause, and fix `cluster`.
+
+# %%
+cluster = k8s.examples.empty_node()
+print(k8s.traffic(cluster, "web", lb="equal").attrs)
+
+# %%
+### BEGIN SOLUTION
+cluster.scale("web", 3)  # the new pod goes to node-c, the node without one
+### END SOLUTION
+answer = cluster
+
+# %%
+k8s.check.fix_drops(answer)
+
+# %% [markdown]
+# ### Exercise 10.2 · configure: an audit service
+#
+# An audit log must record every client's real IP. It runs 4 replicas of `web` on the uneven cluster's
+# three nodes. Requirements: every pod sees the client IP, no connection is lost, and every pod gets within
+# 10% of its fair share. Answer with a pair `(cluster, lb)`: the changed cluster and the load-balancer model.
+
+# %%
+cluster = k8s.examples.uneven()
+### BEGIN SOLUTION
+cluster.patch_service("web", external_traffic_policy="Local")
+cluster.scale("web", 4)
+answer = (cluster, "weighted")
+### END SOLUTION
+
+# %%
+k8s.check.audit_service(answer)
+
+# %% [markdown]
+# ### Exercise 10.3 · predict: a proxying load balancer
+#
+# `one_two` with `externalTrafficPolicy: Local`, but behind a load balancer that targets the pods directly
+# (`k8s.LoadBalancer("pod-targeting")`, client-IP preservation off). Which source IP does a pod see?
+
+# %%
+### BEGIN SOLUTION
+answer = "192.168.255.10"  # the load balancer's own address
+### END SOLUTION
+
+# %%
+k8s.check.proxy_lb_seen_ip(answer)
+
+# %% [markdown]
+# That is the end of the exercises. Compare your answers with `solutions/`, or run
+# `k8slearn check *.ipynb` in this folder for a summary.
