@@ -1,0 +1,189 @@
+# %% [markdown] slide="slide"
+# # 03 · externalTrafficPolicy: Cluster
+#
+# `Cluster` is the default for NodePort and LoadBalancer Services. It spreads traffic evenly over
+# every pod, and it hides the client's IP from all of them. This notebook shows both, measures the
+# extra hop it costs, and shows what breaks without the address swap, and what breaks with it.
+#
+# **Learning objectives**
+# - Show that `Cluster` spreads external traffic evenly over all ready endpoints, whatever node they run on.
+# - Show that kube-proxy SNATs **every** external packet under `Cluster`, also when the pod is local,
+#   and predict the source IP a pod sees (node IP or bridge IP).
+# - Compute the extra-hop rate `1 - p_n/P` per node and check it against the simulator.
+# - Explain why the SNAT is needed, and name what the lost client IP breaks (logs, rate limits,
+#   geo rules, allow-lists, NetworkPolicy `ipBlock`).
+#
+# **Prerequisites**: [02 · Into the cluster](02-into-the-cluster.ipynb).
+#
+# **Time**: about 25 minutes
+
+# %% [markdown] tags=["predict"] slide="slide"
+# ## Even spread
+#
+# Same cluster as before: pods 2 / 1 / 0 on `node-a`, `node-b`, `node-c`, LoadBalancer `web` with
+# `externalTrafficPolicy: Cluster`. The load balancer sends a third of the connections to each node
+# (with `Cluster`, every node passes the load balancer's health check).
+#
+# **Before you run the next cell**: what share of all connections does each pod get?
+
+# %% tags=["nbval-check-output"]
+%matplotlib inline
+import k8slearn as k8s
+
+cluster = k8s.examples.uneven()
+shares = k8s.traffic(cluster, "web")
+print(shares.round(3).to_string(index=False))
+
+# %% [markdown]
+# A third each. Every node's `KUBE-SVC-…` chain picks uniformly among **all** three endpoints, so
+# where the pods run does not matter, and neither does where the traffic enters. But look at
+# `client_ip_kept`: 0 for every pod. And two thirds of each pod's connections took an extra hop.
+
+# %%
+k8s.draw(shares, metrics=k8s.metrics(cluster, "web"))
+
+# %% [markdown] tags=["misconception-7", "article-correction", "predict"] slide="slide"
+# ## SNAT on every external packet
+#
+# A common belief, also in the 2021 article this course grew from: *"Cluster SNATs the packets that
+# are re-routed to a pod on another node."* So a packet that lands on `node-a` and goes to `web-1`,
+# which runs on `node-a`, should keep the client's IP?
+#
+# **Before you run the next cell**: which source IP does `web-1` see? And a pod on another node?
+
+# %% tags=["nbval-check-output"]
+for entry, pod in [("node-a", "web-1"), ("node-a", "web-3"), ("node-c", "web-3")]:
+    t = k8s.send(cluster, "web", via=entry, endpoint=pod, seed=1)
+    print(f"via {entry} to {pod} on {t.pod_node}: the pod sees {t.source_seen_by_pod}, SNAT: {t.snat}, extra hop: {t.extra_hop}")
+
+# %% [markdown] tags=["article-correction"]
+# **SNAT, also with no second hop.** kube-proxy (iptables and nftables modes) marks every packet
+# that arrives for a NodePort, load-balancer IP or externalIP in `KUBE-EXT-…` **before** it picks an
+# endpoint; the masquerade happens on the way out, whichever pod was chosen.[1] The article's
+# description fits only Cilium's SNAT mode (end of this notebook).
+#
+# What the pod sees: a remote pod sees the IP of the node that **received** the packet
+# (`192.168.0.11`, `192.168.0.13`); a local pod sees `10.244.1.1`, `node-a`'s own address on the
+# bridge toward its pods, because that is the interface the packet leaves by. Never `198.51.100.7`.
+
+# %% [markdown] tags=["self-check"]
+# **Self-check.** The load balancer sends a connection to `node-b`, and kube-proxy there picks
+# `web-2`. What source IP does `web-2` see?
+#
+# <details><summary>Answer</summary>
+# `192.168.0.12`, `node-b`'s IP: the receiving node masquerades, and the pod is on another node.
+# </details>
+
+# %% [markdown] tags=["predict"] slide="slide"
+# ## The extra hop: 1 - p_n / P
+#
+# Each node picks uniformly among all `P` endpoints, and `p_n` of them are on node `n`. So a packet
+# that node `n` receives takes a second node hop with probability `1 - p_n/P`.
+#
+# With `P = 3`: `node-a` (2 local) → 1/3, `node-b` (1 local) → 2/3, `node-c` (none) → 1.
+#
+# **Before you run the next cell**: with a third of the traffic on each node, what fraction of all
+# connections takes the extra hop?
+
+# %% tags=["nbval-check-output"]
+m = k8s.metrics(cluster, "web")
+print(m[["scope", "received", "client_ip_kept", "extra_hop"]].round(3).to_string(index=False))
+
+# %% [markdown]
+# Overall `(1/3 + 2/3 + 1) / 3 = 2/3`. With one pod on each of `N` nodes, `p_n/P = 1/N` and the
+# rate is `1 - 1/N` on every node: the more nodes, the closer to *every* connection crossing two nodes.
+
+# %% tags=["self-check", "nbval-check-output"]
+m4 = k8s.metrics(k8s.examples.balanced(4), "web")
+assert abs(m4.loc[0, "extra_hop"] - (1 - 1 / 4)) < 1e-9
+print("4 nodes, one pod each: extra hop rate", m4.loc[0, "extra_hop"], "= 1 - 1/4")
+
+# %% [markdown] slide="slide"
+# ## What if there were no SNAT?
+#
+# Why does kube-proxy hide the client at all? The `no-snat` dataplane is a made-up kube-proxy that
+# DNATs but never masquerades. Send through `node-c` to `web-3` on `node-b`:
+
+# %% tags=["nbval-check-output"]
+bare = k8s.send(cluster, "web", via="node-c", endpoint="web-3", dataplane="no-snat", seed=1)
+print(bare.outcome, "|", bare.reply_path)
+print(bare.reason)
+print(k8s.metrics(cluster, "web", dataplane="no-snat")[["scope", "delivered", "failed"]].round(3).to_string(index=False))
+
+# %%
+k8s.draw(bare, reply=True)
+
+# %% [markdown]
+# `web-3` sees the real client and answers it directly, from `node-b`. But the DNAT happened on
+# `node-c`, and only `node-c`'s conntrack can turn `10.244.2.5:8080` back into
+# `203.0.113.100:80`. The client gets a reply from an address it never dialled and discards it.
+# SNAT makes the reply come back to the node that did the DNAT. Without it, every connection that
+# needs a second hop fails: two thirds of all traffic here (`failed` in the table above), and all of
+# what `node-c` receives.
+
+# %% [markdown] slide="slide"
+# ## Why the lost client IP matters
+#
+# With the SNAT, everything in the pod that looks at the peer address sees a node: **access logs**
+# (every request from three nodes), **geo rules** (every visitor in your data centre), **allow-lists**,
+# and **rate limits by client**. An allow-list for the partner network `198.51.100.0/24`:
+
+# %% tags=["nbval-check-output"]
+import ipaddress
+
+partners = ipaddress.ip_network("198.51.100.0/24")
+t = k8s.send(cluster, "web", client="198.51.100.7", via="node-c", seed=1)
+print(f"client {t.client_ip} allowed: {t.client_ip in partners}; the pod sees {t.source_seen_by_pod}, allowed: {t.source_seen_by_pod in partners}")
+
+# %% [markdown] tags=["predict"]
+# A rate limiter keyed by source IP counts requests per address. **Before you run the next cell**:
+# 100 different clients (`198.51.100.1` … `.100`) connect once each. How many different source
+# addresses do the pods see?
+
+# %% tags=["nbval-check-output"]
+seen = {k8s.send(cluster, "web", client=f"198.51.100.{i}", seed=i).source_seen_by_pod for i in range(1, 101)}
+print(len(seen), "addresses:", sorted(map(str, seen)))
+
+# %% [markdown]
+# Five: the three node IPs and the bridge addresses of the two nodes with pods. A limit of 10
+# requests per client per minute would throttle all 100 clients together, after about 50 requests
+# in total. A NetworkPolicy `ipBlock` that admits `198.51.100.0/24` has the same problem: whether
+# it is checked before or after the SNAT is not defined by Kubernetes and depends on the network
+# plugin,[2] so with `Cluster` it may well see only node addresses.
+#
+# ### Cilium does it differently
+#
+# Cilium's eBPF kube-proxy replacement, in its default SNAT mode, masquerades only when the backend is
+# on another node; in DSR mode the backend answers the client directly and keeps the client IP even
+# under `Cluster`. Same local and remote connections as above
+# ([notebook 09](09-dataplanes-compared.ipynb) compares the dataplanes in depth):
+
+# %% tags=["nbval-check-output"]
+for dp in ["iptables", "cilium-snat", "cilium-dsr"]:
+    seen_by = [str(k8s.send(cluster, "web", via="node-a", endpoint=p, dataplane=dp, seed=1).source_seen_by_pod) for p in ("web-1", "web-3")]
+    print(f"{dp:12} local web-1 sees {seen_by[0]:14} remote web-3 sees {seen_by[1]}")
+
+# %% [markdown] slide="slide"
+# ## Key points
+#
+# - `Cluster` spreads external traffic evenly over all ready endpoints: each node picks uniformly.
+# - kube-proxy SNATs **every** external packet under `Cluster`, local pod or not. A remote pod sees the
+#   receiving node's IP, a local pod the node's bridge address (e.g. `10.244.1.1`).
+# - Node `n` forwards to another node with probability `1 - p_n/P`; with one pod per node, `1 - 1/N`.
+# - The SNAT is what brings the reply back to the node holding the conntrack entry; without it,
+#   every two-node connection fails.
+# - The price: logs, rate limits, geo rules, allow-lists and `ipBlock` rules see node addresses.
+# - Cilium's SNAT mode masquerades only remote traffic; its DSR mode keeps the client IP.
+#
+# **Sources.** [1] kubernetes/kubernetes `pkg/proxy/iptables/proxier.go`, `syncProxyRules` (the
+# `KUBE-EXT-…` rule "masquerade traffic for … external destinations"), and `proxier_test.go`,
+# `TestInternalExternalMasquerade`; kubernetes/website `content/en/docs/tutorials/services/source-ip.md`.
+# [2] kubernetes/website `content/en/docs/concepts/services-networking/network-policies.md` (ipBlock).
+# Terms: [glossary](../docs/glossary.md); the policy matrix: [cheat sheet](../docs/cheatsheet.md).
+
+# %% [markdown]
+# ## What's next
+#
+# [Notebook 04 · externalTrafficPolicy: Local](04-external-traffic-policy-local.ipynb) keeps the
+# client IP and the single hop, and shows what it costs: nodes that silently drop traffic, and a
+# health check that answers 503 on purpose.
