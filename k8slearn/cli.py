@@ -83,8 +83,16 @@ def _lab(args: argparse.Namespace) -> int:
     return 0 if report["all_agree"] else 1
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from k8slearn import doctor
+
+    return doctor.main()
+
+
 COMMANDS: list[Command] = [
     Command("version", "print the version of k8slearn", _no_arguments, _version),
+    Command("doctor", "is this installation ready for the course? (versions and a self-check)",
+            _no_arguments, _doctor),
     Command("lab", "compare the simulator with the Linux kernel, in network namespaces (needs root)",
             _lab_arguments, _lab),
 ]
