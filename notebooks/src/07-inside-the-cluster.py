@@ -22,6 +22,7 @@
 # **Time**: about 25 minutes
 
 # %%
+%matplotlib inline
 import k8slearn as k8s
 
 c = k8s.examples.in_cluster()
@@ -43,6 +44,9 @@ c
 # %%
 t = k8s.send(c, "web", client="client", endpoint="web-3", seed=1)
 t
+
+# %%
+k8s.draw(t)
 
 # %% tags=["nbval-check-output"]
 print("client pod IP:   ", c.pod("client").ip)

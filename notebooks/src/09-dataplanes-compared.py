@@ -22,6 +22,7 @@
 # **Time**: about 20 minutes
 
 # %%
+%matplotlib inline
 import pandas as pd
 import k8slearn as k8s
 
@@ -103,6 +104,15 @@ dsr
 for name, t in [("iptables", snat), ("cilium-dsr", dsr)]:
     print(f"{name:11} request: {' -> '.join(t.path)}")
     print(f"{'':11} reply:   {' -> '.join(t.reply_path)}   (web-1 saw {t.source_seen_by_pod})")
+
+# %% [markdown]
+# Drawn with the reply (dashed): first kube-proxy, then Cilium DSR.
+
+# %%
+k8s.draw(snat, reply=True)
+
+# %%
+k8s.draw(dsr, reply=True)
 
 # %% [markdown]
 # With SNAT, web-1 answers node-c (the address it saw), node-c's conntrack reverses both NATs, and the
