@@ -835,8 +835,9 @@ class Cluster:
         if (old is not None and old.health_check_node_port is not None and svc.health_check_node_port is not None
                 and old.health_check_node_port != svc.health_check_node_port
                 and needs_health_check(svc.type, svc.external_traffic_policy)):
+            # validation.go validateServiceExternalTrafficFieldsUpdate: field.Forbidden(..., "field is immutable")
             errors.append(FieldError(
-                "spec.healthCheckNodePort", "Invalid value", str(svc.health_check_node_port),
+                "spec.healthCheckNodePort", "Forbidden", "",
                 "field is immutable",
                 "once allocated, the health-check port stays while the service is LoadBalancer + Local, "
                 "because the cloud load balancer's probes are configured with it.",
@@ -845,7 +846,9 @@ class Cluster:
                 e.field == "spec.healthCheckNodePort" for e in errors):
             errors.append(FieldError("spec.healthCheckNodePort", "Invalid value", str(svc.health_check_node_port),
                                      "provided port is already allocated",
-                                     f'service "{taken[svc.health_check_node_port]}" already uses that port.'))
+                                     f'service "{taken[svc.health_check_node_port]}" already uses port '
+                                     f"{svc.health_check_node_port} (as its NodePort or health-check port); every "
+                                     "node listens on both, so no two services can share one."))
         if errors:
             raise InvalidService(svc.name, errors)
         used = {s.cluster_ip for s in self.services if s.name != svc.name}

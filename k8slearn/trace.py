@@ -95,9 +95,10 @@ class Hop:
         if b.dst != a.dst or b.dport != a.dport:
             kind = "DNAT" if self.direction == "request" else "un-SNAT"
             parts.append(f"{kind} {b.dst}:{b.dport} -> {a.dst}:{a.dport}")
-        if b.src != a.src:
+        if b.src != a.src or b.sport != a.sport:
             kind = "SNAT" if self.direction == "request" else "un-DNAT"
-            parts.append(f"{kind} {b.src} -> {a.src}")
+            same_ip = b.src == a.src  # masquerade to the address it already had: only the port changes
+            parts.append(f"{kind} {b.src}:{b.sport} -> {a.src}:{a.sport}" if same_ip else f"{kind} {b.src} -> {a.src}")
         return "; ".join(parts)
 
     def summary(self) -> str:
@@ -164,8 +165,12 @@ class Trace:
         if self.outcome in ("dropped", "refused"):
             return f"{head}: {self.outcome.upper()} — {self.reason}"
         seen = f"the pod sees {self.source_seen_by_pod}"
-        seen += (" (the client's own IP)" if self.client_ip_kept else " (not the client's IP: SNAT)" if self.snat
-                 else " (not the client's IP: a proxy in between)")
+        if self.client_ip_kept and self.snat:
+            seen += " (masqueraded, to the very address the node sent from)"
+        elif self.client_ip_kept:
+            seen += " (the client's own IP)"
+        else:
+            seen += " (not the client's IP: SNAT)" if self.snat else " (not the client's IP: a proxy in between)"
         hop = ", extra node hop" if self.extra_hop else ""
         tail = f"; the reply is discarded: {self.reason}" if self.outcome == "reply discarded" else ""
         return f"{head}: delivered to {self.pod} on {self.pod_node}; {seen}{hop}{tail}"

@@ -153,7 +153,7 @@ def validate_service_spec(
             errors.append(FieldError(
                 "spec.ports[0].nodePort", "Invalid value", str(node_port),
                 "provided port is already allocated",
-                f'service "{taken_node_ports[node_port]}" already uses NodePort {node_port}: a NodePort is '
-                "opened on every node, so two services cannot share one. Leave nodePort unset to get a free one.",
+                f'service "{taken_node_ports[node_port]}" already uses port {node_port} (as its NodePort or '
+                "health-check port): such ports are opened on every node, so two services cannot share one. Leave nodePort unset to get a free one.",
             ))
     return errors
