@@ -772,3 +772,90 @@ def proxy_lb_seen_ip(answer: Any) -> str:
         raise _Mistake("Local does not guarantee the real client IP: it only avoids kube-proxy's SNAT. A load "
                        "balancer that proxies replaces the source before kube-proxy ever sees the packet.")
     raise _Mistake("this load balancer sends straight to the pod IPs; no node rewrites the packet.")
+
+
+# ------------------------------------------------------------------- k8slearn check NOTEBOOK...
+def notebook_exercises(path: str | os.PathLike) -> list[str]:
+    """The exercise numbers whose checks a notebook calls, in order (read from its code cells)."""
+    import re
+
+    by_check = {e.check: number for number, e in EXERCISES.items()}
+    with open(path, encoding="utf-8") as handle:
+        nb = json.load(handle)
+    found: list[str] = []
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = "".join(cell.get("source", ""))
+        for name in re.findall(r"check\.(\w+)\(", source):
+            if name in by_check and by_check[name] not in found:
+                found.append(by_check[name])
+    return found
+
+
+def check_notebooks(paths: list[str], *, timeout: int = 300, out: Callable[[str], None] = print) -> int:
+    """Run notebooks under ``pytest --nbval-lax`` and summarise their exercises; 0 iff all pass.
+
+    This is ``k8slearn check NOTEBOOK...``. Each notebook runs in a fresh kernel from its own folder;
+    the checks report to a temporary file (see ``K8SLEARN_CHECK_REPORT``), and a check cell that
+    never reported (the cells before it failed, or the name ``answer`` does not exist) counts as an error.
+    """
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    notebooks = [Path(p) for p in paths]
+    for nb in notebooks:
+        if not nb.is_file() or nb.suffix != ".ipynb":
+            raise K8sLearnError(f"{nb}: not a notebook file", hint="give .ipynb files, e.g. exercises/04-*.ipynb.")
+    passed = total = 0
+    all_ok = True
+    for nb in notebooks:
+        expected = notebook_exercises(nb)
+        with tempfile.TemporaryDirectory(prefix="k8slearn-check-") as tmp:
+            report = Path(tmp) / "report.jsonl"
+            env = dict(os.environ, **{REPORT_ENV: str(report), "MPLBACKEND": "Agg"})
+            cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider",
+                   "--rootdir", str(nb.resolve().parent), "-o", "testpaths=", nb.resolve().name]
+            done = subprocess.run(cmd, cwd=nb.resolve().parent, env=env, capture_output=True, text=True,
+                                  timeout=timeout, check=False)
+            results: dict[str, dict] = {}
+            if report.exists():
+                for line in report.read_text(encoding="utf-8").splitlines():
+                    row = json.loads(line)
+                    results[row["exercise"]] = row
+        failed_cells = done.stdout.count("\nFAILED ") + done.stdout.startswith("FAILED ")
+        checks_failed = sum(1 for n in expected if results.get(n, {}).get("status") != "pass")
+        out(f"{nb}")
+        if done.returncode not in (0, 1):
+            tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
+            out("  could not run the notebook under nbval:\n    " + "\n    ".join(tail))
+            all_ok = False
+            continue
+        for number in expected:
+            row = results.get(number)
+            status = row["status"] if row else "error"
+            title = EXERCISES[number].title
+            line = f"  {number:>5}  {status:<13}  {title}"
+            if status == "wrong":
+                line += "\n" + " " * 24 + row["message"].removeprefix("Not yet: ").split(" (Exercise")[0]
+            elif status == "error":
+                line += "\n" + " " * 24 + "the check cell raised another error, or did not run; run the notebook to see it"
+            out(line)
+        other = failed_cells - checks_failed
+        if other > 0:
+            out(f"  {other} other cell(s) raised an error; run the notebook top to bottom to see where.")
+        counts = {s: sum(1 for n in expected if (results.get(n) or {"status": "error"})["status"] == s)
+                  for s in ("pass", "not attempted", "wrong", "error")}
+        out("  " + ", ".join(f"{v} {k if k != 'pass' else 'passed'}" for k, v in counts.items() if v or k == "pass")
+            + f" of {len(expected)} exercise(s)")
+        passed += counts["pass"]
+        total += len(expected)
+        if not expected or counts["pass"] != len(expected) or done.returncode != 0:
+            all_ok = False
+        if not expected:
+            out("  no exercise checks found in this notebook")
+    if len(notebooks) > 1:
+        out(f"{passed} of {total} exercises pass in {len(notebooks)} notebooks.")
+    return 0 if all_ok else 1

@@ -83,6 +83,17 @@ def _lab(args: argparse.Namespace) -> int:
     return 0 if report["all_agree"] else 1
 
 
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="exercise notebooks (.ipynb) to check")
+    parser.add_argument("--timeout", type=int, default=300, help="seconds allowed per notebook (default 300)")
+
+
+def _check(args: argparse.Namespace) -> int:
+    from k8slearn import checks
+
+    return checks.check_notebooks(args.notebooks, timeout=args.timeout)
+
+
 def _doctor(args: argparse.Namespace) -> int:
     from k8slearn import doctor
 
@@ -95,6 +106,8 @@ COMMANDS: list[Command] = [
             _no_arguments, _doctor),
     Command("lab", "compare the simulator with the Linux kernel, in network namespaces (needs root)",
             _lab_arguments, _lab),
+    Command("check", "run exercise notebooks under nbval and say which exercises pass",
+            _check_arguments, _check),
 ]
 
 
