@@ -55,7 +55,7 @@ def summary(obj: Any) -> str:
 
     >>> import k8slearn as k8s
     >>> summary(k8s.traffic(k8s.examples.one_two(), "web"))
-    'Traffic chart for web: web-1 50% (node-a), web-2 25% (node-b), web-3 25% (node-b); fair share 33%; nothing lost.'
+    'Traffic chart for web: web-1 50% (node-a), web-2 25% (node-b), web-3 25% (node-b); fair share 33.3%; nothing lost.'
     """
     alt = getattr(obj, "_k8slearn_alt", None)
     if alt is not None:

@@ -129,10 +129,10 @@ def draw_traffic(frame: Any, *, ax: Any = None, metrics: Any = None) -> Any:
     ax.set_xlim(-0.6, lost_x + 0.6)
     ticks = list(x) + [lost_x]
     if n <= 24:
-        ax.set_xticks(ticks, list(frame["pod"]) + ["lost"], fontsize=FONT["small"],
+        ax.set_xticks(ticks, list(frame["pod"]) + [_lost_label(lost)], fontsize=FONT["small"],
                       rotation=0 if n <= 10 else 60, ha="center" if n <= 10 else "right")
     else:
-        ax.set_xticks([lost_x], ["lost"], fontsize=FONT["small"])
+        ax.set_xticks([lost_x], [_lost_label(lost)], fontsize=FONT["small"])
         ax.set_xlabel(f"{n} pods, in cluster order", fontsize=FONT["small"])
     ax.yaxis.set_major_formatter(_percent_formatter())
     ax.tick_params(axis="y", labelsize=FONT["small"])
@@ -159,6 +159,11 @@ def draw_traffic(frame: Any, *, ax: Any = None, metrics: Any = None) -> Any:
         _panel(ax, metrics)
     _set_alt(fig, traffic_summary(frame), bars=n, lost=lost_total)
     return fig
+
+
+def _lost_label(lost: dict[str, float]) -> str:
+    kinds = [label for key, label, _, _ in _LOST if lost[key] > 1e-12]
+    return "lost" if not kinds else "lost\n(" + ", ".join(kinds) + ")"
 
 
 def _percent_formatter() -> Any:

@@ -180,7 +180,7 @@ def rbox(ax: Any, box: Box, *, fc: str, ec: str, lw: float = 1.0, ls: str = "-",
                            fc=fc, ec=ec, lw=lw, ls=ls, hatch=hatch, zorder=zorder)
     if gid:
         patch.set_gid(gid)
-    ax.add_patch(patch)
+    ax.add_artist(patch)  # not add_patch: the limits are fixed, so skip its costly data-limit update
     return patch
 
 
@@ -206,15 +206,21 @@ def render(ax: Any, lay: Layout, cluster: Cluster, svc: Service | None, *, highl
     fan = lay.lb or lay.client
     shares = _lb_shares(cluster, svc, lb) if lay.lb is not None and lb is not None else None
     if fan is not None and svc is not None and svc.externally_accessible:
+        from matplotlib.collections import LineCollection
+
+        segments, styles = [], []
         for name, tab in lay.tabs.items():
             share = None if shares is None else shares.get(name, 0.0)
             dashed = share == 0.0
-            ax.plot([fan.cx, tab.cx], [fan.y, tab.top], color="#A6A6A6", lw=1.0, ls=":" if dashed else "-", zorder=0.5)
+            segments.append([(fan.cx, fan.y), (tab.cx, tab.top)])
+            styles.append(":" if dashed else "-")
             if share is not None:
                 t = 0.55
                 x, y = fan.cx + (tab.cx - fan.cx) * t, fan.y + (tab.top - fan.y) * t
                 text(ax, x, y, f"{share:.0%}", size="small", color=COLOURS["muted"] if dashed else COLOURS["text"],
                      bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none"))
+        ax.add_collection(LineCollection(segments, colors="#A6A6A6", linewidths=1.0, linestyles=styles, zorder=0.5),
+                          autolim=False)
     if lay.client is not None:
         rbox(ax, lay.client, fc="white", ec=COLOURS["frame"], lw=1.2, pad=0.08, gid="k8slearn-client")
         text(ax, lay.client.cx, lay.client.cy, lay.client_label, size="normal")
@@ -326,7 +332,7 @@ def _compact(cluster: Cluster, svc: Service | None, ax: Any) -> Any:
     counts = np.array([sum(1 for e in eps_by_node.get(node.name, ()) if e.ready) for node in nodes], dtype=float)
     cols = 10 if n <= 200 else 25 if n <= 1000 else 50
     rows = math.ceil(n / cols)
-    cell = min(0.8, (WIDTH - 2 * MARGIN - 0.6) / cols)
+    cell = min(0.55, (WIDTH - 2 * MARGIN - 0.6) / cols)
     grid_w = cols * cell
     height = 0.55 + 0.35 + rows * cell + 0.9
     fig, ax = new_axes(ax, WIDTH, height)
@@ -341,7 +347,7 @@ def _compact(cluster: Cluster, svc: Service | None, ax: Any) -> Any:
     grid = np.full((rows, cols), np.nan)
     grid.ravel()[:n] = counts
     cmap = LinearSegmentedColormap.from_list("k8slearn-pods", ["#FFFFFF", tint(COLOURS["request"], 0.5), COLOURS["request"]])
-    cmap.set_bad("white", 0.0)
+    cmap = cmap.with_extremes(bad=(1.0, 1.0, 1.0, 0.0))
     vmax = max(1.0, float(counts.max()) if n else 1.0)
     ax.imshow(grid, cmap=cmap, vmin=0, vmax=vmax, extent=(x0, x0 + grid_w, y0 - rows * cell, y0),
               interpolation="nearest", zorder=1, aspect="auto").set_gid("k8slearn-compact")

@@ -23,6 +23,7 @@ from .palette import COLOURS
 __all__ = ["draw_trace", "trace_summary"]
 
 _FAIL = ("DROP", "REJECT", "discard")
+_DEAD = "dead"  # the colour key of a note about a packet that dies
 _WRAP = 98  # characters per line in the notes under the nodes
 
 
@@ -81,7 +82,7 @@ class _Drawer:
         xa, xb = lay.lane(a, reply), lay.lane(b, reply)
         depth = 0.42 if reply else 0.24
         self.used_u = True
-        pts = [(xa, lay.tabs[a].y), (xa, na.y)]
+        pts = [(xa, na.y)] if self.via.get(a) == "bottom" else [(xa, lay.tabs[a].y), (xa, na.y)]
         if lay.row_of[a] == lay.row_of[b]:
             y = min(na.y, nb.y) - depth
             pts += [(xa, y), (xb, y)]
@@ -94,10 +95,10 @@ class _Drawer:
             pts.append((xb, lay.tabs[b].y))
         return pts
 
-    def route(self, a: str, b: str, reply: bool) -> tuple[list[tuple[float, float]], bool]:
-        """The polyline from a to b, and whether it is the extra node-to-node hop."""
+    def route(self, a: str, b: str, reply: bool, then: str | None = None) -> tuple[list[tuple[float, float]], bool]:
+        """The polyline from a to b (``then``: where the packet goes after b), and whether it is the extra hop."""
         lay, ka, kb = self.lay, self.kind(a), self.kind(b)
-        off = 0.12 if reply else 0.0
+        off = 0.32 if reply else 0.0
         if ka == "pod":
             box, node = lay.pods[a], self.pod_node[a]
             x = lay.lane(node, reply)
@@ -105,6 +106,9 @@ class _Drawer:
             if kb == "node" and b != node:
                 self.via[b] = "tab"
                 return pts + self.u_route(node, b, reply, end_at_tab=True)[1:], False
+            if kb == "node" and then is not None and self.kind(then) == "node" and then != b:
+                self.via[b] = "bottom"  # routed on to another node: out through the bottom
+                return pts + [(x, lay.nodes[node].y)], False
             pts.append((x, lay.tabs[node].y))
             if kb == "node":
                 self.via[b] = "top"
@@ -170,7 +174,7 @@ class _Drawer:
                                 lw=2.8 if extra else 1.9, ls=(0, (4, 2.5)) if reply else "-", zorder=6,
                                 joinstyle="round", capstyle="round")
         patch.set_gid("k8slearn-hop-arrow")
-        self.ax.add_patch(patch)
+        self.ax.add_artist(patch)
         self.arrows.append(patch)
         return patch
 
@@ -182,13 +186,12 @@ class _Drawer:
 
     def beside_place(self, name: str, direction: str) -> tuple[float, float]:
         """Where the k-th number for something that happens in place at ``name`` goes."""
-        k = self.beside.get((name, direction), 0)
-        self.beside[(name, direction)] = k + 1
+        k = self.beside.get(name, 0)
+        self.beside[name] = k + 1
         lay, kind = self.lay, self.kind(name)
-        dy = -0.32 if direction == "reply" else 0.0
         if kind == "node":
             tab = lay.tabs[name]
-            return tab.x - 0.2 - 0.3 * k, tab.cy + dy
+            return tab.x - 0.2 - 0.3 * k, tab.cy
         if kind == "lb":
             return lay.lb.x - 0.2 - 0.3 * k, lay.lb.cy
         if kind == "client":
@@ -200,19 +203,19 @@ class _Drawer:
 
     def mark(self, name: str) -> tuple[float, float]:
         lay, kind = self.lay, self.kind(name)
-        if kind == "node":
-            return lay.tabs[name].cx, lay.tabs[name].cy
+        if kind == "node":  # on the arrow's head, above the kube-proxy tab
+            return lay.tabs[name].cx, lay.tabs[name].top + 0.1
         if kind == "lb":
-            return lay.lb.cx, lay.lb.cy
-        if kind == "client":
-            return lay.client.cx, lay.client.cy
+            return lay.lb.x - 0.2, lay.lb.cy
+        if kind == "client":  # where the reply arrives, beside the box
+            return lay.client.right + 0.2, lay.client.cy
         if kind == "pod":
             return lay.pods[name].cx, lay.pods[name].cy
         return WIDTH / 2, -0.6
 
     def cross(self, name: str) -> None:
         x, y = self.mark(name)
-        (m,) = self.ax.plot([x], [y], marker="X", ms=24, color=COLOURS["drop"], mec="white", mew=1.8, zorder=9,
+        (m,) = self.ax.plot([x], [y], marker="X", ms=20, color=COLOURS["drop"], mec="white", mew=1.8, zorder=9,
                             ls="none")
         m.set_gid("k8slearn-drop")
         self.markers.append(m)
@@ -220,18 +223,20 @@ class _Drawer:
     def walk(self, hops: tuple[Hop, ...], *, reply: bool) -> None:
         colour = COLOURS["reply"] if reply else COLOURS["request"]
         current: str | None = None
-        for hop in hops:
+        places = [h.at for h in hops]
+        for i, hop in enumerate(hops):
             if current is None:
                 x, y = self.beside_place(hop.at, hop.direction)
                 self.number(x, y, hop.step, colour)
             elif hop.at != current:
-                pts, extra = self.route(current, hop.at, reply)
+                then = next((p for p in places[i + 1:] if p != hop.at), None)
+                pts, extra = self.route(current, hop.at, reply, then)
                 self.arrow(pts, colour=COLOURS["extra hop"] if extra else colour, reply=reply, extra=extra)
                 x, y = _midpoint(pts)
                 self.number(x, y, hop.step, COLOURS["extra hop"] if extra else colour)
                 if extra:
-                    text(self.ax, x, y - 0.17, "extra hop", size="small", weight="bold", color=COLOURS["extra hop"],
-                         va="top", zorder=7, bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.9))
+                    text(self.ax, x + 0.2, y, "extra hop", size="small", weight="bold", color=COLOURS["extra hop"],
+                         ha="left", zorder=7, bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="none"))
             else:
                 x, y = self.beside_place(hop.at, hop.direction)
                 self.number(x, y, hop.step, colour)
@@ -266,9 +271,9 @@ def _notes(trace: Trace, reply: bool) -> list[tuple[int | None, str, str]]:
         if hop.action == "route" and hop.note.startswith("extra hop"):
             notes.append((hop.step, hop.note[len("extra hop: "):].split(" (DSR")[0], COLOURS["extra hop"]))
         if hop.action in ("DROP", "REJECT"):
-            notes.append((hop.step, f"{hop.action} at {hop.at}: {hop.note}", COLOURS["drop"]))
+            notes.append((hop.step, f"{hop.action} at {hop.at}: {hop.note}", _DEAD))
         if hop.action == "discard":
-            notes.append((hop.step, f"the client discards the reply: {trace.reason}", COLOURS["drop"]))
+            notes.append((hop.step, f"the client discards the reply: {trace.reason}", _DEAD))
         if hop.action == "accept" and back:
             notes.append((hop.step, f"the client accepts the reply from {hop.before.src}:{hop.before.sport}",
                           COLOURS["reply"]))
@@ -327,19 +332,21 @@ def draw_trace(trace: Trace, *, ax: Any = None, reply: bool = False) -> Any:
     y = band_top
     for step, note, colour in notes:
         wrapped = textwrap.wrap(note, _WRAP)
+        dead = colour == _DEAD
         if step is not None:
             text(ax, MARGIN + 0.12, y, str(step), size="small", weight="bold", color="white",
-                 bbox=dict(boxstyle="circle,pad=0.18", fc=colour, ec="none"))
-        text(ax, MARGIN + 0.36, y, "\n".join(wrapped), size="small", ha="left", va="top" if len(wrapped) > 1 else "center",
-             color=COLOURS["text"] if colour != COLOURS["drop"] else COLOURS["drop"], linespacing=1.25)
+                 bbox=dict(boxstyle="circle,pad=0.18", fc=COLOURS["drop"] if dead else colour, ec="none"))
+        text(ax, MARGIN + 0.36, y + (0.07 if len(wrapped) > 1 else 0), "\n".join(wrapped), size="small", ha="left",
+             va="top" if len(wrapped) > 1 else "center", color=COLOURS["drop"] if dead else COLOURS["text"],
+             linespacing=1.25)
         y -= 0.3 + 0.19 * (len(wrapped) - 1)
-    _trace_legend(ax, y - 0.05, reply and bool(trace.reply))
+    _trace_legend(ax, y - 0.05, reply and bool(trace.reply), cluster)
     _set_alt(fig, trace_summary(trace), hops=len(d.numbers), arrows=len(d.arrows), dropped=len(d.markers),
              compact=nodes is not None)
     return fig
 
 
-def _trace_legend(ax: Any, y: float, reply: bool) -> None:
+def _trace_legend(ax: Any, y: float, reply: bool, cluster: Any) -> None:
     x = MARGIN
     items = [("request", COLOURS["request"], "-"), ("extra node hop", COLOURS["extra hop"], "-")]
     if reply:
@@ -347,10 +354,13 @@ def _trace_legend(ax: Any, y: float, reply: bool) -> None:
     for label, colour, ls in items:
         ax.plot([x, x + 0.4], [y, y], color=colour, lw=2.2, ls=ls, zorder=5)
         text(ax, x + 0.48, y, label, size="small", ha="left")
-        x += 0.6 + 0.068 * len(label) + 0.3
-    for label, style in (("ready endpoint", dict(fc="#BFE6DA", ec=COLOURS["ready"])),
-                         ("not ready", dict(fc="#EBEBEB", ec=COLOURS["not ready"], hatch="////")),
-                         ("terminating", dict(fc="white", ec=COLOURS["terminating"], ls="--"))):
+        x += 0.85 + 0.062 * len(label)
+    boxes = [("ready endpoint", dict(fc="#BFE6DA", ec=COLOURS["ready"]))]
+    if any(not p.ready and not p.terminating for p in cluster.pods):
+        boxes.append(("not ready", dict(fc="#EBEBEB", ec=COLOURS["not ready"], hatch="////")))
+    if any(p.terminating for p in cluster.pods):
+        boxes.append(("terminating", dict(fc="white", ec=COLOURS["terminating"], ls="--")))
+    for label, style in boxes:
         rbox(ax, Box(x, y - 0.09, 0.3, 0.18), lw=1.3, pad=0.03, zorder=2, **style)
         text(ax, x + 0.38, y, label, size="small", ha="left")
-        x += 0.5 + 0.068 * len(label) + 0.3
+        x += 0.72 + 0.062 * len(label)
