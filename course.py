@@ -6,8 +6,9 @@
     python3 course.py test -- -x -k layering    # arguments after -- go to pytest
 
 On Windows type ``py`` instead of ``python3``. Both commands can be run again at any time: .venv is
-made once, and packages are installed again only when pyproject.toml or binder/requirements.txt
-change (a hash of both is kept in .venv/k8slearn-installed). Delete .venv to start over.
+made once, and packages (k8slearn, its test tools and the versions pinned in binder/requirements.txt)
+are installed again only when pyproject.toml or binder/requirements.txt change (a hash of both is
+kept in .venv/k8slearn-installed). Delete .venv to start over.
 """
 
 from __future__ import annotations
@@ -53,10 +54,29 @@ def setup() -> None:
     step(2, "installing k8slearn and its dependencies into .venv (slow only the first time) ...")
     start = time.monotonic()
     pip = [str(PYTHON), "-m", "pip", "install", "--disable-pip-version-check", "--quiet"]
-    if subprocess.call([*pip, "-e", ".[test]"], cwd=ROOT) != 0:
+    if subprocess.call([*pip, "-e", ".[test]", *binder_pins()], cwd=ROOT) != 0:
         sys.exit("pip install failed (see above); fix it and run the command again.")
     STAMP.write_text(digest + "\n")
     print(f"      installed in {time.monotonic() - start:.0f} s", flush=True)
+
+
+def binder_pins() -> list[str]:
+    """The pinned requirements of binder/requirements.txt (Binder's tested set), without its "." line.
+
+    They apply on the Python version of binder/runtime.txt and newer; on an older Python (3.10)
+    pip resolves from pyproject.toml's lower bounds alone.
+    """
+    req, runtime = ROOT / "binder" / "requirements.txt", ROOT / "binder" / "runtime.txt"
+    if not req.exists():
+        return []
+    if runtime.exists():
+        wanted = tuple(int(x) for x in runtime.read_text().strip().removeprefix("python-").split(".")[:2])
+        if sys.version_info[:2] < wanted:
+            print(f"      Python {sys.version.split()[0]} is older than binder/runtime.txt: "
+                  "installing without binder's pins", flush=True)
+            return []
+    lines = (line.split("#")[0].strip() for line in req.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith((".", "-"))]
 
 
 def lab(extra: list[str]) -> int:
