@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import itertools
 import json
 import math
 import os
@@ -41,13 +42,40 @@ from .trace import send
 from .traffic import metrics, traffic
 
 __all__ = [
-    "CheckFailed", "NotAttempted", "WrongAnswer", "Exercise", "EXERCISES", "hint", "REPORT_ENV",
-    "endpoints_per_node", "one_pod_per_node", "trace_path", "seen_ip_local_endpoint",
-    "seen_ip_remote", "extra_hop_chance", "seen_ip_local_policy", "local_shares", "dropped_share",
-    "failing_health_checks", "pod_share", "lb_for_even_shares", "even_by_placement",
-    "scale_evenly", "in_cluster_source", "in_cluster_lb_local", "fix_internal_policy",
-    "xff_picker", "proxy_source", "misconfigured_hop", "proxy_chain", "PROXY_BYTES",
-    "cilium_snat_local", "dataplanes_keep_ip", "fix_drops", "audit_service", "proxy_lb_seen_ip",
+    "EXERCISES",
+    "PROXY_BYTES",
+    "REPORT_ENV",
+    "CheckFailed",
+    "Exercise",
+    "NotAttempted",
+    "WrongAnswer",
+    "audit_service",
+    "cilium_snat_local",
+    "dataplanes_keep_ip",
+    "dropped_share",
+    "endpoints_per_node",
+    "even_by_placement",
+    "extra_hop_chance",
+    "failing_health_checks",
+    "fix_drops",
+    "fix_internal_policy",
+    "hint",
+    "in_cluster_lb_local",
+    "in_cluster_source",
+    "lb_for_even_shares",
+    "local_shares",
+    "misconfigured_hop",
+    "one_pod_per_node",
+    "pod_share",
+    "proxy_chain",
+    "proxy_lb_seen_ip",
+    "proxy_source",
+    "scale_evenly",
+    "seen_ip_local_endpoint",
+    "seen_ip_local_policy",
+    "seen_ip_remote",
+    "trace_path",
+    "xff_picker",
 ]
 
 REPORT_ENV = "K8SLEARN_CHECK_REPORT"
@@ -134,7 +162,7 @@ def _exercise(number: str, kind: str, title: str, *hints: str) -> Callable:
             else:
                 print(f"Right: {verdict}")
                 _report(number, "pass", verdict)
-                return None
+                return
             print(text)
             _report(number, error.status, text)
             raise error
@@ -232,7 +260,7 @@ def _call(function: Any, *args: Any) -> Any:
         raise _Mistake(f"answer should be your function itself (answer = my_function), not a {type(function).__name__}.")
     try:
         return function(*args)
-    except Exception as exc:  # the learner's code failed: say where, not a traceback
+    except Exception as exc:  # noqa: BLE001 -- the learner's code failed: say where, not a traceback
         raise _Mistake(f"your function raised {type(exc).__name__}: {exc} for the input {args!r}.") from None
 
 
@@ -657,7 +685,7 @@ def proxy_source(answer: Any) -> str:
            "The culprit is the hop whose outgoing header lost or replaced an entry.")
 def misconfigured_hop(answer: Any) -> str:
     want = None
-    for here, there in zip(_CHAIN, _CHAIN[1:]):
+    for here, there in itertools.pairwise(_CHAIN):
         if proxies.parse_xff(proxies.append_xff(here[2], here[1])) != proxies.parse_xff(there[2]):
             want = here[0]
             break

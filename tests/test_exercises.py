@@ -91,7 +91,7 @@ def test_no_solution_leaks(path):
         if cell["cell_type"] == "code":
             assert cell["outputs"] == [] and cell["execution_count"] is None
         if _role(cell) == "answer":
-            region = re.search(r"### BEGIN SOLUTION\n(.*?)\n\s*### END SOLUTION", _text(solution[cell["id"]]), re.S)
+            region = re.search(r"### BEGIN SOLUTION\n(.*?)\n\s*### END SOLUTION", _text(solution[cell["id"]]), re.DOTALL)
             for line in region.group(1).splitlines():
                 if line.strip() and not line.strip().startswith("#"):
                     assert line not in source.splitlines(), f"solution line left in {path.name}: {line!r}"
