@@ -29,7 +29,7 @@ MARGIN = 0.3
 HEAD = 0.62          # node header: name, IP (below the kube-proxy tab)
 POD_STEP = 0.36
 POD_H = 0.29
-LANE = 0.32          # free strip at a node's right edge where arrows run to and from pods
+LANE = 0.44          # free strip at a node's right edge where arrows run to and from pods
 TAB_W, TAB_H = 0.86, 0.27
 
 
@@ -81,7 +81,7 @@ class Layout:
     def lane(self, node: str, reply: bool = False) -> float:
         """The x of the arrow lane inside a node (request lane left of the reply lane)."""
         box = self.nodes[node]
-        return box.right - (0.09 if reply else 0.21)
+        return box.right - (0.11 if reply else 0.3)
 
 
 def _service(cluster: Cluster, service: Any) -> Service | None:

@@ -61,6 +61,8 @@ class _Drawer:
         self.numbers: list[Any] = []
         self.markers: list[Any] = []
         self.used_u = False
+        self.extra = False
+        self.placed: list[tuple[float, float]] = []
         self.beside: dict[tuple[str, str], int] = {}
         self.via: dict[str, str] = {}  # node -> how the packet came in ("top" or "bottom")
 
@@ -178,7 +180,18 @@ class _Drawer:
         self.arrows.append(patch)
         return patch
 
-    def number(self, x: float, y: float, step: int, colour: str) -> None:
+    def number(self, x: float, y: float, step: int, colour: str, along: tuple[float, float] = (0.0, 1.0)) -> None:
+        """A numbered circle at (x, y), or nudged along (or across) its arrow if another one is there."""
+        dx, dy = along
+        for k in (0.0, 0.26, -0.26, 0.5, -0.5):
+            for cx, cy in ((x + k * dx, y + k * dy), (x - k * dy, y + k * dx)):
+                if all((cx - px) ** 2 + (cy - py) ** 2 > 0.25 ** 2 for px, py in self.placed):
+                    x, y = cx, cy
+                    break
+            else:
+                continue
+            break
+        self.placed.append((x, y))
         t = text(self.ax, x, y, str(step), size="small", weight="bold", color="white", zorder=8,
                  bbox=dict(boxstyle="circle,pad=0.18", fc=colour, ec="white", lw=1.0))
         t.set_gid("k8slearn-hop-number")
@@ -231,9 +244,10 @@ class _Drawer:
             elif hop.at != current:
                 then = next((p for p in places[i + 1:] if p != hop.at), None)
                 pts, extra = self.route(current, hop.at, reply, then)
+                self.extra |= extra
                 self.arrow(pts, colour=COLOURS["extra hop"] if extra else colour, reply=reply, extra=extra)
-                x, y = _midpoint(pts)
-                self.number(x, y, hop.step, COLOURS["extra hop"] if extra else colour)
+                x, y, along = _midpoint(pts)
+                self.number(x, y, hop.step, COLOURS["extra hop"] if extra else colour, along)
                 if extra:
                     text(self.ax, x + 0.2, y, "extra hop", size="small", weight="bold", color=COLOURS["extra hop"],
                          ha="left", zorder=7, bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="none"))
@@ -245,16 +259,12 @@ class _Drawer:
             current = hop.at
 
 
-def _midpoint(pts: list[tuple[float, float]]) -> tuple[float, float]:
-    """The point halfway along a polyline."""
-    lengths = [((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 for (x0, y0), (x1, y1) in zip(pts, pts[1:])]
-    half = sum(lengths) / 2
-    for (x0, y0), (x1, y1), length in zip(pts, pts[1:], lengths):
-        if half <= length and length > 0:
-            t = half / length
-            return x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
-        half -= length
-    return pts[-1]
+def _midpoint(pts: list[tuple[float, float]]) -> tuple[float, float, tuple[float, float]]:
+    """The middle of a polyline's longest segment (where a number reads best), and its direction."""
+    best = max(zip(pts, pts[1:]), key=lambda s: (s[1][0] - s[0][0]) ** 2 + (s[1][1] - s[0][1]) ** 2)
+    (x0, y0), (x1, y1) = best
+    length = max(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5, 1e-9)
+    return (x0 + x1) / 2, (y0 + y1) / 2, ((x1 - x0) / length, (y1 - y0) / length)
 
 
 def _notes(trace: Trace, reply: bool) -> list[tuple[int | None, str, str]]:
@@ -314,7 +324,10 @@ def draw_trace(trace: Trace, *, ax: Any = None, reply: bool = False) -> Any:
                  lb_label=lb_label, top=0.85)
     notes = _notes(trace, reply)
     lines = sum(len(textwrap.wrap(t, _WRAP)) for _, t, _ in notes)
-    uses_u = any(h.action == "route" and h.at in lay.nodes for h in hops)
+    places = [h.at for h in hops]
+    moves = [(a, b) for a, b in zip(places, places[1:]) if a != b]
+    owner = {p.name: p.node for p in cluster.pods}
+    uses_u = any(owner.get(a, a) in lay.nodes and b in lay.nodes and owner.get(a, a) != b for a, b in moves)
     band_top = lay.nodes_bottom - (0.72 if uses_u else 0.2)
     height = -band_top + 0.3 * len(notes) + 0.19 * (lines - len(notes)) + 0.6
     fig, ax = new_axes(ax, WIDTH, height)
@@ -340,15 +353,17 @@ def draw_trace(trace: Trace, *, ax: Any = None, reply: bool = False) -> Any:
              va="top" if len(wrapped) > 1 else "center", color=COLOURS["drop"] if dead else COLOURS["text"],
              linespacing=1.25)
         y -= 0.3 + 0.19 * (len(wrapped) - 1)
-    _trace_legend(ax, y - 0.05, reply and bool(trace.reply), cluster)
+    _trace_legend(ax, y - 0.05, reply and bool(trace.reply), cluster, d.extra)
     _set_alt(fig, trace_summary(trace), hops=len(d.numbers), arrows=len(d.arrows), dropped=len(d.markers),
              compact=nodes is not None)
     return fig
 
 
-def _trace_legend(ax: Any, y: float, reply: bool, cluster: Any) -> None:
+def _trace_legend(ax: Any, y: float, reply: bool, cluster: Any, extra: bool) -> None:
     x = MARGIN
-    items = [("request", COLOURS["request"], "-"), ("extra node hop", COLOURS["extra hop"], "-")]
+    items = [("request", COLOURS["request"], "-")]
+    if extra:
+        items.append(("extra node hop", COLOURS["extra hop"], "-"))
     if reply:
         items.append(("reply", COLOURS["reply"], (0, (4, 2.5))))
     for label, colour, ls in items:
