@@ -828,11 +828,16 @@ def check_notebooks(paths: list[str], *, timeout: int = 300, out: Callable[[str]
     the checks report to a temporary file (see ``K8SLEARN_CHECK_REPORT``), and a check cell that
     never reported (the cells before it failed, or the name ``answer`` does not exist) counts as an error.
     """
+    import importlib.util
     import subprocess
     import sys
     import tempfile
     from pathlib import Path
 
+    if importlib.util.find_spec("pytest") is None or importlib.util.find_spec("nbval") is None:
+        raise K8sLearnError("k8slearn check needs pytest and nbval, which are not installed",
+                            hint="install them with: python -m pip install pytest nbval "
+                                 "(python3 course.py lab installs them for you).")
     notebooks = [Path(p) for p in paths]
     for nb in notebooks:
         if not nb.is_file() or nb.suffix != ".ipynb":
