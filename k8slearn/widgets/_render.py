@@ -10,7 +10,8 @@ import io
 import math
 from typing import Any
 
-__all__ = ["figure_png", "metrics_text", "metrics_html", "health_html", "hops_html", "error_html", "DPI"]
+__all__ = ["figure_png", "Pictures", "metrics_text", "metrics_html", "health_html", "hops_html", "error_html",
+           "DPI"]
 
 #: Resolution of the explorer's pictures. 90 dpi keeps 9 pt text at about 11 screen pixels and the
 #: PNGs small enough to encode in a few milliseconds.
@@ -20,16 +21,52 @@ DPI = 90
 def figure_png(fig: Any, *, dpi: int = DPI) -> bytes:
     """Render a matplotlib figure to PNG bytes with the Agg canvas, then release the figure.
 
-    Fast compression (level 1): the bytes go straight to the browser and are never stored.
+    Fast compression (level 1): the bytes go straight to the browser and are never stored. Glyphs
+    are rasterised without hinting, which looks the same at this size and saves about a third of
+    the drawing time (matplotlib renders every glyph of every label afresh on each draw).
     """
+    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     if not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
+    with matplotlib.rc_context({"text.hinting": "no_hinting"}):
+        fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": 1})
     _release(fig)
     return buf.getvalue()
+
+
+class Pictures:
+    """The last few rendered PNGs, keyed by what they show (a learner flips back and forth a lot).
+
+    The key must capture everything the picture depends on; then a hit is exactly the picture a
+    fresh render would give.
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        from collections import OrderedDict
+
+        self.size = size
+        self._items: OrderedDict[Any, tuple[bytes, str]] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def get(self, key: Any, draw: Any, caption: Any) -> tuple[bytes, str]:
+        """PNG bytes and caption for ``key``, calling ``draw()`` (a figure) and ``caption()`` on a miss."""
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+            self.hits += 1
+            return found
+        self.misses += 1
+        found = (figure_png(draw()), caption())
+        self._items[key] = found
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return found
+
+    def clear(self) -> None:
+        self._items.clear()
 
 
 def _release(fig: Any) -> None:

@@ -96,7 +96,9 @@ class Explorer:
         self._samples = 0      # "Send N requests" clicks
         self._sample_n: int | None = None
         self._syncing = False
-        self._keys: dict[str, Any] = {}
+        self._was_external = True
+        self._keys: dict[str, Any] = {}  # what each picture shows now
+        self._pictures = _render.Pictures()
         self._viz = get_viz()
         self.controls: dict[str, W.Widget] = {}
         self.outputs: dict[str, W.Widget] = {}
@@ -328,7 +330,11 @@ class Explorer:
             external = k["k8sl-client"].value == "external"
             k["k8sl-entry"].disabled = not external
             k["k8sl-client-pod"].disabled = external
-            self._options(k["k8sl-address"], [(ADDRESS_LABELS[a], a) for a in self._addresses(svc, external)])
+            addresses = self._addresses(svc, external)
+            self._options(k["k8sl-address"], [(ADDRESS_LABELS[a], a) for a in addresses])
+            if external != self._was_external:  # a new kind of client dials its usual address first
+                k["k8sl-address"].value = addresses[0]
+                self._was_external = external
             k["k8sl-replicas"].value = len(c.selected_pods(svc))
             pod = k["k8sl-pod-choice"].value
             k["k8sl-pod-state"].value = c.pod(pod).status if pod else None
@@ -422,32 +428,33 @@ class Explorer:
         except K8sLearnError as err:
             problems.append(err)
 
-        version = (id(self.cluster), self.cluster.version, self.service)
+        shown = self._content()
         reply = bool(self.controls["k8sl-reply"].value)
-        diagram_key = (version, tuple(s.items()), self._packets, reply, trace is None)
-        if self._keys.get("diagram") != diagram_key:
-            if trace is not None:
-                fig = viz.draw_trace(trace, reply=reply)
-                caption = viz.summary(trace)
-            else:
-                fig = viz.draw_cluster(self.cluster, service=self.service, lb=s["lb"])
-                caption = viz.summary(self.cluster)
-            out["k8sl-diagram"].value = _render.figure_png(fig)
+        if trace is not None:
+            key: Any = ("trace", shown, _trace_key(trace), reply)
+            png, caption = self._pictures.get(key, lambda: viz.draw_trace(trace, reply=reply),
+                                              lambda: viz.summary(trace))
+        else:
+            key = ("cluster", shown, s["lb"])
+            png, caption = self._pictures.get(
+                key, lambda: viz.draw_cluster(self.cluster, service=self.service, lb=s["lb"]),
+                lambda: viz.summary(self.cluster))
+        if self._keys.get("diagram") != key:
+            out["k8sl-diagram"].value = png
             out["k8sl-diagram"].tooltip = caption
             out["k8sl-diagram-caption"].value = f"<small>{_escape(caption)}</small>"
-            self._keys["diagram"] = diagram_key
-        chart_key = (version, tuple(s.items()), self._sample_n, self._samples, frame is None)
-        if self._keys.get("chart") != chart_key:
-            if frame is not None:
-                fig = viz.draw_traffic(frame, metrics=exact)
-                caption = viz.summary(frame)
-                out["k8sl-chart"].value = _render.figure_png(fig)
-            else:
-                caption = "no traffic in this set-up"
-                out["k8sl-chart"].value = b""
+            self._keys["diagram"] = key
+        if frame is not None:
+            key = ("traffic", _frame_key(frame), _frame_key(exact))
+            png, caption = self._pictures.get(key, lambda: viz.draw_traffic(frame, metrics=exact),
+                                              lambda: viz.summary(frame))
+        else:
+            key, png, caption = None, b"", "no traffic in this set-up"
+        if self._keys.get("chart") != key:
+            out["k8sl-chart"].value = png
             out["k8sl-chart"].tooltip = caption
             out["k8sl-chart-caption"].value = f"<small>{_escape(caption)}</small>"
-            self._keys["chart"] = chart_key
+            self._keys["chart"] = key
 
         if frame is not None:
             ready = {e.pod for e in self.cluster.endpoints(self.service) if e.ready}
@@ -464,6 +471,42 @@ class Explorer:
         out["k8sl-error"].value = _render.error_html(shown)
         self.result = ExplorerResult(trace, frame, exact, health, self._sample_n,
                                      None if shown is None else str(shown))
+
+
+    def _content(self) -> _Content:
+        """Everything about the cluster a picture can show (hashable; equal clusters, equal keys)."""
+        c = self.cluster
+        return c.cached(("k8sl-widgets", "content"), lambda: _Content((c.nodes, c.pods, c.services, self.service)))
+
+
+class _Content:
+    """A big hashable tuple whose hash is computed once (10,000 pods take milliseconds to hash)."""
+
+    __slots__ = ("items", "_hash")
+
+    def __init__(self, items: tuple[Any, ...]) -> None:
+        self.items = items
+        self._hash = hash(items)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Content) and (self is other or (self._hash == other._hash
+                                                                   and self.items == other.items))
+
+
+def _trace_key(trace: Trace) -> tuple[Any, ...]:
+    return (trace.service, trace.client, trace.entry_node, trace.hops, trace.reply, trace.outcome, trace.pod,
+            trace.pod_node, trace.reason, trace.dataplane)
+
+
+def _frame_key(frame: Any) -> tuple[Any, ...]:
+    """A traffic or metrics frame's content: its text columns, its numbers, its attrs."""
+    numbers = frame.select_dtypes("number")
+    text = tuple(tuple(frame[col]) for col in frame.columns if col not in numbers.columns)
+    return (tuple(frame.columns), text, numbers.to_numpy(dtype=float).tobytes(),
+            tuple(sorted((k, repr(v)) for k, v in frame.attrs.items())))
 
 
 def _escape(text: str) -> str:

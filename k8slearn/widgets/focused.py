@@ -65,6 +65,7 @@ class Focused:
         if clear_error:
             self.last_error = None
         o = self.outputs
+        problem: BaseException | None = None
         try:
             self._sync()
             frame = traffic(self.cluster, self.service)
@@ -75,9 +76,11 @@ class Focused:
             o["k8sl-chart"].tooltip = caption
             o["k8sl-chart-caption"].value = f"<small>{html.escape(caption)}</small>"
             o["k8sl-metrics"].value = _render.metrics_html(_render.metrics_text(exact.iloc[0].to_dict()))
-        except Exception as err:
-            self.last_error = err
-        o["k8sl-error"].value = _render.error_html(self.last_error)
+        except Exception as err:  # e.g. no outside traffic to a ClusterIP service: say why
+            problem = err
+            self.result = {"traffic": None, "metrics": None}
+            o["k8sl-metrics"].value = ""
+        o["k8sl-error"].value = _render.error_html(self.last_error or problem)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
