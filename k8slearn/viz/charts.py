@@ -95,9 +95,17 @@ def draw_traffic(frame: Any, *, ax: Any = None, metrics: Any = None) -> Any:
     colour_of = {node: node_colour(i) for i, node in enumerate(node_order)}
     colours = [colour_of[node] for node in frame["node"]]
     x = np.arange(n, dtype=float)
-    bars = ax.bar(x, shares, width=0.72, color=colours, edgecolor="#333333", linewidth=0.6, zorder=3)
-    for patch in bars:
-        patch.set_gid("k8slearn-share-bar")
+    if n <= 60:
+        bars = ax.bar(x, shares, width=0.72, color=colours, edgecolor="#333333", linewidth=0.6, zorder=3)
+        for patch in bars:
+            patch.set_gid("k8slearn-share-bar")
+    else:  # many pods: one line per pod in a single collection (a thousand bar patches draw slowly)
+        from matplotlib.collections import LineCollection
+
+        segments = np.stack([np.column_stack([x, np.zeros(n)]), np.column_stack([x, shares])], axis=1)
+        lines = LineCollection(segments, colors=colours, linewidths=max(0.5, 300 / n), zorder=3)
+        lines.set_gid("k8slearn-share-lines")
+        ax.add_collection(lines, autolim=False)
 
     lost = _lost(frame)
     lost_x = n + 0.4
@@ -112,7 +120,7 @@ def draw_traffic(frame: Any, *, ax: Any = None, metrics: Any = None) -> Any:
         bar[0].set_gid(f"k8slearn-lost-{key}")
         bottom += value
 
-    top = max([float(shares.max()) if n else 0.0, lost_total, frame.attrs.get("fair_share") or 0.0, 0.01])
+    top = max([float(shares.max()) if n else 0.0, lost_total, frame.attrs.get("fair_share") or 0.0, 1e-6])
     fair = frame.attrs.get("fair_share")
     if fair is not None and not math.isnan(fair):
         ax.axhline(fair, color=COLOURS["fair"], ls=(0, (5, 3)), lw=1.4, zorder=4).set_gid("k8slearn-fair-share")
@@ -121,7 +129,8 @@ def draw_traffic(frame: Any, *, ax: Any = None, metrics: Any = None) -> Any:
                 bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.85))
     if n <= 30:
         for xi, s in zip(x, shares):
-            ax.text(xi, s + top * 0.015, _pct(s), ha="center", va="bottom", fontsize=FONT["small"], zorder=5)
+            ax.text(xi, s + top * 0.015, _pct(s), ha="center", va="bottom", fontsize=FONT["small"], zorder=5,
+                    bbox=dict(boxstyle="square,pad=0.08", fc="white", ec="none"))
     ax.text(lost_x, lost_total + top * 0.015, _pct(lost_total), ha="center", va="bottom", fontsize=FONT["small"],
             color=COLOURS["lost"] if lost_total > 1e-12 else COLOURS["text"], fontweight="bold", zorder=5)
 
@@ -167,9 +176,9 @@ def _lost_label(lost: dict[str, float]) -> str:
 
 
 def _percent_formatter() -> Any:
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import PercentFormatter
 
-    return FuncFormatter(lambda v, _: f"{100 * v:.0f}%")
+    return PercentFormatter(xmax=1.0, decimals=None)
 
 
 def _panel(ax: Any, metrics: Any) -> None:

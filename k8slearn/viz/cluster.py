@@ -359,7 +359,7 @@ def _compact(cluster: Cluster, svc: Service | None, ax: Any) -> Any:
         r, c = divmod(i, cols)
         ax.add_patch(Rectangle((x0 + c * cell, y0 - (r + 1) * cell), cell, cell, fill=False, hatch="xx",
                                ec=COLOURS["drop"], lw=0.8, zorder=3))
-    if cell >= 0.3:
+    if n <= 60:
         for i, count in enumerate(counts):
             r, c = divmod(i, cols)
             text(ax, x0 + (c + 0.5) * cell, y0 - (r + 0.5) * cell, f"{int(count)}", size="small", zorder=4,
