@@ -100,6 +100,17 @@ def _doctor(args: argparse.Namespace) -> int:
     return doctor.main()
 
 
+def _bench_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object (to track the figures over time)")
+    parser.add_argument("--quick", action="store_true", help="small clusters and few repeats (a few seconds)")
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from k8slearn import bench
+
+    return bench.main(as_json=args.json, quick=args.quick)
+
+
 COMMANDS: list[Command] = [
     Command("version", "print the version of k8slearn", _no_arguments, _version),
     Command("doctor", "is this installation ready for the course? (versions and a self-check)",
@@ -108,6 +119,8 @@ COMMANDS: list[Command] = [
             _lab_arguments, _lab),
     Command("check", "run exercise notebooks under nbval and say which exercises pass",
             _check_arguments, _check),
+    Command("bench", "is the explorer fast enough to feel instant? (update times, exact shares, sampler, import)",
+            _bench_arguments, _bench),
 ]
 
 
