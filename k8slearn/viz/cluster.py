@@ -210,6 +210,8 @@ def render(ax: Any, lay: Layout, cluster: Cluster, svc: Service | None, *, highl
 
         segments, styles = [], []
         for name, tab in lay.tabs.items():
+            if lay.row_of[name] > 0:
+                continue  # lines to lower rows would cross the nodes above them
             share = None if shares is None else shares.get(name, 0.0)
             dashed = share == 0.0
             segments.append([(fan.cx, fan.y), (tab.cx, tab.top)])
@@ -282,7 +284,7 @@ def _pod(ax: Any, box: Box, pod: Pod, endpoint: bool, hl: bool) -> None:
     else:
         fc, ec, ls, hatch, colour = "white", COLOURS["other pod"], "-", None, COLOURS["muted"]
         label = f"{pod.name}  {pod.ip}"
-    if box.w < 1.25:
+    if len(label) * 0.069 > box.w - 0.1:  # about 0.07 in per character at 9 pt
         label = label.split("  ")[0]
     rbox(ax, box, fc=fc, ec="#000000" if hl else ec, lw=2.4 if hl else 1.3, ls=ls, hatch=hatch, pad=0.05, zorder=2,
          gid="k8slearn-pod")
