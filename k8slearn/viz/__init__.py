@@ -24,6 +24,40 @@ __all__ = ["draw", "draw_cluster", "draw_trace", "draw_traffic", "summary", "COL
            "NODE_COLOURS", "FONT", "COMPACT_NODES"]
 
 
+def _register_notebook_display() -> None:
+    """Let Jupyter show the figures k8slearn returns, with no ``%matplotlib inline`` needed.
+
+    Figures are built without pyplot (no global state), so IPython would print only
+    ``<Figure size ...>``; this registers a PNG view and, as the text view, the figure's one-line
+    summary (its alt text). Outside IPython it does nothing.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with JupyterLab
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    def png(fig: Figure) -> bytes:
+        import io
+
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", facecolor=fig.get_facecolor())
+        return buffer.getvalue()
+
+    def text(fig: Figure, printer: Any, cycle: bool) -> None:
+        printer.text(getattr(fig, "_k8slearn_alt", None) or repr(fig))
+
+    formatters = shell.display_formatter.formatters
+    formatters["image/png"].for_type(Figure, png)
+    formatters["text/plain"].for_type(Figure, text)
+
+
+_register_notebook_display()
+
+
 def _is_traffic(obj: Any) -> bool:
     columns = getattr(obj, "columns", None)
     return columns is not None and {"pod", "node", "share"} <= set(columns)

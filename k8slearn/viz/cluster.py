@@ -241,7 +241,7 @@ def render(ax: Any, lay: Layout, cluster: Cluster, svc: Service | None, *, highl
         node = cluster.node(name)
         hl = name in highlight
         rbox(ax, box, fc=COLOURS["node"] if node.ready else "#E6E6E6", ec="#000000" if hl else COLOURS["node edge"],
-             lw=2.6 if hl else 1.2, hatch=None if node.ready else "xx", pad=0.08, zorder=1, gid="k8slearn-node")
+             lw=2.6 if hl else 1.2, ls="-" if node.ready else "--", pad=0.08, zorder=1, gid="k8slearn-node")
         text(ax, box.x + 0.1, box.top - 0.25, name, size="name", weight="bold", ha="left")
         ip = f"{node.ip}" + (f" · {node.zone}" if multi_zone else "")
         text(ax, box.x + 0.1, box.top - 0.46, ip, size="small", color=COLOURS["muted"], ha="left")
@@ -261,7 +261,7 @@ def render(ax: Any, lay: Layout, cluster: Cluster, svc: Service | None, *, highl
             text(ax, more.x + 0.08, more.cy, f"+{count} more pods", size="small", color=COLOURS["muted"], ha="left")
     for pod in cluster.pods:
         if pod.name in lay.pods:
-            _pod(ax, lay.pods[pod.name], pod, pod.name in eps, pod.name in highlight)
+            _pod(ax, lay.pods[pod.name], pod, pod.name in eps, pod.name in highlight, cluster.node(pod.node).ready)
     if lay.hidden_nodes:
         last = lay.nodes[lay.rows[-1][-1]] if lay.rows else None
         if last is not None:
@@ -271,13 +271,14 @@ def render(ax: Any, lay: Layout, cluster: Cluster, svc: Service | None, *, highl
         _legend(ax, lay.nodes_bottom - 0.3 if legend_y is None else legend_y)
 
 
-def _pod(ax: Any, box: Box, pod: Pod, endpoint: bool, hl: bool) -> None:
+def _pod(ax: Any, box: Box, pod: Pod, endpoint: bool, hl: bool, node_ready: bool = True) -> None:
     if pod.terminating:
         fc, ec, ls, hatch, colour = "white", COLOURS["terminating"], "--", None, COLOURS["text"]
         label = f"{pod.name}  Terminating"
-    elif not pod.ready:
+    elif not pod.ready or not node_ready:
+        # On a NotReady node the endpoint is not serving, whatever the pod's own probe said last.
         fc, ec, ls, hatch, colour = "#EBEBEB", COLOURS["not ready"], "-", "////", COLOURS["text"]
-        label = f"{pod.name}  NotReady"
+        label = f"{pod.name}  NotReady" if pod.ready is False or node_ready else f"{pod.name}  node down"
     elif endpoint:
         fc, ec, ls, hatch, colour = tint(COLOURS["ready"], 0.72), COLOURS["ready"], "-", None, COLOURS["text"]
         label = f"{pod.name}  {pod.ip}"
