@@ -30,7 +30,7 @@ def test_quick_json_is_one_object_with_the_required_keys(quick_json):
     for row in report["scales"]:
         assert {"nodes", "pods", "update_ms_p50", "update_ms_p95", "exact_shares_ms"} <= row.keys()
         assert 0 < row["update_ms_p50"] <= row["update_ms_p95"] <= row["update_ms_max"]
-        assert row["exact_shares_ms"] > 0
+        assert row["exact_shares_ms"] > 0 and row["failures"] == []
     assert report["sampler_connections_per_s"] > 0 and report["import_s"] > 0
     assert set(report["goals_met"]) == set(bench.GOALS)
 

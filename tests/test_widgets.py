@@ -437,3 +437,19 @@ def test_any_sequence_of_actions_keeps_widgets_and_model_consistent(start, actio
         _do(ex, action)  # never raises: rejected changes are shown in the error area
         assert ex.last_error is None or isinstance(ex.last_error, K8sLearnError), repr(ex.last_error)
         _consistent(ex)
+
+
+def test_a_picture_that_fails_to_draw_blanks_only_itself_and_says_so(monkeypatch):
+    ex = explore(k8s.examples.uneven())
+
+    def broken(*args, **kwargs):
+        raise ValueError("boom")
+
+    monkeypatch.setattr(ex._viz, "draw_trace", broken)
+    ex.controls["k8sl-etp"].value = "Local"
+    assert ex.cluster.service("web").external_traffic_policy == "Local"  # the change itself happened
+    assert isinstance(ex.last_error, ValueError)
+    assert "Unexpected ValueError" in ex.outputs["k8sl-error"].value and "boom" in ex.outputs["k8sl-error"].value
+    assert ex.outputs["k8sl-diagram"].value == b""
+    assert "client IP preserved 100%" in _metrics(ex)  # the other outputs still follow the model
+    assert ex.outputs["k8sl-chart"].value[:4] == b"\x89PNG"

@@ -428,33 +428,22 @@ class Explorer:
         except K8sLearnError as err:
             problems.append(err)
 
-        shown = self._content()
+        content = self._content()
         reply = bool(self.controls["k8sl-reply"].value)
         if trace is not None:
-            key: Any = ("trace", shown, _trace_key(trace), reply)
-            png, caption = self._pictures.get(key, lambda: viz.draw_trace(trace, reply=reply),
-                                              lambda: viz.summary(trace))
+            key: Any = ("trace", content, _trace_key(trace), reply)
+            draw, caption = (lambda: viz.draw_trace(trace, reply=reply)), (lambda: viz.summary(trace))
         else:
-            key = ("cluster", shown, s["lb"])
-            png, caption = self._pictures.get(
-                key, lambda: viz.draw_cluster(self.cluster, service=self.service, lb=s["lb"]),
-                lambda: viz.summary(self.cluster))
-        if self._keys.get("diagram") != key:
-            out["k8sl-diagram"].value = png
-            out["k8sl-diagram"].tooltip = caption
-            out["k8sl-diagram-caption"].value = f"<small>{_escape(caption)}</small>"
-            self._keys["diagram"] = key
+            key = ("cluster", content, s["lb"])
+            draw = lambda: viz.draw_cluster(self.cluster, service=self.service, lb=s["lb"])  # noqa: E731
+            caption = lambda: viz.summary(self.cluster)  # noqa: E731
+        self._picture("diagram", key, draw, caption, problems)
         if frame is not None:
             key = ("traffic", _frame_key(frame), _frame_key(exact))
-            png, caption = self._pictures.get(key, lambda: viz.draw_traffic(frame, metrics=exact),
-                                              lambda: viz.summary(frame))
+            self._picture("chart", key, lambda: viz.draw_traffic(frame, metrics=exact), lambda: viz.summary(frame),
+                          problems)
         else:
-            key, png, caption = None, b"", "no traffic in this set-up"
-        if self._keys.get("chart") != key:
-            out["k8sl-chart"].value = png
-            out["k8sl-chart"].tooltip = caption
-            out["k8sl-chart-caption"].value = f"<small>{_escape(caption)}</small>"
-            self._keys["chart"] = key
+            self._picture("chart", None, None, lambda: "no traffic in this set-up", problems)
 
         if frame is not None:
             ready = {e.pod for e in self.cluster.endpoints(self.service) if e.ready}
@@ -472,6 +461,23 @@ class Explorer:
         self.result = ExplorerResult(trace, frame, exact, health, self._sample_n,
                                      None if shown is None else str(shown))
 
+
+    def _picture(self, name: str, key: Any, draw: Callable[[], Any] | None, caption: Callable[[], str],
+                 problems: list[BaseException]) -> None:
+        """Show one picture (from the cache when it was drawn before); a failure blanks only this one."""
+        if self._keys.get(name) == key:
+            return
+        try:
+            png, text = self._pictures.get(key, draw, caption) if draw is not None else (b"", caption())
+        except Exception as err:  # a bug in drawing: keep the other outputs, say what happened
+            problems.append(err)
+            self.last_error = self.last_error or err
+            png, text, key = b"", f"this picture could not be drawn ({type(err).__name__})", ("failed", key)
+        image, label = self.outputs[f"k8sl-{name}"], self.outputs[f"k8sl-{name}-caption"]
+        image.value = png
+        image.tooltip = text
+        label.value = f"<small>{_escape(text)}</small>"
+        self._keys[name] = key
 
     def _content(self) -> _Content:
         """Everything about the cluster a picture can show (hashable; equal clusters, equal keys)."""
