@@ -19,7 +19,7 @@ from ..model import CLIENT_IP, Cluster, ServiceRef
 from ..trace import Trace, send
 from ..traffic import by_node, metrics, sample, traffic
 from . import _render
-from ._fallback import get_viz
+from .. import viz as _viz_module
 
 __all__ = ["Explorer", "ExplorerResult", "explore", "DATAPLANE_LABELS", "LB_LABELS"]
 
@@ -99,7 +99,7 @@ class Explorer:
         self._was_external = True
         self._keys: dict[str, Any] = {}  # what each picture shows now
         self._pictures = _render.Pictures()
-        self._viz = get_viz()
+        self._viz = _viz_module
         self.controls: dict[str, W.Widget] = {}
         self.outputs: dict[str, W.Widget] = {}
         self.widget = self._build()

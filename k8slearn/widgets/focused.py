@@ -11,7 +11,7 @@ from ..errors import InvalidChange
 from ..model import Cluster, ServiceRef
 from ..traffic import metrics, traffic
 from . import _render
-from ._fallback import get_viz
+from .. import viz as _viz_module
 
 __all__ = ["Focused", "policy_toggle", "pod_mover"]
 
@@ -30,7 +30,7 @@ class Focused:
         self.outputs: dict[str, W.Widget] = {}
         self.result: dict[str, Any] = {}
         self.last_error: BaseException | None = None
-        self._viz = get_viz()
+        self._viz = _viz_module
         self._css = css
         for name, widget in (("k8sl-error", W.HTML()), ("k8sl-metrics", W.HTML()),
                              ("k8sl-chart", W.Image(format="png", layout=W.Layout(max_width="100%", height="auto"))),
