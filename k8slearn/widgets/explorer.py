@@ -400,8 +400,9 @@ class Explorer:
         if clear_error:
             self.last_error = None
         try:
-            self._sync_controls()
-            self._redraw()
+            with _render.gc_paused():
+                self._sync_controls()
+                self._redraw()
         except Exception as err:  # a bug: keep it visible rather than losing it in a callback
             self.last_error = err
             self.outputs["k8sl-error"].value = _render.error_html(err)
