@@ -401,10 +401,14 @@ def send(
     sep = chains.endpoint_chain(svc.namespace, svc.name, ep.ip, ep.port)
     masq = decision.masquerades(ep, source.ip)
     steps = list(decision.steps)
+    if isinstance(dp, Cilium):
+        sep = "backend selected"
+    elif decision.dataplane == "ipvs":
+        sep = f"IPVS real server {ep.ip}:{ep.port}"
     if masq and "KUBE-MARK-MASQ" not in steps and not isinstance(dp, Cilium):
         steps.append(f"{sep} (hairpin: KUBE-MARK-MASQ)")
     else:
-        steps.append(sep if not isinstance(dp, Cilium) else "backend selected")
+        steps.append(sep)
     n_eps = len(decision.endpoints)
     dnat = dataclasses.replace(packet, dst=ep.ip, dport=ep.port)
     reason = decision.reason
@@ -560,6 +564,7 @@ def _reply(node: Node, ep: Endpoint, delivered: Packet, hops: _Hops, external: b
         return _renumber(reply.items, len(hops.items)), "delivered", decision.reason
     why = (f"the client dialled {expected_src[0]}:{expected_src[1]} but the reply comes from {r.src}:{r.sport}; "
            "it matches no connection the client opened, so the client discards it (and answers with a RST): "
-           "the connection never completes. This is why kube-proxy masquerades external traffic.")
+           "the connection never completes. (Under externalTrafficPolicy Cluster, kube-proxy masquerades "
+           "external traffic to prevent exactly this.)")
     reply.add(client_at, "discard", r, direction="reply", note=why)
     return _renumber(reply.items, len(hops.items)), "reply discarded", why

@@ -94,10 +94,12 @@ def test_local_policy_keeps_client_ip_and_stays_on_the_node(mode, destination):
         assert all(e.node == node for e in d.endpoints)  # no second node hop
         assert d.snat == "never"
         assert not any(masq_for(d, c, p, EXT) for p in expected)
-        assert SVL in d.steps and "KUBE-MARK-MASQ" not in d.steps
+        assert "KUBE-MARK-MASQ" not in d.steps
+        # IPVS mode has no KUBE-SVL chain: an IPVS virtual server picks among the local real servers.
+        assert (d.steps[-1].startswith("IPVS virtual server") if mode == "ipvs" else SVL in d.steps)
 
 
-@pytest.mark.parametrize("mode", KUBE_PROXY_MODES)
+@pytest.mark.parametrize("mode", ["iptables", "nftables"])  # IPVS: test_ipvs_has_no_short_circuit_for_local_services
 def test_local_policy_drops_on_a_node_without_endpoints(mode):
     c = k8s.examples.empty_node()
     d = decide(c, "web", node="node-c", source=EXT, destination="loadBalancerIP", dataplane=mode)
@@ -168,17 +170,27 @@ def test_node_to_local_service_external_address_goes_everywhere_masqueraded(dest
 
 
 def test_ipvs_has_no_short_circuit_for_local_services():
+    # pkg/proxy/ipvs/proxier.go syncEndpoint: Local uses the local endpoints for every source; with none
+    # it falls back to all endpoints (kubernetes/kubernetes#97081), without SNAT.
     c = k8s.examples.empty_node()
     c.add_pod("client", "node-c", labels={"app": "client"})
     d = decide(c, "web", node="node-c", source=pod_source(c, "client"), destination="loadBalancerIP",
                dataplane="ipvs")
-    assert d.verdict == "DROP"  # black-holed: node-c has no local endpoint
-    assert "IPVS" in d.reason
-    # On a node with an endpoint the IPVS pod client only reaches the local one.
+    assert d.verdict == "DNAT" and pods(d) == ["web-1", "web-2"] and d.snat == "never"
+    assert "97081" in d.reason
+    # On a node with an endpoint the IPVS pod client only reaches the local one (no short-circuit).
     c.add_pod("client-a", "node-a", labels={"app": "client"})
     d = decide(c, "web", node="node-a", source=pod_source(c, "client-a"), destination="loadBalancerIP",
                dataplane="ipvs")
     assert pods(d) == ["web-1"]
+    # From the node itself, with no local endpoint, the connection is black-holed (kubernetes/kubernetes#93456).
+    d = decide(c, "web", node="node-c", source=Source("node", c.node("node-c").ip, node="node-c"),
+               destination="loadBalancerIP", dataplane="ipvs")
+    assert d.verdict == "DROP" and "93456" in d.reason
+    # External clients at node-c are sent to a remote pod without SNAT: the reply is lost, not a DROP rule.
+    d = decide(c, "web", node="node-c", source=EXT, destination="loadBalancerIP", dataplane="ipvs")
+    assert d.verdict == "DNAT" and d.snat == "never" and "discards" in d.reason
+    assert all(not s.startswith(("KUBE-SVC-", "KUBE-EXT-", "KUBE-SVL-")) for s in d.steps)
 
 
 # ---------------------------------------------------------------------------- §5 in-cluster

@@ -102,7 +102,12 @@ def test_local_never_snats_external_traffic(c, mode, destination, data):
     if d.verdict == "DNAT":
         assert d.snat == "never"
         assert not any(d.masquerades(e, CLIENT_IP) for e in d.endpoints)
-        assert all(e.node == node for e in d.endpoints)  # and no second hop
+        if mode == "ipvs" and not all(e.node == node for e in d.endpoints):
+            # IPVS with no local endpoint falls back to all endpoints (kubernetes/kubernetes#97081); an
+            # external client's reply is then discarded, so no such connection is delivered (checked below).
+            assert not any(e.node == node for e in d.endpoints)
+        else:
+            assert all(e.node == node for e in d.endpoints)  # and no second hop
     lb = data.draw(st.sampled_from(["equal", "health-checked", "weighted", "single-node"]))
     f = k8s.traffic(c, "web", lb=lb, dataplane=mode, address=destination)
     got = f[f["share"] > 0]

@@ -153,11 +153,16 @@ def test_node_to_lb_ip_of_local_service_is_masqueraded():
     assert t.source_seen_by_pod == c.node("node-c").ip
 
 
-def test_ipvs_black_holes_in_cluster_traffic_to_a_local_lb_ip():
+def test_ipvs_local_without_local_endpoints():
     c = k8s.examples.empty_node()
     c.add_pod("client", "node-c", labels={"app": "client"})
     t = k8s.send(c, "web", client="client", address="loadBalancerIP", dataplane="ipvs", seed=1)
-    assert t.outcome == "dropped"
+    assert t.outcome == "delivered" and not t.snat  # kubernetes/kubernetes#97081: all endpoints for pods
+    assert "IPVS real server" in [h for h in t.hops if h.action == "DNAT"][0].rule
+    t = k8s.send(c, "web", client="node-c", address="loadBalancerIP", dataplane="ipvs", seed=1)
+    assert t.outcome == "dropped"  # black-holed from the node itself (kubernetes/kubernetes#93456)
+    t = k8s.send(c, "web", via="node-c", dataplane="ipvs", seed=1)
+    assert t.outcome == "reply discarded"  # external: sent to a remote pod without SNAT
 
 
 # ---------------------------------------------------------------------------- §5 in-cluster

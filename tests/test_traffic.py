@@ -284,9 +284,14 @@ def test_in_cluster_clients_to_a_local_lb_ip_are_short_circuited():
     assert list(f["client_ip_kept"]) == [1.0, 1.0]
 
 
-def test_in_cluster_clients_under_ipvs_are_black_holed_on_empty_nodes():
-    f = k8s.traffic(k8s.examples.empty_node(), "web", clients="pods", address="loadBalancerIP", dataplane="ipvs")
-    assert f.attrs["dropped"] == pytest.approx(1 / 3)
+def test_ipvs_local_on_a_node_without_endpoints():
+    c = k8s.examples.empty_node()
+    pods_ = k8s.traffic(c, "web", clients="pods", address="loadBalancerIP", dataplane="ipvs")
+    assert pods_.attrs["dropped"] == 0 and pods_.attrs["failed"] == 0  # pods fall back to all endpoints
+    # client pods on node-a and node-b reach only their local pod; node-c's spread over both
+    close(shares(pods_), {"web-1": F(1, 2), "web-2": F(1, 2)})
+    ext = k8s.traffic(c, "web", lb="equal", dataplane="ipvs")
+    assert ext.attrs["failed"] == pytest.approx(1 / 3) and ext.attrs["dropped"] == 0
 
 
 def test_nodeport_clients_spread_equally_over_nodes():

@@ -97,7 +97,7 @@ class KubeProxy:
     """kube-proxy as a dataplane.
 
     ``mode`` is ``"iptables"`` (the default), ``"nftables"`` (same source-IP semantics, GA 1.33) or
-    ``"ipvs"`` (deprecated in 1.35; no in-cluster short-circuit for Local services).
+    ``"ipvs"`` (deprecated in 1.35; no in-cluster short-circuit for Local services, see :func:`_ipvs_local`).
     ``masquerade_all`` is ``--masquerade-all``; ``detect_local=False`` means no local-traffic detector
     (no ``--cluster-cidr``). ``snat_external=False`` is a *hypothetical* kube-proxy that never
     masquerades external traffic, to show why the real one does.
@@ -260,6 +260,8 @@ def decide(
 
     def result(verdict: str, endpoints: Sequence[Endpoint], snat: str, steps: Sequence[str], reason: str,
                rule: str = "", dsr: bool = False) -> Decision:
+        if isinstance(dp, KubeProxy) and dp.mode == "ipvs":
+            steps = _ipvs_steps(steps)
         return Decision(verdict, here.name, tuple(endpoints), snat, tuple(steps), reason, rule, dsr, name)
 
 
@@ -322,26 +324,67 @@ def decide(
         return result("DNAT", cluster_eps, snat, steps, reason)
 
     # externalTrafficPolicy: Local
-    short_circuit = dp.mode != "ipvs"
-    if from_pod and dp.detect_local and short_circuit:
+    if dp.mode == "ipvs":
+        return _ipvs_local(svc, here.name, source, cluster_eps, local_eps, steps, result)
+    if from_pod and dp.detect_local:
         steps.append(_chain(svc, "SVC"))
         return result("DNAT", cluster_eps, "never", steps,
                       "traffic from a pod to a Local service's external address is short-circuited to all "
                       "endpoints, as if it had gone out to the load balancer and come back; no SNAT")
-    if from_host and short_circuit:
+    if from_host:
         steps += ["KUBE-MARK-MASQ", _chain(svc, "SVC")]
         return result("DNAT", cluster_eps, "always", steps,
                       "traffic from the node itself to a Local service's external address goes to all "
                       "endpoints and is masqueraded")
     if local_eps:
         steps.append(_chain(svc, "SVL"))
-        return result("DNAT", local_eps, "always" if from_host else "never", steps,
+        return result("DNAT", local_eps, "never", steps,
                       f"externalTrafficPolicy Local: DNAT only to the {len(local_eps)} endpoint(s) on {here.name}; "
                       "no SNAT, so the pod sees the client's IP")
-    who = "the client times out" if source.kind == "external" else "the in-cluster client times out (IPVS has no short-circuit)"
+    who = "the client times out" if source.kind == "external" else "the client times out"
     return result("DROP", (), "never", steps,
                   f"{here.name} has no local endpoint for {svc.name}, so kube-proxy drops the packet (no reply at all: {who})",
                   f'filter KUBE-EXTERNAL-SERVICES "{svc.namespace}/{svc.name} has no local endpoints" -j DROP')
+
+
+def _ipvs_local(svc: Service, node: str, source: Source, cluster_eps: Sequence[Endpoint],
+                local_eps: Sequence[Endpoint], steps: list[str], result) -> Decision:
+    """IPVS mode, externalTrafficPolicy Local (``pkg/proxy/ipvs/proxier.go``, ``syncEndpoint``).
+
+    There is no short-circuit: the virtual server's real servers are this node's endpoints, for
+    every source. With none, they are all endpoints (kubernetes/kubernetes#97081), still without SNAT:
+    pods get through, an external client's reply comes back from the pod's own address and is
+    discarded, and from the node itself the connection is black-holed (kubernetes/kubernetes#93456).
+    """
+    steps = steps[:-1] + ["IPVS virtual server (Local: KUBE-LOAD-BALANCER-LOCAL, no masquerade)"]
+    if local_eps:
+        return result("DNAT", local_eps, "never", steps,
+                      f"IPVS, externalTrafficPolicy Local: DNAT only to the {len(local_eps)} endpoint(s) on {node}, "
+                      "whoever the client is (IPVS has no in-cluster short-circuit); no SNAT")
+    if source.kind in ("node", "localhost"):
+        return result("DROP", (), "never", steps,
+                      f"IPVS with no local endpoint on {node}: from the node itself the connection is black-holed "
+                      "and times out (a known IPVS limitation, kubernetes/kubernetes#93456)",
+                      "IPVS: no local real server")
+    why = ("a pod's connection gets through" if source.kind == "pod" else
+           "the pod's reply goes straight to the client from the pod's own address, so the client discards it")
+    return result("DNAT", cluster_eps, "never", steps,
+                  f"IPVS with no local endpoint on {node} falls back to all {len(cluster_eps)} endpoints "
+                  f"(kubernetes/kubernetes#97081), without SNAT: {why}")
+
+
+def _ipvs_steps(steps: Sequence[str]) -> list[str]:
+    """IPVS mode keeps KUBE-SERVICES, KUBE-NODEPORTS and KUBE-MARK-MASQ; an IPVS virtual server does the DNAT."""
+    out: list[str] = []
+    for step in steps:
+        if step.startswith(("KUBE-EXT-", "KUBE-SVC-", "KUBE-SVL-")):
+            step = "IPVS virtual server"
+        if not out or out[-1] != step:
+            out.append(step)
+    if "IPVS virtual server" in out:  # masquerade marking happens before IPVS picks a real server
+        out.remove("IPVS virtual server")
+        out.append("IPVS virtual server")
+    return out
 
 
 def _decide_cilium(dp: Cilium, svc: Service, node: str, source: Source, destination: str,
