@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 import k8slearn as k8s
 from k8slearn.errors import K8sLearnError
-from k8slearn.widgets import explore, pod_mover, policy_toggle
 from k8slearn.widgets import __doc__ as WIDGETS_DOC
+from k8slearn.widgets import explore, pod_mover, policy_toggle
 
 ipywidgets = pytest.importorskip("ipywidgets")
 
@@ -134,7 +134,7 @@ def test_equal_load_balancer_sends_a_third_to_the_empty_node():
 
 def test_dataplane_choices_and_their_effect():
     ex = explore(k8s.examples.uneven())
-    labels = dict((v, label) for label, v in ex.controls["k8sl-dataplane"].options)
+    labels = {v: label for label, v in ex.controls["k8sl-dataplane"].options}
     assert set(labels) == set(k8s.DATAPLANES) and "hypothetical" in labels["no-snat"]
     ex.controls["k8sl-entry"].value = "node-c"
     ex.controls["k8sl-dataplane"].value = "cilium-dsr"

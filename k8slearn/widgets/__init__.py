@@ -62,5 +62,5 @@ from __future__ import annotations
 from .explorer import DATAPLANE_LABELS, LB_LABELS, Explorer, ExplorerResult, explore
 from .focused import Focused, pod_mover, policy_toggle
 
-__all__ = ["explore", "Explorer", "ExplorerResult", "policy_toggle", "pod_mover", "Focused",
-           "DATAPLANE_LABELS", "LB_LABELS"]
+__all__ = ["DATAPLANE_LABELS", "LB_LABELS", "Explorer", "ExplorerResult", "Focused", "explore", "pod_mover",
+           "policy_toggle"]

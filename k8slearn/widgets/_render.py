@@ -13,8 +13,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["figure_png", "Pictures", "gc_paused", "metrics_text", "metrics_html", "health_html", "hops_html", "error_html",
-           "DPI"]
+__all__ = [
+    "DPI",
+    "Pictures",
+    "error_html",
+    "figure_png",
+    "gc_paused",
+    "health_html",
+    "hops_html",
+    "metrics_html",
+    "metrics_text",
+]
 
 #: Resolution of the explorer's pictures. 90 dpi keeps 9 pt text at about 11 screen pixels and the
 #: PNGs small enough to encode in a few milliseconds.

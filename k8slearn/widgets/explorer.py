@@ -6,12 +6,14 @@ See the package docstring (:mod:`k8slearn.widgets`) for the controls and their C
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import ipywidgets as W
 import numpy as np
 
+from .. import viz as _viz_module
 from ..dataplane import DATAPLANES
 from ..errors import InvalidChange, K8sLearnError
 from ..loadbalancer import LB_MODELS
@@ -19,9 +21,8 @@ from ..model import CLIENT_IP, Cluster, ServiceRef
 from ..trace import Trace, send
 from ..traffic import by_node, metrics, sample, traffic
 from . import _render
-from .. import viz as _viz_module
 
-__all__ = ["Explorer", "ExplorerResult", "explore", "DATAPLANE_LABELS", "LB_LABELS"]
+__all__ = ["DATAPLANE_LABELS", "LB_LABELS", "Explorer", "ExplorerResult", "explore"]
 
 #: The dataplane choices as the explorer labels them (value: a key of k8slearn.DATAPLANES).
 DATAPLANE_LABELS = {
@@ -260,7 +261,7 @@ class Explorer:
         """Run one change; a rejected change shows its message and leaves the cluster as it was."""
         try:
             action()
-        except Exception as err:  # shown in the error area; never lost in a callback
+        except Exception as err:  # noqa: BLE001  # shown in the error area; never lost in a callback
             self.last_error = err
         else:
             self.last_error = None
@@ -384,8 +385,8 @@ class Explorer:
                     dataplane=s["dataplane"], seed=gen)
 
     def _traffic(self, s: dict[str, Any]) -> tuple[Any, Any]:
-        kw = dict(lb=s["lb"], clients="external" if s["external"] else "pods", address=s["address"],
-                  dataplane=s["dataplane"])
+        kw = {"lb": s["lb"], "clients": "external" if s["external"] else "pods", "address": s["address"],
+                  "dataplane": s["dataplane"]}
         exact = metrics(self.cluster, self.service, **kw)
         if self._sample_n is None:
             frame = traffic(self.cluster, self.service, **kw)
@@ -403,7 +404,7 @@ class Explorer:
             with _render.gc_paused():
                 self._sync_controls()
                 self._redraw()
-        except Exception as err:  # a bug: keep it visible rather than losing it in a callback
+        except Exception as err:  # noqa: BLE001  # a bug: keep it visible rather than losing it in a callback
             self.last_error = err
             self.outputs["k8sl-error"].value = _render.error_html(err)
         self.last_update_ms = (time.perf_counter() - start) * 1000
@@ -436,8 +437,8 @@ class Explorer:
             draw, caption = (lambda: viz.draw_trace(trace, reply=reply)), (lambda: viz.summary(trace))
         else:
             key = ("cluster", content, s["lb"])
-            draw = lambda: viz.draw_cluster(self.cluster, service=self.service, lb=s["lb"])  # noqa: E731
-            caption = lambda: viz.summary(self.cluster)  # noqa: E731
+            draw = lambda: viz.draw_cluster(self.cluster, service=self.service, lb=s["lb"])
+            caption = lambda: viz.summary(self.cluster)
         self._picture("diagram", key, draw, caption, problems)
         if frame is not None:
             key = ("traffic", _frame_key(frame), _frame_key(exact))
@@ -470,7 +471,7 @@ class Explorer:
             return
         try:
             png, text = self._pictures.get(key, draw, caption) if draw is not None else (b"", caption())
-        except Exception as err:  # a bug in drawing: keep the other outputs, say what happened
+        except Exception as err:  # noqa: BLE001  # a bug in drawing: keep the other outputs, say what happened
             problems.append(err)
             self.last_error = self.last_error or err
             png, text, key = b"", f"this picture could not be drawn ({type(err).__name__})", ("failed", key)
@@ -489,7 +490,7 @@ class Explorer:
 class _Content:
     """A big hashable tuple whose hash is computed once (10,000 pods take milliseconds to hash)."""
 
-    __slots__ = ("items", "_hash")
+    __slots__ = ("_hash", "items")
 
     def __init__(self, items: tuple[Any, ...]) -> None:
         self.items = items

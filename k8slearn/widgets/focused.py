@@ -7,13 +7,13 @@ from typing import Any
 
 import ipywidgets as W
 
+from .. import viz as _viz_module
 from ..errors import InvalidChange
 from ..model import Cluster, ServiceRef
 from ..traffic import metrics, traffic
 from . import _render
-from .. import viz as _viz_module
 
-__all__ = ["Focused", "policy_toggle", "pod_mover"]
+__all__ = ["Focused", "pod_mover", "policy_toggle"]
 
 
 class Focused:
@@ -52,7 +52,7 @@ class Focused:
     def _apply(self, action: Any) -> None:
         try:
             action()
-        except Exception as err:  # shown in the widget, never lost in a callback
+        except Exception as err:  # noqa: BLE001  # shown in the widget, never lost in a callback
             self.last_error = err
         else:
             self.last_error = None
@@ -76,7 +76,7 @@ class Focused:
             o["k8sl-chart"].tooltip = caption
             o["k8sl-chart-caption"].value = f"<small>{html.escape(caption)}</small>"
             o["k8sl-metrics"].value = _render.metrics_html(_render.metrics_text(exact.iloc[0].to_dict()))
-        except Exception as err:  # e.g. no outside traffic to a ClusterIP service: say why
+        except Exception as err:  # noqa: BLE001  # e.g. no outside traffic to a ClusterIP service: say why
             problem = err
             self.result = {"traffic": None, "metrics": None}
             o["k8sl-metrics"].value = ""
