@@ -7,6 +7,7 @@ here that the installed versions equal the pins proves the pinned set works with
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -74,8 +75,8 @@ def test_every_runtime_dependency_is_pinned() -> None:
     pinned = pins()
     missing = [d for d in runtime_dependencies() if d not in pinned]
     assert not missing, f"binder/requirements.txt lacks a == pin for {missing}"
-    for extra in ("voila", "jupyterlab-widgets", "ipykernel"):
-        assert extra in pinned, f"{extra} is needed by the course view (app view, widgets, kernel)"
+    for extra in ("voila", "jupyterlab-widgets", "ipykernel", "nbgitpuller"):
+        assert extra in pinned, f"{extra} is needed by the course view (app view, widgets, kernel, hub links)"
 
 
 def test_installed_versions_equal_the_pins() -> None:
@@ -94,11 +95,15 @@ def test_installed_versions_equal_the_pins() -> None:
                        "(docs/instructor-guide.md, 'Refreshing the pins')")
 
 
-def test_voila_is_a_server_extension_for_the_binder_link() -> None:
-    """The README's Voila link is /voila/render/...: voila must be enabled as a Jupyter server extension."""
-    pytest.importorskip("voila")
+@pytest.mark.parametrize("extension", ["voila", "nbgitpuller"])
+def test_server_extensions_for_the_links(extension: str) -> None:
+    """The README's /voila/render/... link and docs/jupyterhub.md's /git-pull link need these enabled."""
+    pytest.importorskip(extension)
     prefix = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d"
-    assert (prefix / "voila.json").exists(), f"voila's server-extension config is missing in {prefix}"
+    config = prefix / f"{extension}.json"
+    assert config.exists(), f"{extension}'s server-extension config is missing in {prefix}"
+    enabled = json.loads(config.read_text())["ServerApp"]["jpserver_extensions"]
+    assert any(name.split(".")[0] == extension and on for name, on in enabled.items()), enabled
 
 
 def free_port() -> int:
