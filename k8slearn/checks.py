@@ -69,7 +69,9 @@ __all__ = [
     "pod_share",
     "proxy_chain",
     "proxy_lb_seen_ip",
+    "proxy_protocol_from_pod",
     "proxy_source",
+    "rolling_update_local",
     "scale_evenly",
     "seen_ip_local_endpoint",
     "seen_ip_local_policy",
@@ -443,7 +445,7 @@ def dropped_share(answer: Any) -> str:
 
 @_exercise("4.4", "predict", "Which health checks fail",
            "Under Local with type LoadBalancer, kube-proxy answers on the Service's healthCheckNodePort on every node.",
-           "It answers 200 when the node has at least one ready local endpoint, else 503.",
+           "It answers 200 when the node has at least one ready local endpoint (and kube-proxy is healthy), else 503.",
            "k8s.health_check(cluster, 'web', node) shows what one node answers.")
 def failing_health_checks(answer: Any) -> str:
     from .dataplane import health_check
@@ -461,6 +463,52 @@ def failing_health_checks(answer: Any) -> str:
     if got != want:
         raise _Mistake("the health check counts the ready endpoints on the node itself, not in the whole cluster.")
     return "the node without a local endpoint answers 503 by design, and the load balancer stops sending to it."
+
+
+_OUTCOMES = ("delivered", "dropped", "refused")
+_UPDATE_STAGES = ("serving", "not serving")
+
+
+def _rolling_update(stage: str) -> str:
+    """Exercise 4.5: the outcome of a connection sent to node-a while web-1, its only pod, terminates."""
+    c = examples.one_two()
+    c.set_pod("web-1", terminating=True)
+    if stage == "not serving":
+        c.set_pod("web-1", ready=False)
+    return send(c, "web", via="node-a", seed=1).outcome
+
+
+@_exercise("4.5", "predict", "A rolling update under Local",
+           "While a pod terminates, its endpoint stays in the EndpointSlice: ready false, terminating true, and "
+           "serving as long as it passes its readiness probe.",
+           "Under Local a node uses its serving-terminating endpoints when it has no ready ones (on by default "
+           "since 1.26, GA 1.28); it never sends external traffic to another node.",
+           "k8s.send(cluster, 'web', via='node-a') after c.set_pod('web-1', terminating=True), then again after "
+           "c.set_pod('web-1', ready=False).")
+def rolling_update_local(answer: Any) -> str:
+    got = _as_mapping(answer, '{"serving": outcome, "not serving": outcome}')
+    unknown = [k for k in got if k not in _UPDATE_STAGES]
+    if unknown or len(got) != len(_UPDATE_STAGES):
+        raise _Mistake(f'give one outcome for each of {", ".join(repr(k) for k in _UPDATE_STAGES)}.')
+    got = {k: str(v).strip().lower() for k, v in got.items()}
+    bad = [v for v in got.values() if v not in _OUTCOMES]
+    if bad:
+        raise _Mistake(f"{bad[0]!r} is not an outcome here; use one of {', '.join(_OUTCOMES)}.")
+    want = {stage: _rolling_update(stage) for stage in _UPDATE_STAGES}
+    if "refused" in got.values():
+        raise _Mistake("kube-proxy rejects (connection refused) only when a service has no usable endpoint "
+                       "anywhere; node-b still runs two ready pods.")
+    if got["serving"] != want["serving"]:
+        raise _Mistake("a terminating pod that still passes its readiness probe is a serving-terminating endpoint, "
+                       "and kube-proxy uses a node's serving-terminating endpoints when it has no ready ones, "
+                       "instead of dropping: Local survives the grace period thanks to that.")
+    if got["not serving"] != want["not serving"]:
+        raise _Mistake("once the pod stops serving, node-a has no usable local endpoint, and under Local kube-proxy "
+                       "never forwards external traffic to another node's pods: that is why the pod must keep "
+                       "serving until the load balancer has seen the 503.")
+    return ("while web-1 terminates but still serves, node-a keeps using it (serving-terminating fallback); once it "
+            "stops serving, node-a drops. Local is safe for rolling updates only with a grace period longer "
+            "than the load balancer's health-check lag.")
 
 
 # ----------------------------------------------------------------------------- 05 imbalance
@@ -699,6 +747,53 @@ def misconfigured_hop(answer: Any) -> str:
     raise _Mistake("that hop passed on what it should have; compare its header with the next hop's.")
 
 
+_IP_MODES = ("VIP", "Proxy")
+
+
+def _from_pod(ip_mode: str) -> str:
+    """Exercise 8.4: what the PROXY-protocol app concludes about a pod's call to the LB IP ("broken" or an IP)."""
+    from .proxychain import App, Proxy, follow
+
+    nlb = [Proxy("NLB", LB_ADDRESS, "L4", send_proxy_protocol=True, load_balancer=True)]
+    path = follow(nlb, app=App(expect_proxy_protocol=True), from_pod=True, ip_mode=ip_mode)
+    return "broken" if path.broken else str(path.client_seen_by_app)
+
+
+@_exercise("8.4", "predict", "A pod calls the PROXY-protocol load balancer",
+           "Does a pod's connection to the Service's load-balancer IP ever reach the load balancer?",
+           "With ipMode VIP kube-proxy catches the LB IP on the pod's own node (the short-circuit); with ipMode "
+           "Proxy it writes no rule for it, so the connection goes out to the load balancer.",
+           "k8s.proxychain.follow(nlb, app=App(expect_proxy_protocol=True), from_pod=True, ip_mode=...) "
+           "for each ipMode.")
+def proxy_protocol_from_pod(answer: Any) -> str:
+    got = _as_mapping(answer, '{"VIP": ..., "Proxy": ...}')
+    unknown = [k for k in got if k not in _IP_MODES]
+    if unknown or len(got) != len(_IP_MODES):
+        raise _Mistake('give an answer for each ipMode, "VIP" and "Proxy".')
+    norm: dict[str, str] = {}
+    for mode, value in got.items():
+        text = str(value).strip()
+        if text.lower() == "broken":
+            norm[mode] = "broken"
+        else:
+            norm[mode] = str(_ip(text, 'an IP address or "broken"'))
+    want = {mode: _from_pod(mode) for mode in _IP_MODES}
+    if norm["VIP"] != want["VIP"]:
+        raise _Mistake("with ipMode VIP the pod's connection never reaches the load balancer: kube-proxy "
+                       "short-circuits the LB IP on the pod's own node, so no PROXY header arrives, and an app "
+                       "that requires one closes the connection.")
+    if norm["Proxy"] != want["Proxy"]:
+        if norm["Proxy"] == "broken":
+            raise _Mistake("with ipMode Proxy kube-proxy leaves the LB IP alone, so the pod's connection really goes "
+                           "through the load balancer and arrives with its PROXY header.")
+        if norm["Proxy"] == str(LB_ADDRESS):
+            raise _Mistake("the load balancer is the TCP peer, but its PROXY header names the connection's source, "
+                           "and the app reads the header.")
+        raise _Mistake("who opened the connection the load balancer's header describes?")
+    return ("in-cluster clients skip a VIP-mode load balancer, so they bring no PROXY header (nor the LB's TLS); "
+            "only ipMode: Proxy keeps the load balancer in their path.")
+
+
 # ---------------------------------------------------------------------------- 09 dataplanes
 @_exercise("9.1", "predict", "Cilium's SNAT mode with a local backend",
            "Cilium's kube-proxy replacement in its default SNAT mode does not behave like kube-proxy here.",
@@ -786,19 +881,22 @@ def audit_service(answer: Any) -> str:
     return "client IPs kept, nothing dropped, and every pod within 10% of its fair share."
 
 
-@_exercise("10.3", "predict", "The pod behind a proxying load balancer",
-           "Local keeps the client IP only if every hop before the node passes packets through unchanged.",
-           "A load balancer that targets pods directly opens its own connection unless client-IP preservation is on.",
+@_exercise("10.3", "predict", "The pod behind a pod-targeting load balancer",
+           "Local keeps the client IP only if every hop before the pod keeps the client's source address.",
+           "A load balancer that targets pods directly (an AWS NLB with IP targets over TCP) replaces the source "
+           "with its own address unless client-IP preservation is on.",
            "Which address does that load balancer use inside the VPC? Send one connection and look.")
 def proxy_lb_seen_ip(answer: Any) -> str:
     t = send(examples.one_two(), "web", lb=LoadBalancer("pod-targeting"), seed=1)
     got = _ip(answer)
     if got == t.source_seen_by_pod:
-        return (f"the load balancer proxies, so the pod sees {LB_ADDRESS} whatever the Service's policy; "
-                "PROXY protocol v2 or client-IP preservation brings the client back.")
+        return (f"without client-IP preservation the load balancer puts its own address, {LB_ADDRESS}, in the "
+                "source, whatever the Service's policy; PROXY protocol v2 or client-IP preservation brings the "
+                "client back.")
     if got == CLIENT_IP:
-        raise _Mistake("Local does not guarantee the real client IP: it only avoids kube-proxy's SNAT. A load "
-                       "balancer that proxies replaces the source before kube-proxy ever sees the packet.")
+        raise _Mistake("Local does not guarantee the real client IP: it only avoids kube-proxy's SNAT, and here "
+                       "kube-proxy is not even in the path. This load balancer replaces the source before the pod "
+                       "sees the packet.")
     raise _Mistake("this load balancer sends straight to the pod IPs; no node rewrites the packet.")
 
 

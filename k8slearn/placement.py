@@ -7,8 +7,10 @@ scored, the best one wins. :func:`apply` then changes the cluster to match.
 
 What is modelled (Kubernetes 1.35 defaults, ``pkg/scheduler/framework/plugins``):
 
-- **Filters**, in the scheduler's plugin order. A NotReady node carries the
-  ``node.kubernetes.io/not-ready:NoSchedule`` taint (``TaintToleration``); ``topologySpreadConstraints``
+- **Filters**, in the scheduler's plugin order. A node that is not ready in the model is down: its
+  kubelet stopped reporting, so its Ready condition is Unknown and the node controller taints it
+  ``node.kubernetes.io/unreachable:NoSchedule`` (``TaintToleration``; a node whose kubelet reports
+  Ready=False gets ``node.kubernetes.io/not-ready`` instead); ``topologySpreadConstraints``
   with ``whenUnsatisfiable: DoNotSchedule`` allow a node only if its domain would not exceed
   ``maxSkew`` over the least-loaded eligible domain (``PodTopologySpread``; with the default
   ``nodeTaintsPolicy: Ignore`` a tainted node's domain still counts as eligible); required pod
@@ -61,12 +63,14 @@ TOPOLOGY_KEYS = (HOSTNAME, ZONE)
 ANTI_AFFINITY = ("preferred", "required")
 WHEN_UNSATISFIABLE = ("DoNotSchedule", "ScheduleAnyway")
 NODE_TAINTS_POLICIES = ("Ignore", "Honor")
-NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+#: The taint on a node whose kubelet stopped reporting (Ready=Unknown): what a down node carries
+#: (``pkg/controller/nodelifecycle``; Ready=False would give ``node.kubernetes.io/not-ready``).
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
 MAX_NODE_SCORE = 100
 PLUGIN_WEIGHT = 2  # PodTopologySpread and InterPodAffinity in the default scheduler profile
 
 # Reasons, as the filter plugins word them.
-_TAINTED = "node(s) had untolerated taint {%s: }" % NOT_READY_TAINT
+_TAINTED = "node(s) had untolerated taint {%s: }" % UNREACHABLE_TAINT
 _SPREAD = "node(s) didn't match pod topology spread constraints"
 _ANTI = "node(s) didn't match pod anti-affinity rules"
 

@@ -66,6 +66,9 @@ CASES = {
             [{"web-1": 1 / 3, "web-2": 1 / 3, "web-3": 1 / 3}], "across nodes", ...),
     "4.3": (checks.dropped_share, [1 / 3, 33.333333333], [0], "drops", ...),
     "4.4": (checks.failing_health_checks, [{"node-c"}, ["node-c"]], [set()], "designed signal", ...),
+    "4.5": (checks.rolling_update_local, [{"serving": "delivered", "not serving": "dropped"},
+                                          {"serving": "Delivered ", "not serving": "DROPPED"}],
+            [{"serving": "dropped", "not serving": "dropped"}], "serving-terminating", ...),
     "5.1": (checks.pod_share,
             [lambda d: {n: 1 / (sum(1 for v in d.values() if v) * p) for n, p in d.items() if p}],
             [lambda d: {n: 1 / sum(d.values()) for n in d}], "per node", lambda d: None),
@@ -84,6 +87,8 @@ CASES = {
     "8.1": (checks.xff_picker, [_right_xff], [_leftmost_xff], "spoof", lambda peer, xff, trusted: None),
     "8.2": (checks.proxy_source, ["203.0.113.7:40122", ("203.0.113.7", 40122)], ["10.244.1.5:8080"], "destination", ...),
     "8.3": (checks.misconfigured_hop, ["cloud-lb"], ["app"], "only receives", ...),
+    "8.4": (checks.proxy_protocol_from_pod, [{"VIP": "broken", "Proxy": "10.244.3.5"}],
+            [{"VIP": "10.244.3.5", "Proxy": "10.244.3.5"}], "short-circuits", ...),
     "9.1": (checks.cilium_snat_local, ["198.51.100.7"], ["10.244.1.1"], "kube-proxy", ...),
     "9.2": (checks.dataplanes_keep_ip, [{"cilium-dsr"}], [{"cilium-dsr", "no-snat"}], "discarded", ...),
     "10.1": (checks.fix_drops, [_moved(k8s.examples.empty_node, ("scale", ("web", 3), {})),
@@ -154,6 +159,25 @@ def test_type_mistakes_are_explained(capsys):
         checks.pod_share(lambda d: 1 / 0)
     with pytest.raises(WrongAnswer, match="changed cluster"):
         checks.even_by_placement("node-c")
+
+
+def test_rolling_update_and_proxy_protocol_mistakes_are_explained(capsys):
+    with pytest.raises(WrongAnswer, match="never forwards external traffic to another node"):
+        checks.rolling_update_local({"serving": "delivered", "not serving": "delivered"})
+    with pytest.raises(WrongAnswer, match="connection refused"):
+        checks.rolling_update_local({"serving": "refused", "not serving": "dropped"})
+    with pytest.raises(WrongAnswer, match="one of delivered"):
+        checks.rolling_update_local({"serving": "works", "not serving": "dropped"})
+    with pytest.raises(WrongAnswer, match="one outcome for each"):
+        checks.rolling_update_local({"serving": "delivered"})
+    with pytest.raises(WrongAnswer, match="arrives with its PROXY header"):
+        checks.proxy_protocol_from_pod({"VIP": "broken", "Proxy": "broken"})
+    with pytest.raises(WrongAnswer, match="the app reads the header"):
+        checks.proxy_protocol_from_pod({"VIP": "broken", "Proxy": "192.168.255.10"})
+    with pytest.raises(WrongAnswer, match="each ipMode"):
+        checks.proxy_protocol_from_pod({"VIP": "broken"})
+    with pytest.raises(WrongAnswer, match="not an IP address"):
+        checks.proxy_protocol_from_pod({"VIP": "broken", "Proxy": "the pod"})
 
 
 def test_hints_come_in_levels(capsys):

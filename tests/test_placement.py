@@ -73,7 +73,7 @@ def test_topology_spread_do_not_schedule_blocks_when_skew_would_grow():
     p = place(c, "web", 3, topology_spread={"max_skew": 1})
     assert p.pending == ("web-3",)
     assert p.reason == ("0/3 nodes are available: 1 node(s) didn't match pod topology spread constraints, "
-                        "2 node(s) had untolerated taint {node.kubernetes.io/not-ready: }.")
+                        "2 node(s) had untolerated taint {node.kubernetes.io/unreachable: }.")
 
 
 def test_node_taints_policy_ignore_counts_a_not_ready_node_as_a_domain():
@@ -113,7 +113,7 @@ def test_not_ready_nodes_are_filtered():
     p = place(c, "web", 5)
     assert p.node_of("web-4") in ("node-a", "node-b") and p.node_of("web-5") in ("node-a", "node-b")
     p = place(c, "web", 5, anti_affinity="required")
-    assert p.reason == ("0/3 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, "
+    assert p.reason == ("0/3 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }, "
                         "2 node(s) didn't match pod anti-affinity rules.")
 
 
