@@ -198,3 +198,12 @@ def test_highlight_and_lb_shares():
     assert words.count("50%") == 2
     thick = [p for p in gids(fig, "k8slearn-node") if p.get_linewidth() > 2]
     assert len(thick) == 1
+
+
+def test_a_trace_to_a_pod_beyond_the_per_node_limit_still_draws():
+    # A node with more pods than fit shows "+N more pods"; the pod the trace reaches is always drawn.
+    c = k8s.examples.large(3, 30)
+    c.patch_service("web", external_traffic_policy="Local")
+    t = k8s.send(c, "web", via="node-a", endpoint="web-10", seed=1)
+    fig = k8s.draw(t, reply=True)
+    assert fig._k8slearn_info["hops"] == len(t.hops) + len(t.reply)

@@ -91,8 +91,11 @@ def _service(cluster: Cluster, service: Any) -> Service | None:
 
 
 def layout(cluster: Cluster, svc: Service | None, *, nodes: Iterable[str] | None = None,
-           client: str | None = "auto", lb_label: str | None = "auto", top: float = 0.55) -> Layout:
-    """Place client, load balancer, nodes and pods. ``nodes`` limits which nodes are drawn."""
+           client: str | None = "auto", lb_label: str | None = "auto", top: float = 0.55,
+           keep: Iterable[str] = ()) -> Layout:
+    """Place client, load balancer, nodes and pods. ``nodes`` limits which nodes are drawn; the pods
+    in ``keep`` (e.g. those a trace visits) are always drawn, even on a node with many pods."""
+    keep = set(keep)
     names = [n.name for n in cluster.nodes] if nodes is None else list(nodes)
     lay = Layout(width=WIDTH, hidden_nodes=len(cluster.nodes) - len(names))
     y = -top
@@ -133,7 +136,11 @@ def layout(cluster: Cluster, svc: Service | None, *, nodes: Iterable[str] | None
             lay.row_of[name] = len(lay.rows) - 1
             lay.tabs[name] = Box(box.right - 0.06 - TAB_W, box.top - TAB_H / 2, TAB_W, TAB_H)
             pods = pods_on[name]
-            visible = pods if len(pods) <= MAX_PODS else pods[: MAX_PODS - 1]
+            if len(pods) <= MAX_PODS:
+                visible = pods
+            else:  # the pods to keep first, then the others in order, up to the limit
+                kept = [p for p in pods if p.name in keep]
+                visible = kept + [p for p in pods if p.name not in keep][: max(0, MAX_PODS - 1 - len(kept))]
             for i, pod in enumerate(visible):
                 lay.pods[pod.name] = Box(box.x + 0.1, box.top - HEAD - i * POD_STEP - POD_H, node_w - 0.1 - LANE, POD_H)
             if len(visible) < len(pods):

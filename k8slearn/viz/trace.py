@@ -321,7 +321,7 @@ def draw_trace(trace: Trace, *, ax: Any = None, reply: bool = False) -> Any:
     elif "load balancer" in names and svc.type != "LoadBalancer":
         lb_label = "load balancer"
     lay = layout(cluster, svc, nodes=nodes, client=f"client {trace.client_ip}" if external else None,
-                 lb_label=lb_label, top=0.85)
+                 lb_label=lb_label, top=0.85, keep=names)
     notes = _notes(trace, reply)
     lines = sum(len(textwrap.wrap(t, _WRAP)) for _, t, _ in notes)
     places = [h.at for h in hops]
