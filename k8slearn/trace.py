@@ -144,19 +144,12 @@ class Trace:
     @property
     def path(self) -> list[str]:
         """Where the request went, as names: ``['client', 'load balancer', 'node-c', 'node-a', 'web-1']``."""
-        names: list[str] = []
-        for hop in self.hops:
-            if not names or names[-1] != hop.at:
-                names.append(hop.at)
-        return names
+        return _places(self.hops)
 
     @property
     def reply_path(self) -> list[str]:
-        names: list[str] = []
-        for hop in self.reply:
-            if not names or names[-1] != hop.at:
-                names.append(hop.at)
-        return names
+        """Where the reply went, as names (empty when nothing answered)."""
+        return _places(self.reply)
 
     def summary(self) -> str:
         head = f"{self.client} -> service {self.service}"
@@ -214,6 +207,14 @@ class Trace:
                 "<th>rule</th><th>what happened</th></tr>")
         return (f"<div><p><b>{html.escape(self.summary())}</b></p>"
                 f"<table style='font-size:90%'>{head}{''.join(rows)}</table></div>")
+
+
+def _places(hops: tuple[Hop, ...]) -> list[str]:
+    names: list[str] = []
+    for hop in hops:
+        if not names or names[-1] != hop.at:
+            names.append(hop.at)
+    return names
 
 
 # --------------------------------------------------------------------------- building a trace
