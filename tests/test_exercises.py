@@ -146,8 +146,9 @@ def test_cli_check_summarises_a_learners_notebook(tmp_path):
     assert re.search(r"4\.2\s+wrong", out) and "balances across nodes" in out
     assert re.search(r"4\.3\s+not attempted", out)
     assert re.search(r"4\.4\s+error", out)
+    assert re.search(r"4\.5\s+not attempted", out)
     assert "1 other cell(s) raised an error" in out
-    assert "1 passed, 1 not attempted, 1 wrong, 1 error of 4 exercise(s)" in out
+    assert "1 passed, 2 not attempted, 1 wrong, 1 error of 5 exercise(s)" in out
 
 
 def test_cli_check_rejects_a_missing_file(tmp_path):

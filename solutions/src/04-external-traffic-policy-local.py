@@ -74,4 +74,28 @@ answer = {"node-c"}
 k8s.check.failing_health_checks(answer)
 
 # %% [markdown]
+# ### Exercise 4.5 · predict: a rolling update under Local
+#
+# `one_two` (Local): web-1 is node-a's only pod. A rolling update deletes web-1, so it starts
+# terminating; node-a's health check turns 503 at once, but the load balancer only notices after a few
+# probes and still sends connections to node-a meanwhile. Predict the outcome of such a connection
+# (`"delivered"`, `"dropped"` or `"refused"`) at two moments: while web-1 is terminating but still
+# serving (passing its readiness probe in its grace period), and after it has stopped serving. Answer
+# as a dict `{"serving": ..., "not serving": ...}`. You can check yourself with `k8s.send(c, "web",
+# via="node-a")` after `c.set_pod("web-1", terminating=True)` (and then `ready=False`).
+
+# %%
+c = k8s.examples.one_two()
+c.set_pod("web-1", terminating=True)
+print([(e.pod, e.node, e.ready, e.serving, e.terminating) for e in c.endpoints("web")])
+
+# %%
+### BEGIN SOLUTION
+answer = {"serving": "delivered", "not serving": "dropped"}
+### END SOLUTION
+
+# %%
+k8s.check.rolling_update_local(answer)
+
+# %% [markdown]
 # Next: [exercises 05](05-imbalance.ipynb).

@@ -82,4 +82,28 @@ answer = "cloud-lb"  # it received "198.51.100.23" but sent only its own peer, n
 k8s.check.misconfigured_hop(answer)
 
 # %% [markdown]
+# ### Exercise 8.4 · predict: a pod calls the PROXY-protocol load balancer
+#
+# The `web` Service sits behind an L4 load balancer (`nlb` below) that sends a PROXY protocol v2
+# header, and the app requires one (`App(expect_proxy_protocol=True)`). A pod in the cluster, 10.244.3.5,
+# calls the Service's **load-balancer IP**. What does the app conclude about that call, first with the
+# load balancer's status `ipMode: VIP` (the default), then with `ipMode: Proxy`? For each, answer
+# `"broken"` (the app closes the connection) or the client address the app logs. Answer as a dict
+# `{"VIP": ..., "Proxy": ...}`. Try it with `follow(nlb, app=..., from_pod=True, ip_mode=...)`.
+
+# %%
+from k8slearn.proxychain import App, Proxy, follow
+
+nlb = [Proxy("NLB", "192.168.255.10", "L4", send_proxy_protocol=True, load_balancer=True)]
+print(follow(nlb, app=App(expect_proxy_protocol=True)))  # an external client, for comparison
+
+# %%
+### BEGIN SOLUTION
+answer = {"VIP": "broken", "Proxy": "10.244.3.5"}
+### END SOLUTION
+
+# %%
+k8s.check.proxy_protocol_from_pod(answer)
+
+# %% [markdown]
 # Next: [exercises 09](09-dataplanes-compared.ipynb).

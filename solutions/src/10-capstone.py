@@ -48,10 +48,11 @@ answer = (cluster, "weighted")
 k8s.check.audit_service(answer)
 
 # %% [markdown]
-# ### Exercise 10.3 · predict: a proxying load balancer
+# ### Exercise 10.3 · predict: a pod-targeting load balancer without client-IP preservation
 #
-# `one_two` with `externalTrafficPolicy: Local`, but behind a load balancer that targets the pods directly
-# (`k8s.LoadBalancer("pod-targeting")`, client-IP preservation off). Which source IP does a pod see?
+# `one_two` with `externalTrafficPolicy: Local`, but behind an L4 load balancer that targets the pods
+# directly (`k8s.LoadBalancer("pod-targeting")`, like an AWS NLB with IP targets, client-IP preservation
+# off). Which source IP does a pod see?
 
 # %%
 ### BEGIN SOLUTION
