@@ -22,7 +22,6 @@
 # **Time**: about 30 minutes
 
 # %%
-%matplotlib inline
 import k8slearn as k8s
 
 c = k8s.examples.uneven(external_traffic_policy="Local")
@@ -195,9 +194,11 @@ print("X-Load-Balancing-Endpoint-Weight:", hc.headers["X-Load-Balancing-Endpoint
 #
 # Seeing 503 from a health check, people open an incident: "my app is down on node-c". It is not.
 # Node-c runs no `web` pod, and the 503 is how kube-proxy tells the load balancer "do not send me
-# traffic for this service". Status 200 means "at least one ready local endpoint", 503 means "none
-# here", whatever the app's health. So for a `Local` service on a cluster with more nodes than pods,
-# a 503 from some nodes is the normal, healthy state. Take three nodes with one pod each and add a
+# traffic for this service". Status 200 means "at least one ready local endpoint (one that passes its
+# readiness probe and is not terminating), and kube-proxy itself is healthy"; otherwise 503.[2] The
+# readiness probe *is* the app's health signal here, so a 503 does say something: "no ready pod of this
+# service on this node". That is the normal, healthy state for a `Local` service on a cluster with
+# more nodes than pods. Take three nodes with one pod each and add a
 # fourth node:
 
 # %% tags=["nbval-check-output"]
@@ -275,8 +276,12 @@ print(from_node.outcome, "at", from_node.pod, "- sees", from_node.source_seen_by
 print(from_node.reason)
 
 # %% [markdown]
-# And IPVS mode has no such short-circuit: the same test from the pod is dropped on node-c. Three
-# dataplane set-ups, three answers, and none of them is what an external client gets:
+# IPVS mode has no short-circuit at all. Its virtual server for a `Local` service lists the node's own
+# endpoints as real servers, for every source; a node with none (node-c) falls back to **all**
+# endpoints, still without SNAT (kubernetes/kubernetes#97081).[5] So the pod's test gets through
+# here too, while from the node itself the connection is black-holed (kubernetes/kubernetes#93456).
+# Four set-ups, three different answers, and none of them is what an external client gets (dropped
+# under iptables; under IPVS, a reply from the pod's own address that the client discards):
 
 # %% tags=["nbval-check-output"]
 for client in ["client", "node-c"]:
@@ -314,9 +319,11 @@ print(late.outcome, "at", late.pod)
 # %% [markdown]
 # The health check says 503 at once (terminating endpoints are not counted), so the load balancer
 # drains node-a after its next few probes. Connections that arrive in the meantime still reach web-1,
-# because since Kubernetes 1.28 (GA of terminating-endpoint handling) kube-proxy uses a node's
-# **serving-terminating** endpoints when it has no ready ones, instead of dropping the traffic.[4]
-# Before that, those connections were dropped. Once web-1 stops serving, they are dropped again:
+# because kube-proxy uses a node's **serving-terminating** endpoints when it has no ready ones, instead
+# of dropping the traffic.[4] This arrived as the `ProxyTerminatingEndpoints` feature gate: alpha in
+# 1.22 (off by default), beta and on by default in 1.26, GA in 1.28. On clusters before 1.26 (or
+# 1.22-1.25 without the gate) those connections were dropped. Once web-1 stops serving, they are
+# dropped again:
 
 # %% tags=["nbval-check-output"]
 r.set_pod("web-1", ready=False)
@@ -342,13 +349,16 @@ print(shares)
 #   SNAT: the pod sees the client IP and there is never a second node hop.
 # - A node without a ready local endpoint **drops** external traffic for the service, silently;
 #   a service with no endpoints anywhere is **rejected** (connection refused).
-# - Load balancers avoid the drop through `healthCheckNodePort` (LoadBalancer + `Local` only): 200 with
-#   local endpoints, 503 without. A 503 is the designed signal, not an outage.
+# - Load balancers avoid the drop through `healthCheckNodePort` (LoadBalancer + `Local` only): 200 iff
+#   the node has at least one ready local endpoint (readiness probe passing, not terminating) and
+#   kube-proxy is healthy, otherwise 503. A 503 is the designed signal, not an outage.
 # - `Local` needs an externally accessible service; since 1.29 that includes ClusterIP with
 #   `externalIPs`, and the error reads "may only be set for externally-accessible services".
 # - In-cluster tests of a `Local` service's external address are short-circuited to all endpoints
-#   (and masqueraded from a node; dropped under IPVS): they do not show what external clients get.
-# - Since 1.28 a node whose pods are all terminating keeps serving through them instead of dropping;
+#   (and masqueraded from a node); IPVS has no short-circuit but falls back to all endpoints on a node
+#   without local ones. Either way they do not show what external clients get.
+# - Since 1.26 (on by default; GA 1.28) a node whose pods are all terminating keeps serving through
+#   them instead of dropping;
 #   rolling updates still need a graceful shutdown longer than the load balancer's detection time.
 #
 # **Sources.** [1] kubernetes/kubernetes `pkg/proxy/iptables/proxier.go`, `syncProxyRules` (the `KUBE-SVL-`
@@ -363,7 +373,11 @@ print(shares)
 # `validateServiceExternalTrafficPolicy`; `pkg/api/service/util.go` (`ExternallyAccessible`).
 # [4] kubernetes/kubernetes `pkg/proxy/topology.go` (`CategorizeEndpoints`: serving-terminating
 # fallback); KEP-1669 "Proxy terminating endpoints"; kubernetes/website
-# `content/en/docs/tutorials/services/source-ip.md`.
+# `content/en/docs/tutorials/services/source-ip.md`; the feature-gate stages of
+# `ProxyTerminatingEndpoints`: kubernetes/website `content/en/docs/reference/command-line-tools-reference/feature-gates/`.
+# [5] kubernetes/kubernetes `pkg/proxy/ipvs/proxier.go`, `syncEndpoint` (local real servers only for
+# `Local`, all endpoints when there is no local one: PR kubernetes/kubernetes#97081); the node-itself
+# black hole: issue kubernetes/kubernetes#93456.
 #
 # Terms: [glossary](../docs/glossary.md); the policy matrix: [cheat sheet](../docs/cheatsheet.md).
 

@@ -22,7 +22,6 @@
 # **Time**: about 25 minutes
 
 # %%
-%matplotlib inline
 import k8slearn as k8s
 
 c = k8s.examples.in_cluster()
@@ -88,7 +87,10 @@ print(k8s.traffic(c, "web", clients="pods"))
 # %% [markdown] slide="slide"
 # ## 2. The exceptions that are masqueraded
 #
-# Three cases do get SNAT for ClusterIP traffic, in every kube-proxy mode.
+# Three cases do get SNAT for ClusterIP traffic, in every kube-proxy mode. The second one needs
+# kube-proxy to know the pod range (a local-traffic detector: `--cluster-cidr` or
+# `--detect-local-mode`, which every usual installer sets); without one, kube-proxy cannot tell a
+# node's packets from a pod's and masquerades neither.
 #
 # **Hairpin**: a pod that reaches *itself* through its own service. `KUBE-SEP-*` has
 # `-s <endpoint IP> -j KUBE-MARK-MASQ`: without the SNAT the pod would get a packet from its own
@@ -202,7 +204,8 @@ c.patch_service("web", internal_traffic_policy="Cluster")
 #
 # `trafficDistribution` (GA in 1.33 with `PreferClose`; `PreferSameZone` and `PreferSameNode` GA in
 # 1.35) asks kube-proxy to *prefer* close endpoints, and to fall back to all of them when there are
-# none close by.[^td] The `zones()` example has two zones; zone-b has one `web` pod (on node-c) and
+# none close by.[^td] Since 1.35 `PreferClose` is a deprecated alias of `PreferSameZone` (same
+# behaviour, clearer name; KEP-3015), so write `PreferSameZone` in new manifests. The `zones()` example has two zones; zone-b has one `web` pod (on node-c) and
 # an empty node, node-d.
 
 # %%
@@ -238,8 +241,8 @@ print("dropped:", k8s.metrics(z, "web", clients="pods").loc[0, "dropped"])
 
 # %% [markdown]
 # When a service has both, the strict `internalTrafficPolicy: Local` wins over
-# `trafficDistribution`. `PreferSameNode` prefers the client's node, then its zone, then any
-# endpoint.
+# `trafficDistribution`. `PreferSameNode` prefers the client's node; with no ready endpoint there it
+# falls back to the client's zone, then to any endpoint.
 
 # %% [markdown] tags=["self-check"]
 # **Self-check.** Which of these can make a ClusterIP call time out even though ready pods exist:
@@ -291,12 +294,24 @@ print(f"from outside:    delivered {outside.delivered:.0%}, client IP kept {outs
 # %% [markdown]
 # Inside: everything delivered, but with an extra hop 2 times in 3 (Cluster-like spreading).
 # Outside: a third dropped, no extra hops. To test what external clients get, test from outside
-# the cluster, through the load balancer, and look at the pods' access logs. kube-proxy in IPVS
-# mode has no such short-circuit, so there the in-cluster call can be dropped too
-# ([notebook 9](09-dataplanes-compared.ipynb)).
+# the cluster, through the load balancer, and look at the pods' access logs.
 #
-# The service's `status.loadBalancer.ingress[].ipMode: Proxy` (1.29+) tells kube-proxy not to
-# short-circuit, for load balancers that must stay in the path.
+# kube-proxy in IPVS mode has no short-circuit, yet in-cluster tests mislead there too: a pod on a
+# node with local endpoints reaches only those, and a pod on a node without any (node-c) falls back
+# to **all** endpoints without SNAT (kubernetes/kubernetes#97081), so it gets through where an
+# external client would not. Only the node itself is black-holed (kubernetes/kubernetes#93456).
+# [Notebook 9](09-dataplanes-compared.ipynb) compares the dataplanes.
+
+# %% tags=["nbval-check-output"]
+for client in ["client", "node-c"]:
+    r = k8s.send(c, "web", client=client, address="loadBalancerIP", dataplane="ipvs", seed=1)
+    print(f"IPVS, from {client:6}: {r.outcome:9} pod sees {r.source_seen_by_pod}")
+
+# %% [markdown]
+# The service's `status.loadBalancer.ingress[].ipMode: Proxy` tells kube-proxy not to
+# short-circuit, for load balancers that must stay in the path. The load-balancer controller sets it
+# in the service's status (you do not write it in the spec). Feature gate `LoadBalancerIPMode`: alpha
+# in 1.29 (off by default), beta and on by default in 1.30, GA in 1.32.[^ipmode]
 
 # %% [markdown] tags=["self-check"]
 # **Self-check.** `client` on node-c dials the **NodePort** of node-c (`address="nodePort"`) under
@@ -332,19 +347,28 @@ print("Right: the short-circuit never masquerades pod traffic.")
 #
 # [^td]: kubernetes/website `content/en/docs/reference/networking/virtual-ips.md` (section
 #     "Traffic distribution"); hints are written by the EndpointSlice controller and read by
-#     `CategorizeEndpoints` in `pkg/proxy/topology.go`.
+#     `CategorizeEndpoints` in `pkg/proxy/topology.go`. The renaming of `PreferClose` to
+#     `PreferSameZone` and the new `PreferSameNode`: KEP-3015 (kubernetes/enhancements
+#     `keps/sig-network/3015-prefer-same-node`).
+#
+# [^ipmode]: kubernetes/website `content/en/docs/reference/command-line-tools-reference/feature-gates/LoadBalancerIPMode.md`
+#     (the stages) and `content/en/docs/concepts/services-networking/service.md` (section "Specifying
+#     IPMode of load balancer status"); KEP-1860.
 
 # %% [markdown] slide="slide"
 # ## Key points
 # - Pod to ClusterIP: DNAT only. The server sees the client pod's IP in the default iptables and
 #   nftables modes; kube-proxy masquerades only sources outside the pod range (`! -s <cluster CIDR>`).
-# - Masqueraded anyway: hairpin (a pod reaching itself), traffic from a node, and `--masquerade-all`.
+# - Masqueraded anyway: hairpin (a pod reaching itself), traffic from a node (when kube-proxy knows
+#   the pod range), and `--masquerade-all`.
 # - `internalTrafficPolicy: Local` (GA 1.26) is strict: clients on nodes without an endpoint time
 #   out. Use it for DaemonSet-backed services.
-# - `trafficDistribution` (GA 1.33; `PreferSameZone` / `PreferSameNode` GA 1.35) prefers close
-#   endpoints and falls back to the rest: nothing is dropped, but load follows the clients.
-# - In-cluster calls to a Local service's LB IP or NodePort are short-circuited to all endpoints:
-#   a test from inside says nothing about drops, hops or the client IP external clients get.
+# - `trafficDistribution` (GA 1.33; `PreferSameZone` / `PreferSameNode` GA 1.35, `PreferClose` now a
+#   deprecated alias of `PreferSameZone`) prefers close endpoints and falls back to the rest: nothing
+#   is dropped, but load follows the clients.
+# - In-cluster calls to a Local service's LB IP or NodePort are short-circuited to all endpoints
+#   (IPVS: local endpoints, or all of them on a node without any): a test from inside says nothing
+#   about drops, hops or the client IP external clients get.
 # - Cheat sheet with the full source × destination × policy matrix: [cheatsheet](../docs/cheatsheet.md).
 
 # %% [markdown]

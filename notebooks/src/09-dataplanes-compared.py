@@ -8,8 +8,8 @@
 # **Learning objectives**
 # - Build a comparison table (client IP kept, extra hop, lost connections) for six dataplanes
 #   from `k8s.metrics`.
-# - Tell where iptables, nftables and IPVS agree and the one place IPVS differs (no in-cluster
-#   short-circuit for Local services).
+# - Tell where iptables, nftables and IPVS agree and where IPVS differs (no in-cluster
+#   short-circuit for Local services; a fallback to all endpoints on a node without local ones).
 # - Read a DSR trace: the client IP survives `externalTrafficPolicy: Cluster` and the reply leaves
 #   from the backend's node, not the node the packet entered.
 # - Explain, with the hypothetical "no SNAT" dataplane, what masquerading buys in the other ones.
@@ -22,7 +22,6 @@
 # **Time**: about 20 minutes
 
 # %%
-%matplotlib inline
 import pandas as pd
 import k8slearn as k8s
 
@@ -154,7 +153,7 @@ print(broken.reason)
 # </details>
 
 # %% [markdown] slide="slide"
-# ## 4. `externalTrafficPolicy: Local`: all agree, except IPVS inside the cluster
+# ## 4. `externalTrafficPolicy: Local`: all agree, except IPVS inside the cluster and off the health-checked path
 #
 # Switch the service to Local. For external clients every dataplane now gives the same answer:
 # local endpoints only, no SNAT, no extra hop, and the health-checked load balancer skips node-c.
@@ -167,34 +166,50 @@ print((100 * pd.DataFrame(rows).T[["delivered", "client_ip_kept", "extra_hop", "
 # %% [markdown] tags=["predict"]
 # **Before you run the next cell:** a client pod on every node dials web's **load-balancer IP**
 # (not the ClusterIP). In [notebook 7](07-inside-the-cluster.ipynb) kube-proxy short-circuited
-# such calls to all endpoints. Which dataplane drops some of them?
+# such calls to all endpoints. Which dataplane spreads them differently, and does any drop them?
 
 # %% tags=["nbval-check-output"]
 rows = {dp: k8s.metrics(c, "web", clients="pods", address="loadBalancerIP", dataplane=dp).loc[0] for dp in k8s.DATAPLANES}
 print((100 * pd.DataFrame(rows).T[["delivered", "client_ip_kept", "extra_hop", "dropped"]].astype(float)).round(0).astype(int))
 
 # %% [markdown]
-# IPVS has no short-circuit: a pod on node-c dialling the load-balancer IP is handled like an
-# external packet arriving at node-c, which has no local endpoint, so it is dropped. The pods on
-# node-a and node-b reach only their local pods (0 % extra hops). With iptables, nftables and
-# Cilium the in-cluster call reaches any endpoint and works.
+# All deliver everything, but IPVS gets there differently: it has no short-circuit. Its virtual
+# server for a `Local` service lists the node's own endpoints as real servers, for every source, so
+# the pods on node-a and node-b reach only their local pods (no extra hop). node-c has no local
+# endpoint, and there IPVS falls back to **all** endpoints, without SNAT
+# (kubernetes/kubernetes#97081): the pod on node-c gets through, to a pod on another node. Hence
+# 33 % extra hops instead of 67 %. With iptables, nftables and Cilium the in-cluster call reaches any
+# endpoint from every node.
 
 # %% tags=["nbval-check-output"]
 ic = k8s.examples.in_cluster()
 ic.patch_service("web", external_traffic_policy="Local")
 print(k8s.send(ic, "web", client="client", address="loadBalancerIP", dataplane="ipvs", seed=1).summary())
+print(k8s.send(ic, "web", client="node-c", address="loadBalancerIP", dataplane="ipvs", seed=1).summary())
+
+# %% [markdown]
+# The node itself is the exception: from node-c (a `curl` on the node, a `hostNetwork` pod) the
+# connection is black-holed (kubernetes/kubernetes#93456). And the same fallback hurts external
+# clients that reach node-c anyway (a load balancer without health checks, `lb="equal"`): the pod's
+# reply leaves from its own address, not the one the client dialled, and the client discards it.
+# Under iptables the client would time out on a DROP rule; under IPVS it fails differently, but it
+# fails all the same:
+
+# %% tags=["nbval-check-output"]
+for dp in ["iptables", "ipvs"]:
+    print(f"{dp:9}", k8s.send(ic, "web", via="node-c", lb="equal", dataplane=dp, seed=1).outcome)
 
 # %% [markdown] tags=["self-check"]
 # **Self-check.** A team on IPVS mode tests its new Local LoadBalancer service with `curl` from a pod
-# and gets a timeout; the same test on a colleague's iptables-mode cluster works. Which of the two
-# results tells them what external clients get?
+# on a node without a `web` pod, and it works; a second `curl`, run on that node itself over SSH,
+# times out. Which of the two results tells them what external clients get?
 #
 # <details><summary>Answer</summary>
 #
-# Neither. iptables mode short-circuits the pod to all endpoints (works, but not the external path);
-# IPVS sends it to local endpoints of the pod's node only, like an external client that landed
-# there, but without the load balancer's health checks in front. Test from outside, through the
-# load balancer.
+# Neither. The pod's call works because IPVS falls back to all endpoints on a node without local
+# ones, without SNAT, which a pod survives but an external client does not (its reply comes from the
+# wrong address). The node's own call is black-holed, an IPVS limitation that external clients never
+# meet. Test from outside, through the load balancer.
 # </details>
 
 # %% [markdown] slide="slide"
@@ -204,7 +219,7 @@ print(k8s.send(ic, "web", client="client", address="loadBalancerIP", dataplane="
 # |---|---|---|---|---|
 # | kube-proxy iptables | never | kept | short-circuit, all endpoints | default |
 # | kube-proxy nftables | never | kept | short-circuit, all endpoints | GA 1.33 |
-# | kube-proxy IPVS | never | kept | local endpoints only, or dropped | deprecated 1.35 |
+# | kube-proxy IPVS | never | kept | no short-circuit: local endpoints, or all of them if none (no SNAT); from the node itself, black-holed | deprecated 1.35 |
 # | Cilium SNAT | kept when the backend is local | kept | socket LB, all endpoints | Cilium default |
 # | Cilium DSR | kept | kept | socket LB, all endpoints | opt-in, network requirements |
 #
@@ -227,7 +242,9 @@ print("Right: only the connections served on the node they entered keep it.")
 # [^modes]: kube-proxy modes: kubernetes/website `content/en/docs/reference/networking/virtual-ips.md`
 #     (nftables GA in 1.33; IPVS deprecated in 1.35). Rules: kubernetes/kubernetes
 #     `pkg/proxy/iptables/proxier.go` and `pkg/proxy/nftables/proxier.go` (`syncProxyRules`);
-#     IPVS: `pkg/proxy/ipvs/proxier.go`.
+#     IPVS: `pkg/proxy/ipvs/proxier.go` (`syncEndpoint`: only local real servers for `Local`, all
+#     endpoints when there is no local one, PR kubernetes/kubernetes#97081; the node-itself black
+#     hole, issue kubernetes/kubernetes#93456).
 #
 # [^cilium]: Cilium documentation, "Kubernetes Without kube-proxy" (docs.cilium.io,
 #     `network/kubernetes/kubeproxy-free`): SNAT, DSR and hybrid load-balancing modes, Maglev
@@ -242,8 +259,9 @@ print("Right: only the connections served on the node they entered keep it.")
 # - DSR keeps the client IP with Cluster, but not the extra request hop.
 # - Without SNAT or DSR, connections to remote pods fail: the reply comes from an address the
 #   client never dialled.
-# - IPVS (deprecated in 1.35) has no in-cluster short-circuit for Local services: in-cluster calls
-#   to the LB IP can be dropped.
+# - IPVS (deprecated in 1.35) has no in-cluster short-circuit for Local services: pods reach their
+#   node's local endpoints, or all endpoints (without SNAT) on a node with none; calls from the node
+#   itself are black-holed.
 # - The full policy matrix for kube-proxy is on the [cheat sheet](../docs/cheatsheet.md).
 
 # %% [markdown]

@@ -106,7 +106,8 @@ print(report.round(3).to_string(index=False))
 # All four met. Why drains are safe here: when node-a's pods start terminating, its health-check
 # port stops counting them and answers 503, so the load balancer moves traffic to node-b and
 # node-c; until it notices, kube-proxy on node-a keeps sending Local traffic to its terminating but
-# still serving pods (GA since 1.28) instead of dropping it. The health check of a draining node:
+# still serving pods (on by default since 1.26, GA in 1.28) instead of dropping it. The health
+# check of a draining node:
 
 # %% tags=["nbval-check-output"]
 d = c.copy()
@@ -124,13 +125,22 @@ print(k8s.placement.place(c, "web", 6, keep_existing=False).counts)
 
 # %% [markdown]
 # Six on three nodes: the soft default spread gives 2 / 2 / 2 here too, so nothing fails *today*.
-# But `ScheduleAnyway` never refuses: after a node failure, or when a node is full, replacements pile
-# up wherever there is room and the default soft spread (maxSkew 3 per node) tolerates 3 / 2 / 1.
-# With a per-node load balancer that is 1/3 each for nodes whose pods differ threefold:
+# But `ScheduleAnyway` never refuses: its maxSkew (3 per node in the default rule) only scores
+# nodes and bounds nothing. After a node failure, or when a node is full, replacements pile up
+# wherever there is room, 3 / 2 / 1 or worse. With a per-node load balancer that is 1/3 each for
+# nodes whose pods differ threefold:
 
 # %% tags=["nbval-check-output"]
 skewed = k8s.Cluster.from_layout([3, 2, 1], external_traffic_policy="Local")
 print(round(float(k8s.metrics(skewed, "web").loc[0, "imbalance"]), 2))
+
+# %% [markdown]
+# The strict rule has its own cost, in capacity rather than traffic. In a real drain the node is
+# cordoned (tainted `node.kubernetes.io/unschedulable`) but, with the default `nodeTaintsPolicy:
+# Ignore`, still counted in the skew: with `DoNotSchedule` and maxSkew 1, the evicted pods'
+# replacements may have nowhere to go (every other node would get 2 more than the drained one) and
+# stay Pending until the node is back or removed. Check the plan in `kubectl get pods` during a drain,
+# and size maxSkew, `nodeTaintsPolicy: Honor` or spare nodes for it.
 
 # %% [markdown] slide="slide"
 # ## Your turn
@@ -217,12 +227,15 @@ for lb in ["health-checked", "weighted"]:
     print(f"{lb:15}", k8s.traffic(u, "web", lb=lb).share.round(3).tolist())
 
 # %% [markdown] slide="subslide"
-# **C. A load balancer that targets pods**, with the client IP preserved (AWS Load Balancer
-# Controller IP targets with `preserve_client_ip.enabled`, or PROXY protocol v2; GKE
-# container-native load balancing). No node hop, even per pod, placement-independent. Costs:
-# the LB must be in the pod network; without preservation the pod sees the LB's address
-# (AWS NLB IP targets over TCP default to that); with PROXY protocol the app must parse it, and
-# in-cluster clients, which skip the LB, send no header.
+# **C. An L4 load balancer that targets pods**, with the client IP preserved (an AWS NLB with IP
+# targets through the AWS Load Balancer Controller, with `preserve_client_ip.enabled` or PROXY
+# protocol v2). No node hop, even per pod, placement-independent. Costs: the LB must be in the pod
+# network; without preservation the pod sees the LB's address (AWS NLB IP targets over TCP default to
+# that); with PROXY protocol the app must parse it, and in-cluster clients, which skip the LB, send
+# no header. (GKE's container-native load balancing also targets pods, but through Ingress: an
+# Application Load Balancer, a proxy. The pod's TCP peer is the proxy, and the client IP arrives
+# only in `X-Forwarded-For`, so requirement 1 needs the app to read that header, see
+# [notebook 8](08-proxies-and-headers.ipynb).)
 
 # %% tags=["nbval-check-output"]
 for lb in [k8s.LoadBalancer("pod-targeting"), k8s.LoadBalancer("pod-targeting", preserve_client_ip=True)]:
@@ -248,8 +261,10 @@ print(f"client IP kept {dsr.client_ip_kept:.0%}, extra hop {dsr.extra_hop:.0%}, 
 #
 # Yes for the client IP: kube-proxy short-circuits pod traffic to a Local service's LB IP to all
 # endpoints, unmasqueraded, so `web` sees the calling pod's IP (notebook 7). But those calls skip
-# the load balancer (no PROXY header, no LB TLS) and take extra hops, and under IPVS they could be
-# dropped. Better: let in-cluster clients call the ClusterIP, which also keeps the pod IP.
+# the load balancer (no PROXY header, no LB TLS) and take extra hops. Under IPVS (no short-circuit)
+# they keep the pod IP too, reaching the caller's node-local pods, or all pods from a node without
+# one, but a call from a node itself (a `hostNetwork` client) is black-holed there. Better: let
+# in-cluster clients call the ClusterIP, which also keeps the pod IP.
 # </details>
 
 # %% [markdown] slide="slide"
