@@ -25,7 +25,6 @@
 # - The **endpoints** of a Service (stored in EndpointSlices) are the pod addresses behind it.
 
 # %%
-%matplotlib inline
 import k8slearn as k8s
 
 cluster = k8s.examples.uneven()
@@ -54,7 +53,7 @@ print(cluster.service("web"))
 # |---|---|---|
 # | `ClusterIP` | a virtual IP from the service range (kubeadm's default: `10.96.0.0/12`) | pods and nodes in the cluster |
 # | `NodePort` | the ClusterIP, plus a port (30000-32767) opened on **every** node's IP | also anyone who can reach a node |
-# | `LoadBalancer` | all of the above, plus an external load balancer's IP | anyone on the internet |
+# | `LoadBalancer` | all of the above, plus an external load balancer's IP | anyone who can reach the load balancer's address (internet-facing or internal) |
 #
 # Each type builds on the one before: a LoadBalancer Service also has a ClusterIP and a NodePort,
 # and the cloud load balancer forwards each connection to one of the nodes, where kube-proxy

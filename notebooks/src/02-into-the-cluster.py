@@ -23,7 +23,6 @@
 # `node-c`; `seed=1` makes kube-proxy's random pick repeatable.
 
 # %%
-%matplotlib inline
 import k8slearn as k8s
 
 cluster = k8s.examples.uneven()
@@ -40,8 +39,12 @@ t
 print(t.path)
 
 # %% [markdown]
-# The load balancer is a pass-through L4 forwarder: it picks a node and leaves the addresses alone.
-# All the rewriting happens on `node-c`, which then forwards the packet over the pod network to
+# The load balancer is a pass-through L4 forwarder: it picks a node and keeps the client's **source**
+# address, which is what matters for the client IP. This one (like GCP's passthrough Network Load
+# Balancer or MetalLB) leaves the destination alone too; others, such as an AWS NLB or Classic Load
+# Balancer with instance targets, rewrite the destination to the node's IP and NodePort (kube-proxy
+# then matches `KUBE-NODEPORTS`) and are still pass-through in that sense. Here all the rewriting
+# happens on `node-c`, which then forwards the packet over the pod network to
 # `node-a`, where the chosen pod `web-2` runs.
 
 # %%
@@ -149,8 +152,8 @@ print("The reply retraces the request through node-c: conntrack lives there.")
 # %% [markdown] slide="slide"
 # ## Key points
 #
-# - A pass-through L4 load balancer picks a node and leaves the addresses alone; kube-proxy's rules on
-#   that node do the rest.
+# - A pass-through L4 load balancer picks a node and keeps the client's source address (some also
+#   rewrite the destination to nodeIP:NodePort); kube-proxy's rules on that node do the rest.
 # - Chains on the way: `KUBE-SERVICES` (or `KUBE-NODEPORTS` for a NodePort) → `KUBE-EXT-…` →
 #   `KUBE-MARK-MASQ` (mark only) → `KUBE-SVC-…` (random endpoint) → `KUBE-SEP-…` (DNAT), then
 #   `KUBE-POSTROUTING` masquerades marked packets.

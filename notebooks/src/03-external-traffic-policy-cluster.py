@@ -27,7 +27,6 @@
 # **Before you run the next cell**: what share of all connections does each pod get?
 
 # %% tags=["nbval-check-output"]
-%matplotlib inline
 import k8slearn as k8s
 
 cluster = k8s.examples.uneven()

@@ -11,8 +11,8 @@
 # - Move pods between nodes (with a widget and in code) and read the change on the chart.
 # - Compare four kinds of load balancer: equal per healthy node, weighted by local endpoints (GKE),
 #   a single announcing node (MetalLB in L2 mode), and load balancers that target pods directly.
-# - Explain why `Local` keeps the real client IP only when every hop before the node passes packets
-#   through unchanged.
+# - Explain why `Local` keeps the real client IP only when every hop before the node keeps the
+#   client's source address (a pass-through L4 forwarder, not a proxy).
 #
 # **Prerequisites**: [notebook 4](04-external-traffic-policy-local.ipynb) (`Local`, health checks).
 # Words you may want to look up: [glossary](../docs/glossary.md).
@@ -20,7 +20,6 @@
 # **Time**: about 25 minutes
 
 # %%
-%matplotlib inline
 import k8slearn as k8s
 
 c = k8s.examples.one_two()
@@ -158,21 +157,22 @@ print(k8s.traffic(c, "web", lb="single-node").to_string())
 # ### Load balancers that target pods directly
 #
 # **The source article hoped that load balancers would one day know where the pods are. They exist
-# now:** GKE's container-native load balancing sends to pod IPs through network endpoint groups (NEGs),
-# and the AWS Load Balancer Controller registers pod IPs as targets
-# (`service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip`). The load balancer spreads over
-# pods, not nodes, so there is no per-node imbalance, no kube-proxy NAT and no extra hop:
+# now.** At L4, the AWS Load Balancer Controller registers pod IPs as an NLB's targets
+# (`service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip`). GKE's container-native load
+# balancing also sends to pod IPs (through network endpoint groups, NEGs), but it is container-native
+# load balancing **through Ingress**: an Application Load Balancer, a proxy, so the pod's TCP peer is
+# the proxy and the client IP arrives only in `X-Forwarded-For` ([notebook 8](08-proxies-and-headers.ipynb)).
+# The simulator's `"pod-targeting"` model is the L4 kind. It spreads over pods, not nodes, so there is
+# no per-node imbalance, no kube-proxy NAT and no extra hop:
 
 # %% tags=["nbval-check-output"]
 print(k8s.traffic(c, "web", lb="pod-targeting").round(3).to_string())
 
-# %% [markdown] tags=["misconception-4"]
-# ### Local does not guarantee the client IP
-#
-# Look at `client_ip_kept` above: 0.0. `Local` only decides what **kube-proxy** does; it cannot give
-# back an address that an earlier hop already replaced. An AWS NLB with IP targets over TCP does not
-# preserve the client IP by default (the target-group attribute `preserve_client_ip.enabled` is off for
-# IP targets, on for instance targets), so the pod sees the load balancer's own address:
+# %% [markdown]
+# Look at `client_ip_kept` above: 0.0. kube-proxy is not even in this path, and an AWS NLB with IP
+# targets over TCP does not preserve the client IP by default (the target-group attribute
+# `preserve_client_ip.enabled` is off for IP targets, on for instance targets): the NLB does not
+# terminate the connection, but it replaces the source with its own address:
 
 # %%
 direct = k8s.send(c, "web", lb="pod-targeting", seed=1)
@@ -185,10 +185,37 @@ print("with preserve_client_ip on:", k8s.send(c, "web", lb=on, seed=1).source_se
 
 # %% [markdown]
 # Turning on `preserve_client_ip.enabled` (or PROXY protocol v2 on the load balancer, with the
-# application configured to read it) restores the client IP. The general rule: `Local` keeps the client
-# IP only if **every hop before the node** is a pass-through L4 forwarder. A proxying load balancer, an
-# ingress proxy or a CDN in front replaces the source address, and the client IP must travel in a
-# header or in PROXY protocol instead ([notebook 8](08-proxies-and-headers.ipynb)).
+# application configured to read it) restores the client IP.
+
+# %% [markdown] tags=["misconception-4"]
+# ### Local does not guarantee the client IP
+#
+# Back to a node-targeting load balancer and `externalTrafficPolicy: Local`, so kube-proxy on the
+# node does no SNAT. `Local` only decides what **kube-proxy** does; it cannot give back an address that
+# an earlier hop already replaced. Put a load balancer in front that *proxies*: it ends the client's
+# connection and opens its own to the node. Its controller says so in the service's status,
+# `ipMode: Proxy` ([notebook 8](08-proxies-and-headers.ipynb)). web-1 is alone on node-a: which
+# address does it see?
+
+# %%
+proxied = k8s.examples.one_two()
+proxied.patch_service("web", load_balancer_ip_mode="Proxy")
+behind = k8s.send(proxied, "web", via="node-a", seed=1)
+behind
+
+# %% tags=["nbval-check-output"]
+print(behind.summary())
+print("policy:", proxied.service("web").external_traffic_policy)
+print("SNAT at:", [h.at for h in behind.hops if h.action == "SNAT"])
+
+# %% [markdown]
+# kube-proxy on node-a did what `Local` promises: a DNAT through `KUBE-SVL-…`, no SNAT. The source was
+# already gone: the proxying load balancer replaced it with its own address, 192.168.255.10. The
+# general rule: `Local` keeps the client IP only if **every hop before the node** keeps the client's
+# source address (a pass-through L4 forwarder; it may rewrite the destination, as node-targeting
+# load balancers do, but not the source). A proxying load balancer, an ingress proxy or a CDN in front
+# replaces the source address, and the client IP must travel in a header or in PROXY protocol
+# instead ([notebook 8](08-proxies-and-headers.ipynb)).
 
 # %% [markdown] tags=["self-check"]
 # **Self-check.** Your `Local` service sits behind an AWS NLB with IP targets and default settings. The
@@ -210,16 +237,18 @@ print("with preserve_client_ip on:", k8s.send(c, "web", lb=on, seed=1).source_se
 # - Weighted load balancers (GKE, using `X-Load-Balancing-Endpoint-Weight` since 1.28) weight nodes by
 #   their ready local endpoints and restore an even share per pod.
 # - A single announcing node (MetalLB L2) concentrates everything on one node's pods under `Local`.
-# - Load balancers that target pods (GKE NEGs, AWS Load Balancer Controller IP targets) remove the
-#   imbalance and the node hop, but may replace the client IP: AWS NLB IP targets need
-#   `preserve_client_ip.enabled` or PROXY protocol v2.
-# - `Local` guarantees the client IP only when every hop before the node passes packets through.
+# - Load balancers that target pods remove the imbalance and the node hop, but may replace the client
+#   IP: AWS NLB IP targets (L4) need `preserve_client_ip.enabled` or PROXY protocol v2; GKE's
+#   container-native load balancing works through Ingress, a proxy, so the client IP is in
+#   `X-Forwarded-For`.
+# - `Local` guarantees the client IP only when every hop before the node keeps the client's source
+#   address; a proxying load balancer (`ipMode: Proxy`) replaces it whatever the policy.
 #
 # **Sources.** [1] kubernetes/kubernetes `pkg/proxy/healthcheck/service_health.go` (the
 # `X-Load-Balancing-Endpoint-Weight` header). [2] kubernetes/website
 # `content/en/docs/tutorials/services/source-ip.md` (cross-node traffic and `Local`). [3] GKE
-# documentation, "Container-native load balancing" and "weighted load balancing" for LoadBalancer
-# Services; AWS Load Balancer Controller documentation, "Network Load Balancer" (`nlb-target-type`,
+# documentation, "Container-native load balancing through Ingress" and "weighted load balancing" for
+# LoadBalancer Services; AWS Load Balancer Controller documentation, "Network Load Balancer" (`nlb-target-type`,
 # `preserve_client_ip.enabled`); MetalLB documentation, "Layer 2 mode".
 # Terms: [glossary](../docs/glossary.md); the policy matrix: [cheat sheet](../docs/cheatsheet.md).
 

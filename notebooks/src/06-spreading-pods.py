@@ -21,7 +21,6 @@
 # **Time**: about 30 minutes
 
 # %%
-%matplotlib inline
 import k8slearn as k8s
 from k8slearn.placement import place, apply, anti_affinity_spec, topology_spread_spec, yaml_text
 
@@ -163,8 +162,10 @@ print(place(z, "web", 4, topology_spread=by_zone, keep_existing=False).counts)
 # %% [markdown] slide="slide"
 # ## 4. A node fails
 #
-# Start from a spread service, one pod per node, and let node-c fail (its kubelet stops reporting; after
-# the node controller's grace period the node is NotReady):
+# Start from a spread service, one pod per node, and let node-c fail. Its kubelet stops reporting;
+# after the node controller's grace period (`--node-monitor-grace-period`) its Ready condition
+# becomes `Unknown`, the node shows as NotReady, and the node controller taints it
+# `node.kubernetes.io/unreachable`:[4]
 
 # %% tags=["nbval-check-output"]
 f = k8s.examples.balanced(3, external_traffic_policy="Local")
@@ -181,8 +182,10 @@ print(k8s.by_node(f, "web")[["node", "ready", "pods", "health_check", "lb_share"
 k8s.draw(k8s.traffic(f, "web"), metrics=k8s.metrics(f, "web"))
 
 # %% [markdown]
-# After 5 minutes (the default `tolerationSeconds: 300` for the `node.kubernetes.io/not-ready` and
-# `unreachable` taints) web-3 is evicted, and its ReplicaSet creates a replacement. Where it lands depends
+# After 5 minutes (the default `tolerationSeconds: 300` every pod gets for the
+# `node.kubernetes.io/unreachable` taint; `node.kubernetes.io/not-ready` is the taint for a node whose
+# kubelet reports `Ready=False`, with the same default) web-3 is evicted, and its ReplicaSet creates a
+# replacement. Where it lands depends
 # on the rules:
 
 # %% tags=["nbval-check-output"]
@@ -222,7 +225,7 @@ print(k8s.by_node(r, "web")[["node", "pods", "health_check", "lb_share"]].to_str
 # The surge pod web-4 went to node-a (all nodes tied; the first wins), so node-a keeps a ready endpoint
 # while web-1 terminates: no node drops out of the load balancer. Had web-4 landed elsewhere, node-a
 # would answer 503, and connections still arriving there would go to the terminating-but-serving web-1
-# (since 1.28) instead of being dropped ([notebook 4](04-external-traffic-policy-local.ipynb), section 6).
+# (on by default since 1.26, GA in 1.28) instead of being dropped ([notebook 4](04-external-traffic-policy-local.ipynb), section 6).
 #
 # With **required** anti-affinity the surge pod has nowhere to go, because every node already runs a
 # `web` pod (and a terminating pod still counts until it is gone):
@@ -281,7 +284,10 @@ for n in [2, 3, 4, 6, 8, 12, 24]:
 # `pkg/scheduler/framework/plugins/interpodaffinity/filtering.go`, `podtopologyspread/filtering.go`
 # and `pkg/scheduler/framework/types.go` (`FitError`). [3] kubernetes/kubernetes
 # `pkg/controller/controller_utils.go` (`ActivePodsWithRanks`: which pods a ReplicaSet deletes first when
-# scaling down, as `place` models it).
+# scaling down, as `place` models it). [4] kubernetes/website
+# `content/en/docs/concepts/scheduling-eviction/taint-and-toleration.md` ("Taint based Evictions":
+# `node.kubernetes.io/unreachable` for Ready `Unknown`, `node.kubernetes.io/not-ready` for Ready
+# `False`, the default `tolerationSeconds: 300`).
 # Terms: [glossary](../docs/glossary.md); the policy matrix: [cheat sheet](../docs/cheatsheet.md).
 
 # %% [markdown]

@@ -58,8 +58,9 @@ print(follow(cdn_chain(), app=App()))
 #
 # `X-Forwarded-For` is a comma list: whatever the *client* sent, followed by one entry per proxy.
 # A client can send its own header, so the leftmost entry is whatever the client wants it to be.
-# The only safe rule (FACTS.md §7): if the TCP peer is a trusted proxy, walk the list from the
-# **right**, skip trusted proxies, and take the first address you do not trust.
+# The only safe rule (MDN's X-Forwarded-For page, "Selecting an IP address"; RFC 7239 §8.1 warns that
+# the header can be forged): if the TCP peer is a trusted proxy, walk the list from the **right**,
+# skip trusted proxies, and take the first address you do not trust.
 
 # %% tags=["nbval-check-output"]
 spoofed = follow(cdn_chain(), x_forwarded_for="1.2.3.4", app=trusted)
@@ -170,9 +171,11 @@ print(follow(nlb, app=App(expect_proxy_protocol=True)))
 print(follow(nlb, app=App(expect_proxy_protocol=True), from_pod=True))
 
 # %% [markdown]
-# Since Kubernetes 1.29 (GA in 1.32) a cloud provider can report
-# `status.loadBalancer.ingress[].ipMode: Proxy`. kube-proxy then writes no rule for the LB IP, so
-# pods' connections really go out to the load balancer and come back with its header (and its TLS):
+# A load balancer that proxies can say so: its controller (the cloud provider's) sets
+# `status.loadBalancer.ingress[].ipMode: Proxy` in the service's status. kube-proxy then writes no
+# rule for the LB IP, so pods' connections really go out to the load balancer and come back with its
+# header (and its TLS). The feature gate `LoadBalancerIPMode` was alpha in 1.29 (off by default),
+# beta and on by default in 1.30, GA in 1.32:
 
 # %% tags=["nbval-check-output"]
 print(follow(nlb, app=App(expect_proxy_protocol=True), from_pod=True, ip_mode="Proxy"))
@@ -198,8 +201,8 @@ print(t)
 #
 # <details><summary>Answer</summary>The load balancer's own address. Local preserves whatever
 # source the packet has when it reaches the node; after a proxy, that is the proxy. Local
-# guarantees the real client IP only if every hop before the node is a pass-through L4
-# forwarder.</details>
+# guarantees the real client IP only if every hop before the node keeps the client's source
+# address.</details>
 
 # %% [markdown] slide="slide" tags=["article-correction"]
 # ## Which tool carries the client IP today
@@ -209,8 +212,10 @@ print(t)
 # March 2026: its `use-forwarded-headers` and `use-proxy-protocol` settings are legacy. Current
 # setups use a Gateway API implementation, which has its own settings for trusted proxies
 # (trusted hop counts or CIDRs) and for PROXY protocol on listeners; the rules above are the same.
-# Cloud load balancers that proxy (for example AWS NLB with IP targets, where client-IP
-# preservation is off by default for TCP) need PROXY protocol v2 or that attribute turned on.
+# Cloud load balancers that replace the source need PROXY protocol v2 (or an attribute that keeps
+# the source). An AWS NLB does not terminate connections, but with IP targets over TCP its client-IP
+# preservation is off by default, so it replaces the source address with its own: turn on
+# `preserve_client_ip.enabled` or PROXY protocol v2.
 
 # %% [markdown]
 # ## Key points
@@ -231,4 +236,6 @@ print(t)
 #
 # Sources: haproxy `doc/proxy-protocol.txt`; RFC 7239; MDN's X-Forwarded-For page;
 # kubernetes/kubernetes `pkg/proxy/iptables/proxier.go` (no LB-IP rule when ipMode is Proxy);
-# kubernetes/website `content/en/docs/concepts/services-networking/service.md` (load balancer IP mode).
+# kubernetes/website `content/en/docs/concepts/services-networking/service.md` (load balancer IP mode)
+# and `content/en/docs/reference/command-line-tools-reference/feature-gates/LoadBalancerIPMode.md`
+# (its stages).
