@@ -163,7 +163,10 @@ class Trace:
         elif self.client_ip_kept:
             seen += " (the client's own IP)"
         else:
-            seen += " (not the client's IP: SNAT)" if self.snat else " (not the client's IP: a proxy in between)"
+            first = next((h for h in self.hops if h.before.src != h.after.src), None)
+            by_lb = first is not None and first.at == "load balancer"
+            seen += (" (not the client's IP: the load balancer replaced it)" if by_lb
+                     else " (not the client's IP: SNAT)" if self.snat else " (not the client's IP)")
         hop = ", extra node hop" if self.extra_hop else ""
         tail = f"; the reply is discarded: {self.reason}" if self.outcome == "reply discarded" else ""
         return f"{head}: delivered to {self.pod} on {self.pod_node}; {seen}{hop}{tail}"
@@ -416,6 +419,9 @@ def send(
     if masq and decision.snat == "never":
         reason = (f"DNAT to one of {n_eps} endpoint(s); the chosen one is the client itself (hairpin), so "
                   f"{sep} marks the packet for masquerade")
+    if proxied_from is not None:
+        reason += (f" (the connection's source here is the load balancer, {source.ip}, which proxied it: "
+                   "the client's own address did not reach the node)")
     packet = hops.add(node.name, "DNAT", packet, dnat, rule=" → ".join(steps),
                       note=f"{reason}. Picked {ep.pod} (1 of {n_eps}, each with probability 1/{n_eps})")
     remote = ep.node != node.name

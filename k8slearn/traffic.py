@@ -25,7 +25,7 @@ import numpy as np
 from .dataplane import Source, decide, get_dataplane
 from .dataplane.decide import Cilium, Dataplane
 from .errors import NotFound
-from .loadbalancer import LoadBalancer, get_load_balancer, spread
+from .loadbalancer import LB_ADDRESS, LoadBalancer, get_load_balancer, spread
 from .model import CLIENT_IP, Cluster, ServiceRef
 from .trace import default_address, rng
 
@@ -53,6 +53,8 @@ class _Exact:
 def _client_source(cluster: Cluster, clients: str, node: str) -> Source:
     if clients == "external":
         return Source("external", CLIENT_IP)
+    if clients == "proxied":
+        return Source("external", LB_ADDRESS)
     n = cluster.node(node)
     # A client pod on every node (a made-up pod address near the top of the node's pod CIDR).
     return Source("pod", n.pod_cidr.broadcast_address - 1, node=n.name, pod=f"client on {n.name}")
@@ -78,11 +80,16 @@ def _compute(cluster: Cluster, name: str, lb: LoadBalancer, clients: str, addres
     outcomes = {"dropped": 0.0, "refused": 0.0, "failed": 0.0}
     nodes: list[dict[str, Any]] = []
 
-    if clients == "external" and address == "loadBalancerIP":
+    # A load balancer whose ipMode is Proxy ends every connection (in-cluster ones too: kube-proxy
+    # leaves its IP alone) and opens its own to a NodePort: the nodes see the load balancer's address.
+    proxied = address == "loadBalancerIP" and svc.load_balancer_ip_mode == "Proxy" and lb.model != "pod-targeting"
+    if (clients == "external" or proxied) and address == "loadBalancerIP":
         s = spread(cluster, svc, lb)
     else:
         s = spread(cluster, svc, "equal")  # clients spread over nodes (NodePort, externalIP, in-cluster)
     outcomes["dropped"] += s.dropped
+    if proxied:
+        clients, address = "proxied", "nodePort"
 
     if s.targets == "pods":
         kept = 1 if lb.preserve_client_ip else 0
@@ -106,11 +113,11 @@ def _compute(cluster: Cluster, name: str, lb: LoadBalancer, clients: str, addres
             row[key] = w
             continue
         # Which requests keep the client IP: masquerade "never", "always", or only to remote pods.
-        kept_local = decision.snat in ("never", "remote")
-        kept_remote = decision.snat == "never"
+        kept_local = decision.snat in ("never", "remote") and clients != "proxied"
+        kept_remote = decision.snat == "never" and clients != "proxied"
         # Without SNAT (and without DSR), a remote pod's reply bypasses the node holding the conntrack
         # entry, so the client discards it.
-        remote_fails = clients == "external" and decision.snat == "never" and not isinstance(dp, Cilium)
+        remote_fails = clients in ("external", "proxied") and decision.snat == "never" and not isinstance(dp, Cilium)
         group = groups.setdefault((id(decision.endpoints), kept_local, kept_remote, remote_fails), {
             "targets": decision.endpoints, "weight": 0.0, "own": {},
             "flags": (kept_local, kept_remote, remote_fails)})

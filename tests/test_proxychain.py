@@ -70,3 +70,16 @@ def test_ip_mode_proxy_in_the_simulator() -> None:
     assert proxied.source_seen_by_pod == LB_ADDRESS and proxied.reply_path[-1] == "client"
     with pytest.raises(k8s.InvalidService, match='ipMode: Unsupported value: "Direct"'):
         c.patch_service("web", load_balancer_ip_mode="Direct")
+
+
+def test_traffic_through_a_proxying_load_balancer():
+    c = k8s.examples.one_two()  # Local: 50 / 25 / 25 with a health-checked LB
+    c.patch_service("web", load_balancer_ip_mode="Proxy")
+    f = k8s.traffic(c, "web")
+    assert list(f["share"]) == [0.5, 0.25, 0.25]
+    assert (f["client_ip_kept"] == 0.0).all()  # the load balancer's address, not the client's
+    m = k8s.metrics(c, "web").iloc[0]
+    assert (m.delivered, m.refused, m.client_ip_kept) == (1.0, 0.0, 0.0)
+    # In-cluster clients are not short-circuited either: they go through the load balancer too.
+    inside = k8s.traffic(c, "web", clients="pods", address="loadBalancerIP")
+    assert list(inside["share"]) == [0.5, 0.25, 0.25] and (inside["client_ip_kept"] == 0.0).all()
