@@ -165,3 +165,15 @@ def test_voila_renders_the_explorer_app(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
         log.close()
+
+
+def test_readme_binder_links_open_files_that_exist() -> None:
+    """The README's Binder links (JupyterLab and Voila) name notebooks of this repository."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"https://mybinder\.org/v2/gh/OWNER/k8slearn/main\?urlpath=([^)\s]+)", readme)
+    paths = {re.sub(r"^(lab/tree|voila/render)/", "", u) for u in links}
+    kinds = {u.split("/")[0] for u in links}
+    assert {"lab", "voila"} <= kinds, f"README needs a JupyterLab and a Voila Binder link, found {links}"
+    assert {"notebooks/00-start-here.ipynb", "notebooks/explorer-app.ipynb"} <= paths, paths
+    for path in paths:
+        assert (ROOT / path).exists(), f"README links to {path}, which does not exist"
