@@ -192,7 +192,7 @@ def dismiss_popups(page: Page) -> None:
 
 
 def open_notebook(page: Page, base: str, path: str) -> None:
-    page.goto(f"{base}/lab/tree/{path}")
+    page.goto(f"{base}/lab/tree/{path}?reset")  # ?reset: no tabs restored from an earlier test
     page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible")
     # "Idle" shows before a kernel is attached on a fresh server; Run All then opens a
     # kernel-selection dialog. Wait for a connected, idle kernel in the app and in the status bar.
@@ -234,16 +234,40 @@ def wait_changed(page: Page, read: Any, old: str, what: str, seconds: float = 30
     raise AssertionError(f"{what} did not change (still {old[:120]!r})")
 
 
+JS_ERROR = "Click to show javascript error."
+
+
+def widget_view_error(page: Page) -> str | None:
+    """The message of a widget view that failed to render (ipywidgets shows a placeholder), if any."""
+    placeholder = page.get_by_text(JS_ERROR)
+    if not placeholder.count():
+        return None
+    placeholder.first.click()  # ipywidgets then shows the JavaScript error in place
+    details = page.locator("pre").filter(has_text="Failed to create view")
+    try:
+        details.first.wait_for(timeout=5000)
+        return details.first.inner_text()[:600]
+    except Exception:  # noqa: BLE001 -- the placeholder itself is the failure
+        return JS_ERROR
+
+
 def assert_widgets_rendered(page: Page) -> None:
     assert not page.get_by_text("Error displaying widget").count(), "a widget failed to render"
     assert not page.get_by_text("Loading widget...").count(), "a widget never rendered"
+    error = widget_view_error(page)
+    assert error is None, f"a widget view failed in the browser:\n{error}"
 
 
-def assert_pictures_drawn(explorer: Any) -> None:
+def assert_pictures_drawn(page: Page, explorer: Any) -> None:
     """The explorer's diagram and chart are PNGs the browser decoded (not empty or broken images)."""
     for name in ("k8sl-diagram", "k8sl-chart"):
         img = explorer.locator(f"img.{name}")
-        img.wait_for(state="attached")
+        deadline = time.monotonic() + 30
+        while not img.count() and time.monotonic() < deadline:  # views render asynchronously
+            error = widget_view_error(page)
+            assert error is None, f"{name}: the widget view failed in the browser:\n{error}"
+            page.wait_for_timeout(200)
+        img.wait_for(state="attached", timeout=1000)
         img.scroll_into_view_if_needed()
         img.wait_for(state="visible")
         width = img.evaluate("e => e.decode().then(() => e.naturalWidth, () => 0)")
@@ -259,7 +283,7 @@ def test_start_here_runs_in_jupyterlab(lab: str, page: Page) -> None:
     explorer = page.locator(".k8sl-explorer")
     explorer.wait_for(state="visible")
     assert_widgets_rendered(page)
-    assert_pictures_drawn(explorer)
+    assert_pictures_drawn(page, explorer)
     first_output = page.locator(".jp-CodeCell .jp-OutputArea-output").first
     first_output.scroll_into_view_if_needed()
     page.wait_for_timeout(300)  # let JupyterLab paint cells that scrolled into view
@@ -319,7 +343,7 @@ def test_explorer_in_jupyterlab(lab: str, page: Page) -> None:
     explorer = page.locator(".k8sl-explorer")
     explorer.wait_for(state="visible")
     assert_widgets_rendered(page)
-    assert_pictures_drawn(explorer)
+    assert_pictures_drawn(page, explorer)
     drive_explorer(page, explorer, "explorer-lab")
     shot(page, "explorer-lab-page")
     assert not page.errors, f"JavaScript errors: {page.errors}"  # type: ignore[attr-defined]
@@ -332,7 +356,7 @@ def test_explorer_app_in_voila(lab: str, page: Page) -> None:
     explorer = page.locator(".k8sl-explorer")
     explorer.wait_for(state="visible")
     assert_widgets_rendered(page)
-    assert_pictures_drawn(explorer)
+    assert_pictures_drawn(page, explorer)
     assert page.get_by_text("The k8slearn explorer").count(), "the app's title"
     assert not page.get_by_text("k8s.explore(").count(), "Voila hides the code"
     shot(page, "voila-app")
