@@ -283,7 +283,10 @@ def test_images_are_pngs_of_a_sane_size():
     for name in ("k8sl-diagram", "k8sl-chart"):
         w, h = _png_size(ex.outputs[name].value)
         assert 200 <= w <= 2500 and 100 <= h <= 2000, (name, w, h)
-        assert ex.outputs[name].tooltip  # the one-line text summary
+        assert "Trace" in ex.outputs[f"{name}-caption"].value or "Traffic" in ex.outputs[f"{name}-caption"].value
+        # No tooltip on an Image: ipywidgets 8.1's ImageView then reads a missing description and fails
+        # to render in the browser (seen in tests/test_browser.py); the caption carries the summary.
+        assert not ex.outputs[name].tooltip
 
 
 def test_large_cluster_opens_and_truncates_the_health_table():

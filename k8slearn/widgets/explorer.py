@@ -477,7 +477,6 @@ class Explorer:
             png, text, key = b"", f"this picture could not be drawn ({type(err).__name__})", ("failed", key)
         image, label = self.outputs[f"k8sl-{name}"], self.outputs[f"k8sl-{name}-caption"]
         image.value = png
-        image.tooltip = text
         label.value = f"<small>{_escape(text)}</small>"
         self._keys[name] = key
 

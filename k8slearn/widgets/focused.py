@@ -73,7 +73,6 @@ class Focused:
             self.result = {"traffic": frame, "metrics": exact}
             o["k8sl-chart"].value = _render.figure_png(self._viz.draw_traffic(frame, metrics=exact))
             caption = self._viz.summary(frame)
-            o["k8sl-chart"].tooltip = caption
             o["k8sl-chart-caption"].value = f"<small>{html.escape(caption)}</small>"
             o["k8sl-metrics"].value = _render.metrics_html(_render.metrics_text(exact.iloc[0].to_dict()))
         except Exception as err:  # noqa: BLE001  # e.g. no outside traffic to a ClusterIP service: say why
