@@ -252,13 +252,18 @@ def render(ax: Any, lay: Layout, cluster: Cluster, svc: Service | None, *, highl
         text(ax, box.x + 0.1, box.top - 0.25, name, size="name", weight="bold", ha="left")
         ip = f"{node.ip}" + (f" · {node.zone}" if multi_zone else "")
         text(ax, box.x + 0.1, box.top - 0.46, ip, size="small", color=COLOURS["muted"], ha="left")
+        # The state goes after the IP, left of the arrow lane (x = lane), when it fits there.
+        after_ip = box.x + 0.1 + 0.069 * len(ip) + 0.15
+        def state(label: str, **style: Any) -> None:
+            if after_ip + 0.069 * len(label) < lay.lane(name) - 0.1:
+                text(ax, after_ip, box.top - 0.46, label, size="small", ha="left", **style)
+            else:
+                text(ax, box.right - 0.08, box.top - 0.46, label, size="small", ha="right", **style)
         if not node.ready:
-            text(ax, box.right - 0.08, box.top - 0.46, "NotReady", size="small", weight="bold",
-                 color=COLOURS["drop"], ha="right")
+            state("NotReady", weight="bold", color=COLOURS["drop"])
         elif name in checks and box.w >= 1.7:
             status = checks[name]
-            text(ax, box.right - 0.08, box.top - 0.46, f"health {status}", size="small", ha="right",
-                 color=COLOURS["ready"] if status == 200 else COLOURS["drop"])
+            state(f"health {status}", color=COLOURS["ready"] if status == 200 else COLOURS["drop"])
         tab = lay.tabs[name]
         rbox(ax, tab, fc=tint(COLOURS["proxy"], 0.55), ec=COLOURS["frame"], lw=0.9, pad=0.06, zorder=2,
              gid="k8slearn-kube-proxy")

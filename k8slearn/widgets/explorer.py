@@ -161,7 +161,7 @@ class Explorer:
         c("k8sl-remove-node-choice", W.Dropdown(description="remove", style=label, layout=W.Layout(width="180px")))
         c("k8sl-remove-node", W.Button(description="Remove", icon="minus", layout=W.Layout(width="100px")))
         c("k8sl-pod-choice", W.Dropdown(description="pod", style=label, layout=W.Layout(width="170px")))
-        c("k8sl-pod-state", W.ToggleButtons(options=POD_STATES, style={"button_width": "95px"}))
+        c("k8sl-pod-state", W.ToggleButtons(options=POD_STATES, style={"button_width": "110px"}))
         c("k8sl-node-choice", W.Dropdown(description="node", style=label, layout=W.Layout(width="170px")))
         c("k8sl-node-state", W.ToggleButtons(options=NODE_STATES, style={"button_width": "95px"}))
 
