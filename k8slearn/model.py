@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import html
-import ipaddress
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from ipaddress import IPv4Address, IPv4Network
 from types import MappingProxyType
 from typing import Any, Union
 
-from .errors import FieldError, InvalidChange, InvalidService, K8sLearnError, K8sLearnWarning, NotFound
+from .errors import FieldError, InvalidChange, InvalidService, K8sLearnWarning, NotFound
 from .validation import (
     NODE_PORT_RANGE,
     externally_accessible,
@@ -530,7 +529,7 @@ class Cluster:
             ) or "<div><i>no pods</i></div>"
             state = "" if n.ready else " <b>NotReady</b>"
             cells.append(
-                f"<td style='vertical-align:top;border:1px solid #888;padding:4px;min-width:9em'>"
+                f"<td style='vertical-align:top;text-align:left;border:1px solid #888;padding:4px;min-width:9em'>"
                 f"<b>{html.escape(n.name)}</b>{state}<br><small>{n.ip} · {html.escape(n.zone)}</small>{pods}</td>"
             )
         services = "".join(f"<li>{html.escape(s.summary())}</li>" for s in self.services)

@@ -25,7 +25,7 @@ from typing import Any
 from .errors import InvalidChange
 from .loadbalancer import LB_ADDRESS
 from .model import CLIENT_IP
-from .proxies import ProxyHeader, append_xff, client_ip, naive_client_ip, parse_xff
+from .proxies import ProxyHeader, append_xff, client_ip, naive_client_ip
 
 __all__ = ["Proxy", "App", "ChainHop", "ProxyPath", "follow", "cdn_chain"]
 
@@ -142,10 +142,10 @@ class ProxyPath:
 
     def _repr_html_(self) -> str:
         rows = "".join(
-            f"<tr><td>{html.escape(h.at)}</td><td>{h.tcp_peer}</td><td>{html.escape(h.x_forwarded_for)}</td>"
-            f"<td>{html.escape(h.proxy_header)}</td><td><b>{h.believes}</b></td>"
-            f"<td style='color:#D55E00'>{html.escape(h.problem)}</td></tr>" for h in self.hops)
-        head = "<tr><th>hop</th><th>TCP peer</th><th>X-Forwarded-For</th><th>PROXY header</th><th>client it concludes</th><th></th></tr>"
+            f"<tr><td style='text-align:left'>{html.escape(h.at)}</td><td style='text-align:left'>{h.tcp_peer}</td><td style='text-align:left'>{html.escape(h.x_forwarded_for)}</td>"
+            f"<td style='text-align:left'>{html.escape(h.proxy_header)}</td><td style='text-align:left'><b>{h.believes}</b></td>"
+            f"<td style='color:#D55E00;text-align:left'>{html.escape(h.problem)}</td></tr>" for h in self.hops)
+        head = "<tr><th style='text-align:left'>hop</th><th style='text-align:left'>TCP peer</th><th style='text-align:left'>X-Forwarded-For</th><th style='text-align:left'>PROXY header</th><th style='text-align:left'>client it concludes</th><th style='text-align:left'></th></tr>"
         return f"<div><p><b>{html.escape(self.summary())}</b></p><table>{head}{rows}</table></div>"
 
 
@@ -207,8 +207,10 @@ def follow(
         if problem:
             return ProxyPath(origin, tuple(hops), tuple(skipped), None, None, problem)
         if p.layer == "L7":
-            xff = {"append": lambda: append_xff(xff or None, believes), "replace": lambda: str(believes),
-                   "keep": lambda: xff}[p.xff]()
+            if p.xff == "append":
+                xff = append_xff(xff or None, believes)
+            elif p.xff == "replace":
+                xff = str(believes)
         pending = _header(believes, p) if p.send_proxy_protocol else None
         peer = p.ip
     believes, problem = receive("the app", app.expect_proxy_protocol)

@@ -200,14 +200,14 @@ class Trace:
                 return " → ".join(out)
             colour = {"DROP": "#D55E00", "REJECT": "#D55E00", "discard": "#D55E00"}.get(h.action, "inherit")
             rows.append(
-                f"<tr><td>{h.step}</td><td>{'→' if h.direction == 'request' else '←'}</td>"
-                f"<td>{html.escape(h.at)}</td><td style='color:{colour}'>{html.escape(h.action)}</td>"
-                f"<td style='font-family:monospace'>{cell(h.before, h.after)}</td>"
-                f"<td style='font-family:monospace'>{cell(h.after, h.before)}</td>"
-                f"<td><small>{html.escape(h.rule)}</small></td><td><small>{html.escape(h.note)}</small></td></tr>"
+                f"<tr><td style='text-align:left'>{h.step}</td><td style='text-align:left'>{'→' if h.direction == 'request' else '←'}</td>"
+                f"<td style='text-align:left'>{html.escape(h.at)}</td><td style='color:{colour};text-align:left'>{html.escape(h.action)}</td>"
+                f"<td style='font-family:monospace;text-align:left'>{cell(h.before, h.after)}</td>"
+                f"<td style='font-family:monospace;text-align:left'>{cell(h.after, h.before)}</td>"
+                f"<td style='text-align:left'><small>{html.escape(h.rule)}</small></td><td style='text-align:left'><small>{html.escape(h.note)}</small></td></tr>"
             )
-        head = ("<tr><th>#</th><th></th><th>at</th><th>action</th><th>before</th><th>after</th>"
-                "<th>rule</th><th>what happened</th></tr>")
+        head = ("<tr><th style='text-align:left'>#</th><th style='text-align:left'></th><th style='text-align:left'>at</th><th style='text-align:left'>action</th><th style='text-align:left'>before</th><th style='text-align:left'>after</th>"
+                "<th style='text-align:left'>rule</th><th style='text-align:left'>what happened</th></tr>")
         return (f"<div><p><b>{html.escape(self.summary())}</b></p>"
                 f"<table style='font-size:90%'>{head}{''.join(rows)}</table></div>")
 

@@ -13,7 +13,7 @@ import pytest
 
 import k8slearn as k8s
 from k8slearn.errors import InvalidChange, InvalidService, K8sLearnError, K8sLearnWarning, NotFound
-from k8slearn.model import Cluster, Endpoint, Node, Pod, Service
+from k8slearn.model import Cluster, Endpoint, Node, Pod
 
 
 def snapshot(c: Cluster):

@@ -252,18 +252,12 @@ def render(ax: Any, lay: Layout, cluster: Cluster, svc: Service | None, *, highl
         text(ax, box.x + 0.1, box.top - 0.25, name, size="name", weight="bold", ha="left")
         ip = f"{node.ip}" + (f" · {node.zone}" if multi_zone else "")
         text(ax, box.x + 0.1, box.top - 0.46, ip, size="small", color=COLOURS["muted"], ha="left")
-        # The state goes after the IP, left of the arrow lane (x = lane), when it fits there.
-        after_ip = box.x + 0.1 + 0.069 * len(ip) + 0.15
-        def state(label: str, **style: Any) -> None:
-            if after_ip + 0.069 * len(label) < lay.lane(name) - 0.1:
-                text(ax, after_ip, box.top - 0.46, label, size="small", ha="left", **style)
-            else:
-                text(ax, box.right - 0.08, box.top - 0.46, label, size="small", ha="right", **style)
         if not node.ready:
-            state("NotReady", weight="bold", color=COLOURS["drop"])
+            _node_state(ax, lay, name, ip, "NotReady", weight="bold", color=COLOURS["drop"])
         elif name in checks and box.w >= 1.7:
             status = checks[name]
-            state(f"health {status}", color=COLOURS["ready"] if status == 200 else COLOURS["drop"])
+            _node_state(ax, lay, name, ip, f"health {status}",
+                        color=COLOURS["ready"] if status == 200 else COLOURS["drop"])
         tab = lay.tabs[name]
         rbox(ax, tab, fc=tint(COLOURS["proxy"], 0.55), ec=COLOURS["frame"], lw=0.9, pad=0.06, zorder=2,
              gid="k8slearn-kube-proxy")
@@ -281,6 +275,16 @@ def render(ax: Any, lay: Layout, cluster: Cluster, svc: Service | None, *, highl
                  color=COLOURS["muted"], ha="left" if last.right + 1.0 < WIDTH else "right")
     if legend:
         _legend(ax, lay.nodes_bottom - 0.3 if legend_y is None else legend_y)
+
+
+def _node_state(ax: Any, lay: Layout, name: str, ip: str, label: str, **style: Any) -> None:
+    """A node's state after its IP, left of the arrow lane when it fits there (else at the right edge)."""
+    box = lay.nodes[name]
+    after_ip = box.x + 0.1 + 0.069 * len(ip) + 0.15
+    if after_ip + 0.069 * len(label) < lay.lane(name) - 0.1:
+        text(ax, after_ip, box.top - 0.46, label, size="small", ha="left", **style)
+    else:
+        text(ax, box.right - 0.08, box.top - 0.46, label, size="small", ha="right", **style)
 
 
 def _pod(ax: Any, box: Box, pod: Pod, endpoint: bool, hl: bool, node_ready: bool = True) -> None:
