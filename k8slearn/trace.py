@@ -342,13 +342,9 @@ def send(
         if not external:
             hops.add(source.node or start, "forward", packet, rule="KUBE-SERVICES: no rule for an ipMode Proxy LB IP",
                      note="kube-proxy does not short-circuit it (ipMode: Proxy), so it goes out to the load balancer")
-        entry = via or _pick_entry(cluster, svc, lb, gen)
-        if entry is None:
-            hops.add("load balancer", "DROP", packet, note="no healthy backend: the load balancer drops it")
-            return Trace(**common, entry_node=None, hops=tuple(hops.items), reply=(), outcome="dropped",
-                         pod=None, pod_node=None, source_seen_by_pod=None, extra_hop=False, snat=False,
-                         reason=spread(cluster, svc, lb).reason)
-        entry = cluster.node(entry).name
+        entry = _lb_entry(cluster, svc, lb, via, gen, packet, hops, common)
+        if isinstance(entry, Trace):
+            return entry
         proxied_from = packet
         port = int(gen.integers(EPHEMERAL_PORTS[0], EPHEMERAL_PORTS[1] + 1))
         packet = hops.add("load balancer", "SNAT", packet,
@@ -362,13 +358,9 @@ def send(
         if address == "loadBalancerIP":
             if lb.model == "pod-targeting":
                 return _pod_targeted(cluster, svc, lb, packet, hops, gen, endpoint, common)
-            entry = via or _pick_entry(cluster, svc, lb, gen)
-            if entry is None:
-                hops.add("load balancer", "DROP", packet, note="no healthy backend: the load balancer drops it")
-                return Trace(**common, entry_node=None, hops=tuple(hops.items), reply=(), outcome="dropped",
-                             pod=None, pod_node=None, source_seen_by_pod=None, extra_hop=False, snat=False,
-                             reason=spread(cluster, svc, lb).reason)
-            entry = cluster.node(entry).name
+            entry = _lb_entry(cluster, svc, lb, via, gen, packet, hops, common)
+            if isinstance(entry, Trace):
+                return entry
             why = "you chose the node" if via else f"{lb.description}"
             packet = hops.add("load balancer", "forward", packet,
                               note=f"sends it to {entry} ({why}); a pass-through L4 load balancer leaves the addresses as they are")
@@ -467,6 +459,18 @@ def _address_of(cluster: Cluster, svc: Service, address: str, via: str | None) -
                                 hint="set them with patch_service(..., external_ips=[...]).")
         return svc.external_ips[0], svc.port
     return svc.cluster_ip, svc.port  # type: ignore[return-value]
+
+
+def _lb_entry(cluster: Cluster, svc: Service, lb: LoadBalancer, via: str | None, gen: np.random.Generator,
+              packet: Packet, hops: _Hops, common: dict) -> str | Trace:
+    """The node the load balancer sends this connection to, or the trace of it dropping it."""
+    entry = via or _pick_entry(cluster, svc, lb, gen)
+    if entry is None:
+        hops.add("load balancer", "DROP", packet, note="no healthy backend: the load balancer drops it")
+        return Trace(**common, entry_node=None, hops=tuple(hops.items), reply=(), outcome="dropped",
+                     pod=None, pod_node=None, source_seen_by_pod=None, extra_hop=False, snat=False,
+                     reason=spread(cluster, svc, lb).reason)
+    return cluster.node(entry).name
 
 
 def _pick_entry(cluster: Cluster, svc: Service, lb: LoadBalancer, gen: np.random.Generator) -> str | None:
