@@ -91,8 +91,8 @@ print(k8s.metrics(c, "web").round(3).to_string())
 # ## 2. A node without endpoints drops the traffic, silently
 #
 # A common belief: "`Local` only changes which IP the pod sees; the service still works on every
-# node." It does not. A node whose `KUBE-SVL` chain is empty has nowhere to send external traffic for
-# the service, and kube-proxy drops it. To see it, use a load balancer that does **not** health-check
+# node." It does not. On a node with no local endpoint, `KUBE-EXT-<hash>` has no `KUBE-SVL` chain to
+# jump to for external traffic, so the packet falls through un-NATed and a filter rule drops it. To see it, use a load balancer that does **not** health-check
 # the nodes (`lb="equal"`: think DNS round robin over all node IPs, or a load balancer that ignores the
 # health-check port) on the `empty_node()` cluster: pods 1 / 1 / 0.
 
