@@ -22,6 +22,7 @@ from typing import Any, Union
 from .errors import FieldError, InvalidChange, InvalidService, K8sLearnWarning, NotFound
 from .validation import (
     NODE_PORT_RANGE,
+    check_replicas,
     externally_accessible,
     needs_health_check,
     validate_service_spec,
@@ -641,9 +642,7 @@ class Cluster:
         removes the newest pods first. Returns the service's pods afterwards.
         """
         svc = self.service(service)
-        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-            raise InvalidChange(f"spec.replicas: Invalid value: {replicas!r}: must be greater than or equal to 0",
-                                hint="replicas is a whole number of pods, 0 or more.")
+        check_replicas(replicas)
         if not svc.selector:
             raise InvalidChange(f"service {svc.name!r} has no selector, so it selects no pods to scale",
                                 hint="give the service a selector with add_service(..., selector={...}).")

@@ -51,6 +51,7 @@ import numpy as np
 
 from .errors import FieldError, Invalid, InvalidChange, NotFound
 from .model import Cluster, Pod, ServiceRef
+from .validation import check_replicas
 
 __all__ = [
     "place", "apply", "Placement", "Step", "anti_affinity_spec", "topology_spread_spec", "yaml_text",
@@ -308,9 +309,7 @@ def place(
     {'node-a': 2, 'node-b': 1, 'node-c': 1}
     """
     svc = cluster.service(service)
-    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-        raise InvalidChange(f"spec.replicas: Invalid value: {replicas!r}: must be greater than or equal to 0",
-                            hint="replicas is a whole number of pods, 0 or more.")
+    check_replicas(replicas)
     if not svc.selector:
         raise InvalidChange(f"service {svc.name!r} has no selector, so no Deployment's pods belong to it",
                             hint="give the service a selector with add_service(..., selector={...}).")

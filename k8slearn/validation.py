@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .errors import FieldError
+from .errors import FieldError, InvalidChange
 
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 TRAFFIC_POLICIES = ("Cluster", "Local")
@@ -36,6 +36,13 @@ def _quote(value: Any) -> str:
 
 def _supported(values: Iterable[str]) -> str:
     return "supported values: " + ", ".join(f'"{v}"' for v in values)
+
+
+def check_replicas(replicas: object) -> None:
+    """Raise the API server's error for a replica count that is not a whole number >= 0."""
+    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+        raise InvalidChange(f"spec.replicas: Invalid value: {replicas!r}: must be greater than or equal to 0",
+                            hint="replicas is a whole number of pods, 0 or more.")
 
 
 def externally_accessible(type: str, external_ips: Iterable[Any]) -> bool:
