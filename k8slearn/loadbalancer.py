@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from .dataplane import health_check
-from .errors import InvalidChange, NotFound
+from .errors import InvalidChange, NotFound, show
 from .model import Cluster, ServiceRef
+from .validation import is_bool
 
 __all__ = ["LoadBalancer", "LB_MODELS", "get_load_balancer", "Spread", "spread", "LB_ADDRESS"]
 
@@ -49,8 +50,14 @@ class LoadBalancer:
     announcing_node: str | None = None
 
     def __post_init__(self) -> None:
-        if self.model not in LB_MODELS:
+        if not isinstance(self.model, str) or self.model not in LB_MODELS:
             raise NotFound("load-balancer model", self.model, list(LB_MODELS))
+        if not is_bool(self.preserve_client_ip):
+            raise InvalidChange(f"LoadBalancer: preserve_client_ip={show(self.preserve_client_ip)} must be True or False",
+                                hint="write preserve_client_ip=True or preserve_client_ip=False.")
+        if self.announcing_node is not None and not isinstance(self.announcing_node, str):
+            raise InvalidChange(f"LoadBalancer: announcing_node={show(self.announcing_node)} is not a node name",
+                                hint='name the node that announces the address, e.g. announcing_node="node-a".')
 
     def __repr__(self) -> str:
         extra = ", preserve_client_ip=True" if self.preserve_client_ip else ""
@@ -70,7 +77,7 @@ class LoadBalancer:
 
 def get_load_balancer(spec: str | LoadBalancer) -> LoadBalancer:
     """A load balancer from a model name or as given."""
-    return spec if isinstance(spec, LoadBalancer) else LoadBalancer(str(spec))
+    return spec if isinstance(spec, LoadBalancer) else LoadBalancer(spec)
 
 
 @dataclass(frozen=True, slots=True)
