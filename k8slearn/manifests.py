@@ -28,11 +28,19 @@ import dataclasses
 import re
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from .errors import FieldError, InvalidChange, InvalidService, K8sLearnError, K8sLearnWarning, show
 from .model import Cluster, Pod, Service, ServiceRef
-from .validation import _service_rules, check_service_fields, externally_accessible
+from .validation import (
+    _service_rules,
+    check_replicas,
+    check_service_fields,
+    dns1123_subdomain,
+    externally_accessible,
+    is_bool,
+    label_errors,
+)
 
 __all__ = [
     "ECHO_IMAGE", "CLIENT_IMAGE", "SPREAD", "namespace_manifest", "service_manifest", "deployment_manifest",
@@ -63,12 +71,41 @@ SPREAD = (None, "anti-affinity", "anti-affinity-required", "topology-spread", "t
 _HOSTNAME = "kubernetes.io/hostname"
 
 
+_DNS1123_LABEL = re.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def _check_namespace(namespace: Any, *, optional: bool = False) -> Any:
+    """The namespace as a plain str (None stays None if optional), or the API server's error."""
+    if optional and namespace is None:
+        return None
+    if not (isinstance(namespace, str) and len(namespace) <= 63 and _DNS1123_LABEL.fullmatch(namespace)):
+        raise InvalidChange(f"namespace: Invalid value: {show(namespace)}: a lowercase RFC 1123 label must consist "
+                            "of lower case alphanumeric characters or '-', and must start and end with an "
+                            "alphanumeric character", hint='a namespace name is like "default" or "k8slearn".')
+    return str(namespace)
+
+
+def _check_node_name(param: str, value: Any) -> Any:
+    """A real node's name as a plain str (or None), or an error naming ``param``."""
+    if value is not None and not (isinstance(value, str) and not dns1123_subdomain(value)):
+        raise InvalidChange(f"{param}: Invalid value: {show(value)}: must be a node name (a lowercase RFC 1123 "
+                            "subdomain)", hint='the name of a real node, as `kubectl get nodes` shows it, e.g. "kind-worker".')
+    return None if value is None else str(value)
+
+
+def _check_flag(param: str, value: Any) -> None:
+    if not is_bool(value):
+        raise InvalidChange(f"{param}: Invalid value: {show(value)}: must be True or False",
+                            hint=f"write {param}=True or {param}=False.")
+
+
 def _labels(cluster: Cluster, svc: Service) -> dict[str, str]:
     return dict(svc.selector) or {"app": svc.name}
 
 
 def namespace_manifest(name: str) -> dict[str, Any]:
     """A Namespace, labelled so everything the course created is easy to find and delete."""
+    name = _check_namespace(name)
     return {"apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "k8slearn"}}}
 
@@ -82,6 +119,8 @@ def service_manifest(cluster: Cluster, service: ServiceRef, *, namespace: str | 
     unless ``pin_addresses=True``.
     """
     svc = cluster.service(service)
+    namespace = _check_namespace(namespace, optional=True)
+    _check_flag("pin_addresses", pin_addresses)
     port: dict[str, Any] = {"protocol": "TCP", "port": svc.port, "targetPort": svc.target_port}
     if svc.node_port is not None:
         port["nodePort"] = svc.node_port
@@ -119,6 +158,8 @@ def _spread(spread: str | None, labels: Mapping[str, str]) -> dict[str, Any]:
     term = {"labelSelector": selector, "topologyKey": _HOSTNAME}
     if spread is None:
         return {}
+    if not isinstance(spread, str) or spread not in SPREAD:
+        _bad_spread(spread)
     if spread == "anti-affinity":
         return {"affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
             {"weight": 100, "podAffinityTerm": term}]}}}
@@ -129,7 +170,11 @@ def _spread(spread: str | None, labels: Mapping[str, str]) -> dict[str, Any]:
             "maxSkew": 1, "topologyKey": _HOSTNAME,
             "whenUnsatisfiable": "DoNotSchedule" if spread.endswith("required") else "ScheduleAnyway",
             "labelSelector": selector, "matchLabelKeys": ["pod-template-hash"]}]}
-    raise InvalidChange(f"spread={spread!r} is not one of {SPREAD}",
+    _bad_spread(spread)
+
+
+def _bad_spread(spread: Any) -> NoReturn:
+    raise InvalidChange(f"spread={show(spread)} is not one of {SPREAD}",
                         hint='"anti-affinity" prefers one pod per node (a soft rule: weight 100); '
                         '"anti-affinity-required" allows at most one per node (extra replicas stay Pending); '
                         '"topology-spread" keeps per-node counts within maxSkew 1 (ScheduleAnyway), '
@@ -150,6 +195,10 @@ def deployment_manifest(cluster: Cluster, service: ServiceRef, *, namespace: str
     'kubernetes.io/hostname'
     """
     svc = cluster.service(service)
+    namespace = _check_namespace(namespace, optional=True)
+    if replicas is not None:
+        check_replicas(replicas)
+        replicas = int(replicas)
     labels = _labels(cluster, svc)
     count = len(cluster.selected_pods(svc)) if replicas is None else replicas
     pod_spec: dict[str, Any] = {"containers": [_echo_container(svc)], **_spread(spread, labels)}
@@ -168,6 +217,8 @@ def pod_manifest(cluster: Cluster, pod: Pod | str, *, namespace: str = "default"
     (``node_name`` maps the model's node to a real one, e.g. ``kind-worker``).
     """
     p = cluster.pod(pod)
+    namespace = _check_namespace(namespace)
+    node_name = _check_node_name("node_name", node_name)
     svc = cluster.service(service) if service is not None else next(
         (s for s in cluster.services if p in cluster.selected_pods(s)), None)
     spec: dict[str, Any] = {"containers": [_echo_container(svc) if svc else
@@ -182,13 +233,21 @@ def pod_manifest(cluster: Cluster, pod: Pod | str, *, namespace: str = "default"
 def client_manifest(*, namespace: str = "default", name: str = "client", node_name: str | None = None,
                     labels: Mapping[str, str] | None = None) -> dict[str, Any]:
     """A client Pod with ``wget``, to send requests from inside the cluster (``kubectl exec``)."""
+    namespace = _check_namespace(namespace)
+    node_name = _check_node_name("node_name", node_name)
+    if not (isinstance(name, str) and not dns1123_subdomain(name)):
+        raise InvalidChange(f"name: Invalid value: {show(name)}: must be a pod name (a lowercase RFC 1123 subdomain)",
+                            hint='for example name="client".')
+    labels, errors = label_errors("metadata.labels", labels)
+    if errors:
+        raise InvalidChange(str(errors[0]), hint=errors[0].hint)
     spec: dict[str, Any] = {"containers": [{"name": "client", "image": CLIENT_IMAGE,
                                             "command": ["sleep", "3600"]}],
                             "terminationGracePeriodSeconds": 1}
     if node_name:
         spec["nodeName"] = node_name
     return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": namespace, "labels": dict(labels or {"app": "client"})},
+            "metadata": {"name": str(name), "namespace": namespace, "labels": labels or {"app": "client"}},
             "spec": spec}
 
 
@@ -209,6 +268,14 @@ def export(cluster: Cluster, service: ServiceRef = "web", *, namespace: str = "k
     ['kind-worker', 'kind-worker', 'kind-worker2']
     """
     svc = cluster.service(service)
+    namespace = _check_namespace(namespace)
+    _check_flag("client", client)
+    _check_flag("pin_addresses", pin_addresses)
+    if node_map is not None:
+        if not isinstance(node_map, Mapping):
+            raise InvalidChange(f"node_map: Invalid value: {show(node_map)}: must map model nodes to real node names",
+                                hint="for example node_map={'node-a': 'kind-worker', 'node-b': 'kind-worker2'}.")
+        node_map = {k: _check_node_name("node_map", real) for k, real in node_map.items()}
     docs = [namespace_manifest(namespace), service_manifest(cluster, svc, namespace=namespace,
                                                             pin_addresses=pin_addresses)]
     if node_map is not None:
@@ -229,8 +296,17 @@ def to_yaml(docs: dict[str, Any] | Iterable[dict[str, Any]]) -> str:
     """One YAML stream (documents separated by ``---``), field order as written, for ``kubectl apply -f``."""
     import yaml
 
-    items = [docs] if isinstance(docs, Mapping) else list(docs)
-    return yaml.safe_dump_all(items, sort_keys=False, default_flow_style=False)
+    items = [docs] if isinstance(docs, Mapping) else docs
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise ManifestError(f"to_yaml: {show(docs)} is not a manifest or a list of manifests",
+                            hint="pass what export() or service_manifest() returns.")
+    items = list(items)
+    try:
+        return yaml.safe_dump_all(items, sort_keys=False, default_flow_style=False)
+    except (yaml.YAMLError, TypeError, ValueError, RecursionError) as err:
+        raise ManifestError(f"to_yaml: cannot write this as YAML: {show(str(err), 120)[1:-1]}",
+                            hint="manifests hold only text, numbers, booleans, lists and mappings "
+                            "(write an address as str(ip)).") from None
 
 
 def _where(mark: Any) -> str:
@@ -316,9 +392,10 @@ def from_yaml(text: str | bytes) -> list[Any]:
     """
     import yaml
 
-    if not isinstance(text, (str, bytes)):
+    if not isinstance(text, (str, bytes, bytearray)):
         raise ManifestError(f"YAML: expected text, got {type(text).__name__} {show(text)}",
                             hint="pass the file's contents, e.g. from_yaml(open(\"service.yaml\").read()).")
+    text = bytes(text) if isinstance(text, (bytes, bytearray)) else str(text)  # the C parser wants exactly str or bytes
     fast = getattr(yaml, "CSafeLoader", None)
     limit = MAX_YAML_BYTES if fast else MAX_YAML_BYTES // 8
     if len(text) > limit:
@@ -348,7 +425,11 @@ _MODELLED = {"type", "selector", "ports", "externalIPs", "externalTrafficPolicy"
              "ipFamilyPolicy", "sessionAffinity"}
 
 
-_DNS1123_LABEL = re.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def _is(value: Any, text: str) -> bool:
+    """``value == text``, for a value that may be anything (a NumPy array compares element-wise)."""
+    return isinstance(value, str) and value == text
 
 
 def _mapping(value: Any, path: str) -> Mapping[str, Any]:
@@ -379,13 +460,13 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
     Hint: a ClusterIP service without externalIPs is reachable only inside the cluster, so there is no external traffic to keep local. Make it a NodePort or LoadBalancer service (or give it externalIPs), or use internalTrafficPolicy for traffic from pods.
     """
     doc = _mapping(doc, "document")
-    if doc.get("kind") != "Service" or doc.get("apiVersion") != "v1":
+    if not (_is(doc.get("kind"), "Service") and _is(doc.get("apiVersion"), "v1")):
         raise InvalidChange(f"expected apiVersion v1, kind Service; got {show(doc.get('apiVersion'))}, {show(doc.get('kind'))}",
                             hint="only Services are read back into the model; pods come from the layout.")
     meta = _mapping(doc.get("metadata"), "metadata")
     spec = _mapping(doc.get("spec"), "spec")
     name = meta.get("name")
-    if not name:
+    if name is None or _is(name, ""):
         raise InvalidChange("metadata.name: Required value: name or generateName is required",
                             hint="every object needs a name.")
     namespace = meta.get("namespace")
@@ -398,7 +479,7 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
                                  'a namespace name is like "default" or "k8slearn".'))
     keys = [str(k) for k in spec]
     ignored = sorted(k for k in keys if k not in _MODELLED)
-    if spec.get("sessionAffinity", "None") != "None":
+    if not _is(spec.get("sessionAffinity", "None"), "None"):
         ignored.append("sessionAffinity")
     if ignored:
         listed = ", ".join(show(k, 40)[1:-1] for k in ignored[:10]) + (f" and {len(ignored) - 10} more" if len(ignored) > 10 else "")
@@ -424,7 +505,7 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
     if "port" not in port:
         errors.append(FieldError("spec.ports[0].port", "Required value", "", "", "the port the service listens on, e.g. 80."))
     protocol = port.get("protocol", "TCP")
-    if protocol != "TCP":
+    if not _is(protocol, "TCP"):
         errors.append(FieldError("spec.ports[0].protocol", "Unsupported value", show(protocol),
                                  'supported values: "TCP"', "k8slearn models TCP services (the API also allows UDP and SCTP)."))
     target = port.get("targetPort", port.get("port"))
@@ -443,7 +524,7 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
                                      "dual-stack services are not modelled."))
         elif cluster_ips and cluster_ip is None:
             cluster_ip = cluster_ips[0]
-        elif cluster_ips and cluster_ips[0] != cluster_ip:
+        elif cluster_ips and not (isinstance(cluster_ip, str) and _is(cluster_ips[0], cluster_ip)):
             errors.append(FieldError("spec.clusterIPs[0]", "Invalid value", show(cluster_ips[0]),
                                      "must match `clusterIP` when both are specified", "give the same address in both."))
     raw = {"name": name, "type": spec.get("type", "ClusterIP"), "selector": spec.get("selector"),
@@ -466,7 +547,7 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
         raise InvalidService(name, errors)
     svc = Service(**fields)
     if namespace:
-        svc = dataclasses.replace(svc, namespace=namespace)
+        svc = dataclasses.replace(svc, namespace=str(namespace))
     return svc
 
 
@@ -482,7 +563,7 @@ def service_from_yaml(text: str, cluster: Cluster | None = None) -> list[Service
             raise ManifestError(f"YAML document {i + 1}: {show(d)} is not a Kubernetes object",
                                 hint="each document (separated by ---) is a mapping with apiVersion, kind, "
                                 "metadata and spec.")
-    services = [d for d in docs if d.get("kind") == "Service"]
+    services = [d for d in docs if _is(d.get("kind"), "Service")]
     if cluster is None:
         return [service_from_manifest(d) for d in services]
     with cluster.atomic():

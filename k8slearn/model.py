@@ -396,6 +396,7 @@ class Cluster:
         service_errors = name_errors("service", service)
         if service_errors:
             raise InvalidService(service, service_errors)
+        service = str(service)
         zone_of = _zones(zones, list(counts_of))
         big = len(counts_of) > 250
         cluster = cls(name=name, cluster_cidr="10.0.0.0/8" if big else "10.244.0.0/16")
@@ -660,7 +661,7 @@ class Cluster:
             errors = zone_errors(zone)
             if errors:
                 raise InvalidNode(n.name, errors)
-            changes["zone"] = zone
+            changes["zone"] = str(zone)
         new = dataclasses.replace(n, **changes)
         self._commit(self._replace(nodes=[new if m.name == n.name else m for m in self.nodes]))
         return new
@@ -675,6 +676,7 @@ class Cluster:
             errors = name_errors("node", name) + zone_errors(zone)
         if errors:
             raise InvalidNode(name, errors)
+        name, zone = str(name), str(zone)  # plain str, whatever str subclass came in
         if len(taken) >= MAX_NODES:
             raise InvalidChange(f"the cluster already has {len(taken)} nodes",
                                 hint=f"Kubernetes is designed for at most {MAX_NODES:,} nodes per cluster.")
@@ -760,6 +762,7 @@ class Cluster:
         if errors:
             raise InvalidPod(name, errors)
         ready, terminating = check_bool("ready", ready), check_bool("terminating", terminating)
+        name = str(name)
         if name in self._index("pod"):
             raise InvalidChange(f'pods "{name}" already exists', hint="pod names are unique in a namespace.")
         n = self.node(node)
@@ -963,6 +966,8 @@ class Cluster:
                 raise InvalidChange("Internal error occurred: failed to allocate a serviceIP: range is full",
                                     hint=f"every address of the service CIDR {_SERVICE_CIDR} is in use.")
             svc = dataclasses.replace(svc, cluster_ip=ip)
+        if svc.health_check_node_port is not None:
+            taken = {**taken, svc.health_check_node_port: svc.name}  # not for its own nodePort either
         if svc.type in ("NodePort", "LoadBalancer") and svc.node_port is None:
             svc = dataclasses.replace(svc, node_port=self._allocate_node_port(30000 + svc.port, taken))
         if svc.node_port is not None:
@@ -1058,7 +1063,7 @@ def _layout(layout: Any) -> dict[str, int]:
         if number is None or not 0 <= number <= 250:
             raise InvalidChange(f"layout[{node!r}] = {show(count)}: a pod count must be a whole number from 0 to 250",
                                 hint=hint)
-        out[node] = number
+        out[str(node)] = number
     return out
 
 
@@ -1081,7 +1086,7 @@ def _zones(zones: Any, nodes: list[str]) -> dict[str, str]:
         errors = zone_errors(zone)
         if errors:
             raise InvalidNode(node, errors)
-    return zone_of
+    return {node: str(zone) for node, zone in zone_of.items()}
 
 
 def is_cluster_address(cluster: Cluster, address: IPv4Address | str) -> bool:

@@ -768,11 +768,17 @@ class ProxyHeader:
             bad(f"command {_show(self.command)} does not exist", "commands are 'PROXY' and 'LOCAL'.")
         if self.family is not None and not isinstance(self.family, str):
             bad(f"family {_show(self.family)} does not exist", "families are names such as 'TCP4' or 'TCP6'.")
+        if not isinstance(self.tlvs, (tuple, list)):
+            bad(f"tlvs {_show(self.tlvs)} are not (type, bytes) pairs",
+                "a TLV type is one byte (0-255) and its value is bytes: tlvs=((0x02, b'host'),).")
         for side in ("src_addr", "dst_addr"):
             value = getattr(self, side)
             if isinstance(value, str):
-                value = _ip(value, side) if self.family not in ("UNIX_STREAM", "UNIX_DGRAM") else (
-                    value.encode("utf-8"))
+                try:
+                    value = _ip(value, side) if self.family not in ("UNIX_STREAM", "UNIX_DGRAM") else (
+                        value.encode("utf-8"))
+                except UnicodeEncodeError:
+                    bad(f"{side} {_show(value)} cannot be written as UTF-8", "give the path as bytes.")
             elif isinstance(value, (bytearray, memoryview)):
                 value = bytes(value)
             put(self, side, value)
@@ -814,7 +820,7 @@ class ProxyHeader:
                     and isinstance(pair[1], (bytes, bytearray, memoryview)))  # fmt: skip
 
         if not isinstance(self.tlvs, (tuple, list)) or not all(map(is_tlv, self.tlvs)):
-            bad(f"tlvs {_show(repr(self.tlvs))} are not (type, bytes) pairs",
+            bad(f"tlvs {_show(self.tlvs)} are not (type, bytes) pairs",
                 "a TLV type is one byte (0-255) and its value is bytes: tlvs=((0x02, b'host'),).")
         tlvs = tuple((t, bytes(v)) for t, v in self.tlvs)
         size = _ADDR_LEN[_FAMILY_CODES[self.family] >> 4] + sum(3 + len(v) for _, v in tlvs)

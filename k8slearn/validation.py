@@ -187,7 +187,7 @@ def name_errors(kind: str, name: Any) -> list[FieldError]:
     'metadata.name: Invalid value: "Web_Service!": a DNS-1035 label must co'
     """
     rule, hint = _NAME_RULES[kind]
-    if name is None or name == "":
+    if name is None or (isinstance(name, str) and name == ""):
         return [FieldError("metadata.name", "Required value", "", "name or generateName is required", hint)]
     if not isinstance(name, str):
         return [FieldError("metadata.name", "Invalid value", show(name), "must be a string", hint)]
@@ -222,7 +222,7 @@ def label_errors(path: str, labels: Any) -> tuple[dict[str, str], list[FieldErro
         else:
             errors.append(FieldError(path, "Invalid value", show(value), "a label value must be a string", _LABEL_HINT))
         if not errors:
-            out[key] = value
+            out[str(key)] = str(value)  # plain str (a numpy.str_ would not write as YAML)
         elif len(errors) > _MAX_LABEL_ERRORS:
             break
     if len(errors) > _MAX_LABEL_ERRORS:
@@ -306,7 +306,7 @@ def check_service_fields(fields: Mapping[str, Any]) -> tuple[dict[str, Any], lis
     (plain ints, IPv4Address objects, a dict selector; a ``nodePort`` or ``healthCheckNodePort`` of 0
     means unset, as in the API) and every problem found.
     """
-    out: dict[str, Any] = dict(fields)
+    out: dict[str, Any] = {k: str(v) if isinstance(v, str) else v for k, v in fields.items()}  # plain str
     errors: list[FieldError] = []
     if "name" in fields:
         errors += name_errors("service", fields["name"])
@@ -344,7 +344,7 @@ def check_service_fields(fields: Mapping[str, Any]) -> tuple[dict[str, Any], lis
         if value is not None and not isinstance(value, str):
             errors.append(FieldError(path, "Unsupported value", show(value), _supported(allowed),
                                      f"the value is one of these strings (or None for the default)."))
-    if fields.get("external_traffic_policy") == "":
+    if isinstance(fields.get("external_traffic_policy"), str) and fields["external_traffic_policy"] == "":
         out["external_traffic_policy"] = None  # "" is unset in the API
     if "cluster_ip" in fields:
         out["cluster_ip"], errs = cluster_ip_errors(fields["cluster_ip"])
@@ -354,9 +354,9 @@ def check_service_fields(fields: Mapping[str, Any]) -> tuple[dict[str, Any], lis
 
 def cluster_ip_errors(value: Any) -> tuple[IPv4Address | None, list[FieldError]]:
     """``spec.clusterIP`` as asked for: unset, or an address in the service CIDR (10.96.0.0/12)."""
-    if value is None or value == "":
+    if value is None or (isinstance(value, str) and value == ""):
         return None, []
-    if value == "None":
+    if isinstance(value, str) and value == "None":
         return None, [FieldError("spec.clusterIP", "Unsupported value", '"None"',
                                  "headless services (clusterIP: None) are not modelled",
                                  "a headless service has no virtual IP and no kube-proxy rules: clients get the pod "
