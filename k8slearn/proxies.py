@@ -606,9 +606,10 @@ def client_ip(
     """
     last = _ip(peer, "peer")
     nets = trusted_networks(trusted)
+    hops = _chain(chain)  # checked even when the peer is not trusted, so a mistake shows at once
     if not _is_trusted(last, nets):
         return last
-    for hop in reversed(_chain(chain)):
+    for hop in reversed(hops):
         if not isinstance(hop, _IP_TYPES):
             return last
         if not _is_trusted(hop, nets):
