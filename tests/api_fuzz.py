@@ -428,6 +428,12 @@ OPS: tuple[Op, ...] = (
                      "zones": lambda: pick(d, (["zone-a", "zone-b"], [], {"node-a": "zone-b"}, "zone-a", [None])),
                      "port": lambda: port(d), "target_port": lambda: port(d), "name": lambda: pick(d, ("demo",))})),
        ("layout", "zones", "service", "spec.", "metadata", "node", "name")),
+    Op("examples", lambda c, d: d.choice((
+        lambda: k8s.examples.balanced(pick(d, (1, 3, 12), (0, -1, 5001))),
+        lambda: k8s.examples.large(pick(d, (3, 10), (0,)), pick(d, (5, 30), (-1, 10**6))),
+        lambda: k8s.examples.uneven(external_traffic_policy=pick(d, POLICIES)),
+        lambda: k8s.examples.one_two(external_traffic_policy=pick(d, POLICIES))))(),
+       ("nodes", "pods", "spec.")),
     Op("Cluster", lambda c, d: Cluster(**kwargs(d, {"name": lambda: pick(d, ("demo",)),
                                                     "cluster_cidr": lambda: pick(d, CIDRS)})),
        ("name", "cluster_cidr")),

@@ -188,6 +188,17 @@ def test_from_layout_layouts(layout, says):
     assert says in str(err.value)
 
 
+@pytest.mark.parametrize("make, says", [
+    (lambda: k8s.examples.balanced("x"), 'nodes: Invalid value: "x": must be a whole number from 1 to 5,000'),
+    (lambda: k8s.examples.large(0), "nodes: Invalid value: 0"),  # was ZeroDivisionError
+    (lambda: k8s.examples.large(2, 1000), "pods: Invalid value: 1000: must be a whole number from 0 to 500"),
+])
+def test_example_clusters_check_their_sizes(make, says):
+    with pytest.raises(InvalidChange) as err:
+        make()
+    assert says in str(err.value)
+
+
 def test_node_port_range_exhausted_says_so():
     c = Cluster.from_layout([1], type="ClusterIP")
     for i in range(5):
