@@ -8,6 +8,7 @@ the rule in plain words.
 
 from __future__ import annotations
 
+import re
 import reprlib
 from typing import Any
 
@@ -56,14 +57,15 @@ def show(value: Any, limit: int = SHOW_LIMIT) -> str:
         return f'"{text}{"..." if len(value) > limit else ""}"'
     if isinstance(value, bool):
         return str(value)
-    if isinstance(value, int):
+    try:
         text = _REPR.repr(value)
-    else:
-        try:
-            text = _REPR.repr(value)
-        except Exception:  # a value whose own repr fails still gets named
-            text = f"<{type(value).__name__}>"
+    except Exception:  # a value whose own repr fails still gets named
+        text = f"<{type(value).__name__}>"
+    text = _ADDRESS.sub(">", text)  # "<Foo object at 0x7f...>" -> "<Foo object>": nothing to learn from an address
     return text if len(text) <= limit + 2 else text[:limit] + "..."
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
 
 
 class K8sLearnError(Exception):
@@ -155,9 +157,10 @@ class NotFound(K8sLearnError, KeyError):
         if len(self.choices) > _MAX_CHOICES:
             shown.append(f"... ({len(self.choices) - _MAX_CHOICES} more)")
         listed = ", ".join(shown) if self.choices else "none yet"
+        where = " in this cluster" if kind in ("node", "pod", "service") else ""
         super().__init__(
             f"{kind}s {show(name)} not found",
-            hint=f"the {kind}s in this cluster are: {listed}.",
+            hint=f"the {kind}s{where} are: {listed}.",
         )
 
     # KeyError's __str__ would add quotes around the whole message.
