@@ -116,7 +116,7 @@ def test_local_on_an_empty_node_shows_the_drop():
     assert ex.result.trace.outcome == "delivered"
     ex.controls["k8sl-entry"].value = "node-c"
     t = ex.result.trace
-    assert t.outcome == "dropped" and t.hops[-1].action == "DROP" and t.hops[-1].at == "node-c"
+    assert t.outcome == "dropped" and t.hops[-1].action == "DROP" and t.hops[-1].at.name == "node-c"
     assert "DROP" in ex.outputs["k8sl-hops"].value
     assert ex.outputs["k8sl-diagram"].value != delivered
     assert "DROPPED" in ex.outputs["k8sl-diagram-caption"].value or "dropped" in ex.outputs["k8sl-diagram-caption"].value

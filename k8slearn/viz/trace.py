@@ -34,7 +34,7 @@ def trace_summary(trace: Trace) -> str:
 
 def _title(trace: Trace) -> tuple[str, str]:
     head = f"{trace.client} → {trace.service}" + (f" via {trace.entry_node}" if trace.entry_node else "")
-    where = next((h.at for h in trace.hops if h.action in _FAIL), None)
+    where = next((h.at.name for h in trace.hops if h.action in _FAIL), None)
     first = trace.reason.split(". ")[0].split(" (")[0]
     if trace.outcome == "dropped":
         return f"{head}: DROPPED at {where}", first
@@ -236,14 +236,14 @@ class _Drawer:
     def walk(self, hops: tuple[Hop, ...], *, reply: bool) -> None:
         colour = COLOURS["reply"] if reply else COLOURS["request"]
         current: str | None = None
-        places = [h.at for h in hops]
+        places = [h.at.name for h in hops]
         for i, hop in enumerate(hops):
             if current is None:
-                x, y = self.beside_place(hop.at, hop.direction)
+                x, y = self.beside_place(hop.at.name, hop.direction)
                 self.number(x, y, hop.step, colour)
-            elif hop.at != current:
-                then = next((p for p in places[i + 1:] if p != hop.at), None)
-                pts, extra = self.route(current, hop.at, reply, then)
+            elif hop.at.name != current:
+                then = next((p for p in places[i + 1:] if p != hop.at.name), None)
+                pts, extra = self.route(current, hop.at.name, reply, then)
                 self.extra |= extra
                 self.arrow(pts, colour=COLOURS["extra hop"] if extra else colour, reply=reply, extra=extra)
                 x, y, along = _midpoint(pts)
@@ -252,11 +252,11 @@ class _Drawer:
                     text(self.ax, x + 0.2, y, "extra hop", size="small", weight="bold", color=COLOURS["extra hop"],
                          ha="left", zorder=7, bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="none"))
             else:
-                x, y = self.beside_place(hop.at, hop.direction)
+                x, y = self.beside_place(hop.at.name, hop.direction)
                 self.number(x, y, hop.step, colour)
             if hop.action in _FAIL:
-                self.cross(hop.at)
-            current = hop.at
+                self.cross(hop.at.name)
+            current = hop.at.name
 
 
 def _midpoint(pts: list[tuple[float, float]]) -> tuple[float, float, tuple[float, float]]:
@@ -277,11 +277,11 @@ def _notes(trace: Trace, reply: bool) -> list[tuple[int | None, str, str]]:
             for part in hop.nat.split("; "):
                 kind = part.split(" ")[0]
                 colour = COLOURS["reply"] if back else COLOURS["snat"] if kind == "SNAT" else COLOURS["dnat"]
-                notes.append((hop.step, f"{part.replace('->', '→')}   at {hop.at}", colour))
+                notes.append((hop.step, f"{part.replace('->', '→')}   at {hop.at.name}", colour))
         if hop.action == "route" and hop.note.startswith("extra hop"):
             notes.append((hop.step, hop.note[len("extra hop: "):].split(" (DSR")[0], COLOURS["extra hop"]))
         if hop.action in ("DROP", "REJECT"):
-            notes.append((hop.step, f"{hop.action} at {hop.at}: {hop.note}", _DEAD))
+            notes.append((hop.step, f"{hop.action} at {hop.at.name}: {hop.note}", _DEAD))
         if hop.action == "discard":
             notes.append((hop.step, f"the client discards the reply: {trace.reason}", _DEAD))
         if hop.action == "accept" and back:
@@ -308,9 +308,8 @@ def draw_trace(trace: Trace, *, ax: Any = None, reply: bool = False) -> Any:
         raise ValueError("this trace carries no cluster snapshot to draw it on")
     svc = cluster.service(trace.service)
     hops = trace.hops + (trace.reply if reply else ())
-    names = {h.at for h in hops}
-    external = trace.hops[0].at == "client" and not any(p.name == "client" for p in cluster.pods) or \
-        cluster.owner_of(trace.client_ip) is None
+    names = {h.at.name for h in hops}
+    external = trace.hops[0].at.kind == "client"
     nodes = None
     if len(cluster.nodes) > COMPACT_NODES:
         keep = names | {trace.pod_node, trace.entry_node} | {p.node for p in cluster.pods if p.name in names}
@@ -324,7 +323,7 @@ def draw_trace(trace: Trace, *, ax: Any = None, reply: bool = False) -> Any:
                  lb_label=lb_label, top=0.85, keep=names)
     notes = _notes(trace, reply)
     lines = sum(len(textwrap.wrap(t, _WRAP)) for _, t, _ in notes)
-    places = [h.at for h in hops]
+    places = [h.at.name for h in hops]
     moves = [(a, b) for a, b in zip(places, places[1:]) if a != b]
     owner = {p.name: p.node for p in cluster.pods}
     uses_u = any(owner.get(a, a) in lay.nodes and b in lay.nodes and owner.get(a, a) != b for a, b in moves)
