@@ -25,7 +25,8 @@ from .errors import InvalidChange, NotFound
 from .loadbalancer import LB_ADDRESS, LoadBalancer, get_load_balancer, spread
 from .model import CLIENT_IP, Cluster, Endpoint, Node, Pod, Service, ServiceRef
 
-__all__ = ["Packet", "Place", "PLACE_KINDS", "Hop", "Trace", "send", "resolve_client", "default_address", "rng"]
+__all__ = ["Packet", "Place", "PLACE_KINDS", "Hop", "Trace", "send", "resolve_client", "default_address", "rng",
+           "check_reachable"]
 
 EPHEMERAL_PORTS = (32768, 60999)  # Linux's default ip_local_port_range
 
@@ -321,6 +322,17 @@ def default_address(svc: Service, external: bool) -> str:
     )
 
 
+def check_reachable(svc: Service, external: bool, address: str) -> None:
+    """Refuse what no packet can do: an outside client dialling a ClusterIP (one answer, used by
+    :func:`send` and by :func:`k8slearn.traffic`)."""
+    if external and address == "clusterIP":
+        raise InvalidChange(
+            f"a client outside the cluster cannot reach {svc.name}'s ClusterIP {svc.cluster_ip}",
+            hint="ClusterIPs are virtual addresses that exist only inside the cluster (kube-proxy on each "
+            "node catches them). From outside, use the load-balancer IP, a NodePort or an externalIP.",
+        )
+
+
 class _Hops:
     """Collects hops, numbering them."""
 
@@ -373,12 +385,7 @@ def send(
     address = address or default_address(svc, external)
     if address not in ("clusterIP", "nodePort", "loadBalancerIP", "externalIP"):
         raise NotFound("address", address, ["loadBalancerIP", "nodePort", "externalIP", "clusterIP"])
-    if external and address == "clusterIP":
-        raise InvalidChange(
-            f"a client outside the cluster cannot reach {svc.name}'s ClusterIP {svc.cluster_ip}",
-            hint="ClusterIPs are virtual addresses that exist only inside the cluster (kube-proxy on each "
-            "node catches them). From outside, use the load-balancer IP, a NodePort or an externalIP.",
-        )
+    check_reachable(svc, external, address)
     hops = _Hops()
     common = dict(service=svc.name, client=label, client_ip=source.ip, dataplane=dataplane_key(dp),
                   cluster=cluster.copy())  # a snapshot, so the trace can be drawn after the cluster changes
