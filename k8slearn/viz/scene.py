@@ -346,8 +346,8 @@ class _Scene:
                          else shares.get(name, 0.0))
             dead = share is not None and share <= 1e-12
             s.line(x0, y0, x1, y1, cls="edge", sw=1.2, dash="3 4" if dead else None)
-            if share is not None:
-                t = 0.32
+            if share is not None:  # near the node end, below the client's label and above the tabs
+                t = min(0.9, max(0.3, (y1 - 12 - y0) / max(y1 - y0, 1.0)))
                 x, y = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
                 label = _pct(share)
                 w = text_width(label, SMALL, bold=True) + 8
@@ -553,7 +553,9 @@ class _Scene:
         slots: list[Box] = []
         if a.kind == "client" and b.kind in ("lb", "router") and lay.client is not None and lay.lb is not None:
             mid = (lay.client.right + lay.lb.x) / 2
-            slots.append(Box(max(lay.client.right + 4, mid - w / 2), lay.client.bottom + 6, w, LABEL_H))
+            y = lay.client.bottom + 3
+            slots += [Box(max(lay.client.right + 4, mid - w / 2), y, w, LABEL_H), Box(lay.client.x, y, w, LABEL_H),
+                      Box(lay.client.right + 4, y, w, LABEL_H)]
         elif a.kind in ("client", "lb", "router"):
             slots += top(nb) + below(nb)
         elif a.kind == "pod" and b.kind == "node" and na == nb:
@@ -683,11 +685,16 @@ class _Scene:
         self.svg.text(box.x + 6, box.y + 14.5, text, size=SMALL, bold=True, fill=colour,
                       extra=' data-k8s="reply-outcome"')
 
+    def flush(self) -> None:
+        """Draw what waits to go on top (the shares), once."""
+        for draw in self.later:
+            draw()
+        self.later = []
+
     def legend(self, items: list[tuple[str, str, str | None]], first_line: str) -> None:
         """The key to the path's styles: on the right of the first headline line when it fits, else
         along the bottom (the picture grows by one line)."""
-        for draw in self.later:
-            draw()
+        self.flush()
         s = self.svg
         width = sum(32 + text_width(text, SMALL) + 18 for text, _, _ in items) - 18
         if PAD + text_width(first_line, TEXT + 1, bold=True) + 24 + width <= self.lay.width - PAD:
@@ -825,6 +832,7 @@ def scene(obj: Cluster | Trace, service: Any = None, *, lb: str | LoadBalancer |
             else:
                 sc.badge(hops[-1].at, "✓ reply accepted", _OK)
         if step is not None and upto:
+            sc.flush()  # the packet goes on top of everything
             hop = upto[-1]
             prev = upto[-2] if len(upto) > 1 else None
             sc.token(hop, prev, client_ip, step, total)
