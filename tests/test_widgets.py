@@ -25,7 +25,7 @@ ipywidgets = pytest.importorskip("ipywidgets")
 
 def _svgs(html: str) -> list[ET.Element]:
     """The SVG pictures inside an output's HTML, parsed (so they must be well-formed)."""
-    return [ET.fromstring(m) for m in re.findall(r"<svg.*?</svg>", html, flags=re.S)]
+    return [ET.fromstring(m) for m in re.findall(r"<svg.*?</svg>", html, flags=re.DOTALL)]
 
 
 def _marked(html: str, kind: str) -> list[ET.Element]:
