@@ -52,7 +52,7 @@ class Focused:
     def _apply(self, action: Any) -> None:
         try:
             action()
-        except Exception as err:  # shown in the widget, never lost in a callback
+        except Exception as err:  # noqa: BLE001  # shown in the widget, never lost in a callback
             self.last_error = err
         else:
             self.last_error = None
@@ -77,7 +77,7 @@ class Focused:
             svg, _alt = bars(frame, colours=self.colours, y_max=self._y_max, width=520, height=240)
             o["k8sl-chart"].value = f"<div class='k8sl-chart-box k8sl-focused-chart'>{svg}</div>"
             o["k8sl-metrics"].value = _render.metrics_html(metrics_line(exact.iloc[0].to_dict()))
-        except Exception as err:  # e.g. no outside traffic to a ClusterIP service: say why
+        except Exception as err:  # noqa: BLE001  # e.g. no outside traffic to a ClusterIP service: say why
             problem = err
             self.result = {"traffic": None, "metrics": None}
             o["k8sl-metrics"].value = ""
