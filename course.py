@@ -17,10 +17,13 @@ the two installs nothing twice. Delete .venv to start over.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import venv
 from pathlib import Path
@@ -30,6 +33,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 FIRST_NOTEBOOK = "notebooks/00-start-here.ipynb"
+WORKSPACES = VENV / "k8slearn-workspaces"  # JupyterLab keeps this course's open tabs here
 FLAVOURS = ("lab", "test")  # each flavour includes the ones before it
 
 
@@ -120,16 +124,56 @@ def course_env() -> dict[str, str]:
 
 
 def lab_command(extra: list[str]) -> list[str]:
-    """JupyterLab with the repository as its root (notebooks/, exercises/, solutions/ and docs/ all
-    reachable in the file browser), opening the first notebook."""
-    target = FIRST_NOTEBOOK if (ROOT / FIRST_NOTEBOOK).exists() else ""
-    root = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-    return [str(PYTHON), "-m", "jupyter", "lab", f"--ServerApp.root_dir={ROOT}", *root, *extra,
-            *([target] if target else [])]
+    """JupyterLab with the repository as its root, so notebooks/, exercises/, solutions/ and docs/ are
+    all in the file browser, and its own workspace folder (see :func:`first_workspace`).
+
+    Its terminals run the learner's shell as a plain interactive shell, so they inherit the PATH of
+    :func:`course_env`. (Left alone, JupyterLab starts a login shell whenever its output is not a
+    terminal, and a login shell's /etc/profile resets PATH: ``k8slearn`` would not be found.)
+    """
+    options = [f"--ServerApp.root_dir={ROOT}", f"--LabApp.workspaces_dir={WORKSPACES}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        options.append("--allow-root")
+    if os.name != "nt":
+        shell = os.environ.get("SHELL") or shutil.which("sh") or "/bin/sh"
+        options.append(f"--ServerApp.terminado_settings=shell_command={shlex.quote(shell)}")
+    return [str(PYTHON), "-m", "jupyter", "lab", *options, *extra]
+
+
+def first_workspace() -> None:
+    """On the first start, a JupyterLab workspace with the first notebook open and the file browser at
+    the repository root; afterwards JupyterLab restores whatever the learner had open.
+
+    (Naming the notebook on JupyterLab's command line would open it too, but would also make its folder,
+    notebooks/, the file browser's landing place.)
+    """
+    if WORKSPACES.exists() or not (ROOT / FIRST_NOTEBOOK).exists():
+        return
+    tab = f"notebook:{FIRST_NOTEBOOK}"
+    workspace = {
+        "data": {
+            "layout-restorer:data": {
+                "main": {"dock": {"type": "tab-area", "currentIndex": 0, "widgets": [tab]}, "current": tab},
+                "left": {"collapsed": False, "visible": True, "current": "filebrowser", "widgets": ["filebrowser"]},
+            },
+            tab: {"data": {"path": FIRST_NOTEBOOK, "factory": "Notebook"}},
+            "file-browser-filebrowser:cwd": {"path": ""},
+        },
+        "metadata": {"id": "default"},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "k8slearn.jupyterlab-workspace.json"
+        source.write_text(json.dumps(workspace, indent=1) + "\n")
+        done = subprocess.run([str(PYTHON), "-m", "jupyter", "lab", "workspaces", "import",
+                               f"--WorkspaceImportApp.workspaces_dir={WORKSPACES}", str(source)],
+                              cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode != 0:  # not fatal: JupyterLab then opens on its launcher
+        print(f"      (could not prepare JupyterLab's first view: {done.stderr.strip()[-300:]})", flush=True)
 
 
 def lab(extra: list[str]) -> int:
     setup("lab")
+    first_workspace()
     step(3, f"starting JupyterLab on {FIRST_NOTEBOOK} (stop it with Ctrl+C) ...")
     try:
         return subprocess.call(lab_command(extra), cwd=ROOT, env=course_env())

@@ -32,14 +32,34 @@ def _name(requirement: str) -> str:
     return m.group(0).lower().replace("_", "-") if m else ""
 
 
-def test_jupyterlab_serves_the_repository_and_opens_the_first_notebook():
+def test_jupyterlab_serves_the_repository_with_its_own_workspaces():
     command = course.lab_command(["--no-browser"])
     assert command[:4] == [str(course.PYTHON), "-m", "jupyter", "lab"]
     assert f"--ServerApp.root_dir={ROOT}" in command
-    # the file to open comes last: with the root set explicitly, JupyterLab opens it below the root
-    # (given alone, a file would make its own folder the root: notebooks/, with docs/ out of reach)
-    assert command[-1] == "notebooks/00-start-here.ipynb" and (ROOT / command[-1]).exists()
+    assert f"--LabApp.workspaces_dir={course.WORKSPACES}" in command
+    # no file named on the command line: JupyterLab would make its folder (notebooks/) the landing place
+    assert not any(arg.endswith(".ipynb") for arg in command)
     assert "--no-browser" in command
+    if os.name != "nt":  # a plain interactive shell: a login shell would reset PATH from /etc/profile
+        (shell,) = [a for a in command if a.startswith("--ServerApp.terminado_settings=")]
+        assert shell.endswith(os.environ.get("SHELL") or "sh") and " -l" not in shell
+
+
+def test_the_first_start_opens_notebook_00_with_the_browser_at_the_root(tmp_path, monkeypatch):
+    import json
+    import sys
+
+    monkeypatch.setattr(course, "PYTHON", Path(sys.executable))
+    monkeypatch.setattr(course, "WORKSPACES", tmp_path / "workspaces")
+    course.first_workspace()
+    (saved,) = (tmp_path / "workspaces").glob("default-*.jupyterlab-workspace")
+    data = json.loads(saved.read_text())["data"]
+    assert data["layout-restorer:data"]["main"]["current"] == "notebook:notebooks/00-start-here.ipynb"
+    assert data["notebook:notebooks/00-start-here.ipynb"]["data"]["path"] == "notebooks/00-start-here.ipynb"
+    assert data["file-browser-filebrowser:cwd"] == {"path": ""}
+    saved.write_text(saved.read_text().replace("00-start-here", "05-imbalance"))
+    course.first_workspace()
+    assert "05-imbalance" in saved.read_text(), "later starts keep the learner's own layout"
 
 
 def test_jupyterlab_terminals_find_the_courses_k8slearn(monkeypatch):
