@@ -298,7 +298,7 @@ class Summary:
 
 
 _STRICT = ("Checked in this session only. For the strict grade, save the notebook and run "
-           "`k8slearn check exercises/{name}.ipynb` in a terminal (File > New > Terminal).")
+           "`k8slearn check exercises/{name}.ipynb` in a terminal (File → New → Terminal).")
 
 
 def summary(notebook: int | str) -> Summary:
