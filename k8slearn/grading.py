@@ -231,6 +231,8 @@ def grade(path: str | os.PathLike, *, timeout: float = 300,
         report_file.touch()
         rows_by_cell, problem, ran = _run(cells, folder, report_file, timeout,
                                           {i for i in checks.values() if i is not None}, on_cell)
+    owner = {j: e.id for e in exercises for j, c in enumerate(cells)
+             if c.grade_id == "answer-" + e.id.replace(".", "-")}
     grades = []
     section_start = 0
     for exercise in exercises:
@@ -243,7 +245,9 @@ def grade(path: str | os.PathLike, *, timeout: float = 300,
             grades.append(Grade(exercise, "not checked"))
             continue
         start = section_start if i >= section_start else i
-        errors = [e for e in (_error_of(c) for c in cells[start:i + 1]) if e]
+        # the cells since the previous check, except another exercise's own answer cell
+        errors = [e for j, c in enumerate(cells[start:i + 1], start)
+                  if owner.get(j, exercise.id) == exercise.id and (e := _error_of(c))]
         section_start = i + 1
         rows = [r for r in rows_by_cell.get(i, []) if r.get("exercise") == exercise.id]
         if errors:

@@ -83,6 +83,14 @@ def test_an_answer_cell_that_raises_is_an_error_never_a_stale_answer(tmp_path):
     assert "Traceback" not in text and "ValueError: boom" in text
 
 
+def test_an_error_in_an_exercise_without_its_check_is_not_blamed_on_the_next(tmp_path):
+    nb = _edited(EX04, tmp_path / "mine.ipynb", {"answer-4-2": "raise RuntimeError('mine')",
+                                                 "answer-4-3": "answer = 1 / 3"}, drop={"check-4-2"})
+    report = grading.grade(nb, timeout=120)
+    assert _statuses(report)["4.2"] == "missing"
+    assert _statuses(report)["4.3"] == "done", "4.3's own cells ran fine"
+
+
 @pytest.mark.slow
 def test_a_hung_or_exiting_kernel_stops_that_notebook_only(tmp_path):
     hung = _edited(EX01, tmp_path / "hung.ipynb", {"answer-1-1": "while True: pass"})
