@@ -104,3 +104,15 @@ def test_usage_names_every_command(capsys):
     usage = capsys.readouterr().err
     for command in ("course.py lab", "course.py setup", "course.py test"):
         assert command in usage
+
+
+def test_setup_doc_tells_not_run_yet_from_extension_missing():
+    """docs/setup.md's diagnostic: a slider means widgets work; its text fallback means no extension."""
+    ipywidgets = pytest.importorskip("ipywidgets")
+    text = (ROOT / "docs" / "setup.md").read_text()
+    fallback = ipywidgets.IntSlider()._repr_mimebundle_()["text/plain"]
+    assert f"the text `{fallback}`\nmeans the extension is missing" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "VBox(children=" in line]
+    assert len(rows) == 2, "one row for a cell not run yet, one for a missing extension"
+    assert rows[0].startswith("| Before you run the cell") and "has not run yet" in rows[0]
+    assert rows[1].startswith("| **After** running the cell") and "no widget extension" in rows[1]
