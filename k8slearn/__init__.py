@@ -20,14 +20,14 @@ from .dataplane import DATAPLANES, Cilium, KubeProxy, Source, decide, health_che
 from .errors import InvalidChange, InvalidService, K8sLearnError, K8sLearnWarning, NotFound
 from .loadbalancer import LB_MODELS, LoadBalancer
 from .model import CLIENT_IP, Cluster, Endpoint, Node, Pod, Service
-from .trace import Hop, Packet, Trace, send
+from .trace import Hop, Packet, Place, Trace, send
 from .traffic import by_node, metrics, sample, traffic
 
 __version__ = "0.1.0"
 
 __all__ = [
     "examples", "Cluster", "Node", "Pod", "Service", "Endpoint", "CLIENT_IP",
-    "send", "Trace", "Hop", "Packet", "traffic", "metrics", "sample", "by_node",
+    "send", "Trace", "Hop", "Packet", "Place", "traffic", "metrics", "sample", "by_node",
     "decide", "Source", "KubeProxy", "Cilium", "DATAPLANES", "health_check", "health_checks",
     "LoadBalancer", "LB_MODELS",
     "K8sLearnError", "InvalidService", "InvalidChange", "NotFound", "K8sLearnWarning",

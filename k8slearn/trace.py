@@ -25,7 +25,8 @@ from .errors import InvalidChange, NotFound
 from .loadbalancer import LB_ADDRESS, LoadBalancer, get_load_balancer, spread
 from .model import CLIENT_IP, Cluster, Endpoint, Node, Pod, Service, ServiceRef
 
-__all__ = ["Packet", "Hop", "Trace", "send", "resolve_client", "default_address", "rng"]
+__all__ = ["Packet", "Place", "PLACE_KINDS", "Hop", "Trace", "send", "resolve_client", "default_address", "rng",
+           "check_reachable"]
 
 EPHEMERAL_PORTS = (32768, 60999)  # Linux's default ip_local_port_range
 
@@ -63,17 +64,71 @@ class Packet:
         return Packet(self.dst, self.dport, self.src, self.sport, self.protocol)
 
 
+#: The kinds of place a packet passes, in the order a path from outside meets them.
+PLACE_KINDS = ("client", "cdn", "lb", "router", "node", "pod", "ingress", "app")
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a hop happens: a ``kind`` (one of :data:`PLACE_KINDS`) and a ``name``.
+
+    A pod also knows its ``node``, so a picture can put it inside that node. The kind, never the
+    name, says what a place is: a pod named ``client`` is still a pod.
+
+    >>> Place.pod("web-1", node="node-a")
+    Place.pod('web-1', node='node-a')
+    >>> str(Place.lb()), Place.client("198.51.100.7").kind
+    ('load balancer', 'client')
+    """
+
+    kind: str
+    name: str
+    node: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in PLACE_KINDS:
+            raise ValueError(f"unknown place kind {self.kind!r}: one of {', '.join(PLACE_KINDS)}")
+
+    @classmethod
+    def client(cls, name: str = "client") -> Place:
+        return cls("client", name)
+
+    @classmethod
+    def lb(cls, name: str = "load balancer") -> Place:
+        return cls("lb", name)
+
+    @classmethod
+    def router(cls, name: str = "router") -> Place:
+        return cls("router", name)
+
+    @classmethod
+    def of_node(cls, name: str) -> Place:
+        return cls("node", name, node=name)
+
+    @classmethod
+    def pod(cls, name: str, *, node: str | None) -> Place:
+        return cls("pod", name, node=node)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        node = f", node={self.node!r}" if self.kind == "pod" else ""
+        return f"Place.{'of_node' if self.kind == 'node' else self.kind}({self.name!r}{node})"
+
+
 @dataclass(frozen=True, slots=True)
 class Hop:
     """One thing that happened to the packet, at one place.
 
     ``action`` is one of: ``send``, ``forward``, ``DNAT``, ``SNAT``, ``route``, ``deliver``,
-    ``DROP``, ``REJECT``, ``un-NAT``, ``accept``, ``discard``. ``rule`` names what acted (kube-proxy's
-    chains, conntrack, the load balancer).
+    ``DROP``, ``REJECT``, ``un-NAT``, ``accept``, ``discard``. ``at`` is the :class:`Place` where it
+    happened (``str(hop.at)`` is its name). ``rule`` names what acted (kube-proxy's chains, conntrack,
+    the load balancer).
     """
 
     step: int
-    at: str
+    at: Place
     action: str
     before: Packet
     after: Packet
@@ -164,7 +219,7 @@ class Trace:
             seen += " (the client's own IP)"
         else:
             first = next((h for h in self.hops if h.before.src != h.after.src), None)
-            by_lb = first is not None and first.at == "load balancer"
+            by_lb = first is not None and first.at.kind == "lb"
             seen += (" (not the client's IP: the load balancer replaced it)" if by_lb
                      else " (not the client's IP: SNAT)" if self.snat else " (not the client's IP)")
         hop = ", extra node hop" if self.extra_hop else ""
@@ -182,7 +237,7 @@ class Trace:
 
         hops = self.hops + (self.reply if reply else ())
         return pd.DataFrame(
-            [{"step": h.step, "direction": h.direction, "at": h.at, "action": h.action,
+            [{"step": h.step, "direction": h.direction, "at": h.at.name, "action": h.action,
               "before": h.before.summary(), "after": h.after.summary(), "changed": ",".join(h.changed),
               "rule": h.rule, "note": h.note} for h in hops],
             columns=["step", "direction", "at", "action", "before", "after", "changed", "rule", "note"],
@@ -201,7 +256,7 @@ class Trace:
             colour = {"DROP": "#D55E00", "REJECT": "#D55E00", "discard": "#D55E00"}.get(h.action, "inherit")
             rows.append(
                 f"<tr><td style='text-align:left'>{h.step}</td><td style='text-align:left'>{'→' if h.direction == 'request' else '←'}</td>"
-                f"<td style='text-align:left'>{html.escape(h.at)}</td><td style='color:{colour};text-align:left'>{html.escape(h.action)}</td>"
+                f"<td style='text-align:left'>{html.escape(h.at.name)}</td><td style='color:{colour};text-align:left'>{html.escape(h.action)}</td>"
                 f"<td style='font-family:monospace;text-align:left'>{cell(h.before, h.after)}</td>"
                 f"<td style='font-family:monospace;text-align:left'>{cell(h.after, h.before)}</td>"
                 f"<td style='text-align:left'><small>{html.escape(h.rule)}</small></td><td style='text-align:left'><small>{html.escape(h.note)}</small></td></tr>"
@@ -215,8 +270,8 @@ class Trace:
 def _places(hops: tuple[Hop, ...]) -> list[str]:
     names: list[str] = []
     for hop in hops:
-        if not names or names[-1] != hop.at:
-            names.append(hop.at)
+        if not names or names[-1] != hop.at.name:
+            names.append(hop.at.name)
     return names
 
 
@@ -267,13 +322,24 @@ def default_address(svc: Service, external: bool) -> str:
     )
 
 
+def check_reachable(svc: Service, external: bool, address: str) -> None:
+    """Refuse what no packet can do: an outside client dialling a ClusterIP (one answer, used by
+    :func:`send` and by :func:`k8slearn.traffic`)."""
+    if external and address == "clusterIP":
+        raise InvalidChange(
+            f"a client outside the cluster cannot reach {svc.name}'s ClusterIP {svc.cluster_ip}",
+            hint="ClusterIPs are virtual addresses that exist only inside the cluster (kube-proxy on each "
+            "node catches them). From outside, use the load-balancer IP, a NodePort or an externalIP.",
+        )
+
+
 class _Hops:
     """Collects hops, numbering them."""
 
     def __init__(self) -> None:
         self.items: list[Hop] = []
 
-    def add(self, at: str, action: str, before: Packet, after: Packet | None = None, *, rule: str = "",
+    def add(self, at: Place, action: str, before: Packet, after: Packet | None = None, *, rule: str = "",
             note: str = "", direction: str = "request") -> Packet:
         after = before if after is None else after
         self.items.append(Hop(len(self.items) + 1, at, action, before, after, rule, note, direction))
@@ -319,12 +385,7 @@ def send(
     address = address or default_address(svc, external)
     if address not in ("clusterIP", "nodePort", "loadBalancerIP", "externalIP"):
         raise NotFound("address", address, ["loadBalancerIP", "nodePort", "externalIP", "clusterIP"])
-    if external and address == "clusterIP":
-        raise InvalidChange(
-            f"a client outside the cluster cannot reach {svc.name}'s ClusterIP {svc.cluster_ip}",
-            hint="ClusterIPs are virtual addresses that exist only inside the cluster (kube-proxy on each "
-            "node catches them). From outside, use the load-balancer IP, a NodePort or an externalIP.",
-        )
+    check_reachable(svc, external, address)
     hops = _Hops()
     common = dict(service=svc.name, client=label, client_ip=source.ip, dataplane=dataplane_key(dp),
                   cluster=cluster.copy())  # a snapshot, so the trace can be drawn after the cluster changes
@@ -333,21 +394,26 @@ def send(
 
     dst_ip, dst_port = _address_of(cluster, svc, address, via)
     packet = Packet(source.ip, client_port, dst_ip, dst_port)
-    start = "client" if external else (source.pod or source.node or label)
+    if external:
+        start = Place.client()
+    elif source.pod:
+        start = Place.pod(source.pod, node=source.node)
+    else:
+        start = Place.of_node(source.node or label)
     packet = hops.add(start, "send", packet, note=f"{label} opens a connection to {dst_ip}:{dst_port}")
 
     # Which node handles the packet first.
     proxied_from: Packet | None = None  # the client's own connection, when a proxying LB opened a new one
     if address == "loadBalancerIP" and svc.load_balancer_ip_mode == "Proxy" and lb.model != "pod-targeting":
         if not external:
-            hops.add(source.node or start, "forward", packet, rule="KUBE-SERVICES: no rule for an ipMode Proxy LB IP",
+            hops.add(Place.of_node(source.node) if source.node else start, "forward", packet, rule="KUBE-SERVICES: no rule for an ipMode Proxy LB IP",
                      note="kube-proxy does not short-circuit it (ipMode: Proxy), so it goes out to the load balancer")
         entry = _lb_entry(cluster, svc, lb, via, gen, packet, hops, common)
         if isinstance(entry, Trace):
             return entry
         proxied_from = packet
         port = int(gen.integers(EPHEMERAL_PORTS[0], EPHEMERAL_PORTS[1] + 1))
-        packet = hops.add("load balancer", "SNAT", packet,
+        packet = hops.add(Place.lb(), "SNAT", packet,
                           Packet(LB_ADDRESS, port, cluster.node(entry).ip, svc.node_port),  # type: ignore[arg-type]
                           rule="load balancer (ipMode: Proxy)",
                           note=f"a proxying load balancer ends the client's connection and opens its own to {entry}'s "
@@ -362,7 +428,7 @@ def send(
             if isinstance(entry, Trace):
                 return entry
             why = "you chose the node" if via else f"{lb.description}"
-            packet = hops.add("load balancer", "forward", packet,
+            packet = hops.add(Place.lb(), "forward", packet,
                               note=f"sends it to {entry} ({why}); a pass-through L4 load balancer leaves the addresses as they are")
         else:
             entry = cluster.node(via).name if via else cluster.nodes[int(gen.integers(len(cluster.nodes)))].name
@@ -371,7 +437,7 @@ def send(
                 hops.items[-1] = dataclasses.replace(hops.items[-1], before=packet, after=packet,
                                                      note=f"{label} opens a connection to {entry}'s NodePort")
             else:
-                hops.add("router", "forward", packet, note=f"the network routes the externalIP to {entry}")
+                hops.add(Place.router(), "forward", packet, note=f"the network routes the externalIP to {entry}")
     else:
         entry = source.node
         if address == "nodePort" and via is not None:
@@ -387,7 +453,7 @@ def send(
     fail_rule = decision.rule or " → ".join(decision.steps)
     if decision.verdict in ("DROP", "REJECT", "NO_MATCH"):
         action = "DROP" if decision.verdict == "DROP" else "REJECT"
-        hops.add(node.name, action, packet, rule=fail_rule, note=decision.reason)
+        hops.add(Place.of_node(node.name), action, packet, rule=fail_rule, note=decision.reason)
         return Trace(**common, entry_node=node.name, hops=tuple(hops.items), reply=(),
                      outcome="dropped" if action == "DROP" else "refused", pod=None, pod_node=None,
                      source_seen_by_pod=None, extra_hop=False, snat=False, reason=decision.reason,
@@ -414,7 +480,7 @@ def send(
     if proxied_from is not None:
         reason += (f" (the connection's source here is the load balancer, {source.ip}, which proxied it: "
                    "the client's own address did not reach the node)")
-    packet = hops.add(node.name, "DNAT", packet, dnat, rule=" → ".join(steps),
+    packet = hops.add(Place.of_node(node.name), "DNAT", packet, dnat, rule=" → ".join(steps),
                       note=f"{reason}. Picked {ep.pod} (1 of {n_eps}, each with probability 1/{n_eps})")
     remote = ep.node != node.name
     if masq:
@@ -422,7 +488,7 @@ def send(
         port = int(gen.integers(EPHEMERAL_PORTS[0], EPHEMERAL_PORTS[1] + 1))
         rule = "KUBE-POSTROUTING: MASQUERADE --random-fully" if not isinstance(dp, Cilium) else "eBPF SNAT"
         toward = f"its address toward {ep.node}" if remote else "its own address on the bridge toward its pods"
-        packet = hops.add(node.name, "SNAT", packet, dataclasses.replace(packet, src=snat_ip, sport=port), rule=rule,
+        packet = hops.add(Place.of_node(node.name), "SNAT", packet, dataclasses.replace(packet, src=snat_ip, sport=port), rule=rule,
                           note=f"masquerade: {node.name} replaces the source with {toward}, so the reply must come back through it")
     if remote:
         note = f"{node.name} forwards it over the pod network to {ep.node}, where {ep.pod} runs"
@@ -430,10 +496,10 @@ def send(
             note = "extra hop: " + note
         if decision.dsr:
             note += " (DSR: the service address travels with the packet, so the backend can answer the client directly)"
-        packet = hops.add(ep.node, "route", packet, note=note)
+        packet = hops.add(Place.of_node(ep.node), "route", packet, note=note)
     seen = packet.src
     seen_note = "the client's own IP" if seen == common["client_ip"] else "not the client's IP"
-    packet = hops.add(ep.pod, "deliver", packet, note=f"{ep.pod} accepts the connection from {seen} ({seen_note})")
+    packet = hops.add(Place.pod(ep.pod, node=ep.node), "deliver", packet, note=f"{ep.pod} accepts the connection from {seen} ({seen_note})")
 
     reply, outcome, reason = _reply(node, ep, packet, hops, external, address, decision, masq, proxied_from)
     return Trace(**common, entry_node=node.name, hops=tuple(hops.items), reply=reply, outcome=outcome, pod=ep.pod,
@@ -466,7 +532,7 @@ def _lb_entry(cluster: Cluster, svc: Service, lb: LoadBalancer, via: str | None,
     """The node the load balancer sends this connection to, or the trace of it dropping it."""
     entry = via or _pick_entry(cluster, svc, lb, gen)
     if entry is None:
-        hops.add("load balancer", "DROP", packet, note="no healthy backend: the load balancer drops it")
+        hops.add(Place.lb(), "DROP", packet, note="no healthy backend: the load balancer drops it")
         return Trace(**common, entry_node=None, hops=tuple(hops.items), reply=(), outcome="dropped",
                      pod=None, pod_node=None, source_seen_by_pod=None, extra_hop=False, snat=False,
                      reason=spread(cluster, svc, lb).reason)
@@ -498,7 +564,7 @@ def _pod_targeted(cluster: Cluster, svc: Service, lb: LoadBalancer, packet: Pack
                   gen: np.random.Generator, endpoint: str | None, common: dict) -> Trace:
     eps = [e for e in cluster.endpoints(svc) if e.ready]
     if not eps:
-        hops.add("load balancer", "DROP", packet, note="no ready pod to target")
+        hops.add(Place.lb(), "DROP", packet, note="no ready pod to target")
         return Trace(**common, entry_node=None, hops=tuple(hops.items), reply=(), outcome="dropped", pod=None,
                      pod_node=None, source_seen_by_pod=None, extra_hop=False, snat=False,
                      reason=f"{svc.name} has no ready pods")
@@ -515,17 +581,17 @@ def _pod_targeted(cluster: Cluster, svc: Service, lb: LoadBalancer, packet: Pack
     note = (f"targets pod {ep.pod} directly (IP target / NEG): no node hop, no kube-proxy; "
             + ("client IP preservation is on, so the source stays" if lb.preserve_client_ip
                else "without client-IP preservation the load balancer's own address becomes the source"))
-    packet = hops.add("load balancer", "DNAT" if lb.preserve_client_ip else "SNAT", packet, after,
+    packet = hops.add(Place.lb(), "DNAT" if lb.preserve_client_ip else "SNAT", packet, after,
                       rule="load balancer (pod-targeting)", note=note)
-    hops.add(ep.node, "route", packet, note=f"the VPC routes pod IPs straight to {ep.node}")
-    packet = hops.add(ep.pod, "deliver", packet, note=f"{ep.pod} accepts the connection from {packet.src}")
+    hops.add(Place.of_node(ep.node), "route", packet, note=f"the VPC routes pod IPs straight to {ep.node}")
+    packet = hops.add(Place.pod(ep.pod, node=ep.node), "deliver", packet, note=f"{ep.pod} accepts the connection from {packet.src}")
     reply = _Hops()
-    r = reply.add(ep.pod, "send", packet.swapped(), direction="reply", note="the pod answers its peer")
+    r = reply.add(Place.pod(ep.pod, node=ep.node), "send", packet.swapped(), direction="reply", note="the pod answers its peer")
     first = hops.items[0].before
-    r = reply.add("load balancer", "un-NAT", r, first.swapped(),
+    r = reply.add(Place.lb(), "un-NAT", r, first.swapped(),
                   rule="load balancer connection state", direction="reply",
                   note="the load balancer maps the reply back to the client's connection")
-    reply.add("client", "accept", r, direction="reply", note="the reply matches the connection the client opened")
+    reply.add(Place.client(), "accept", r, direction="reply", note="the reply matches the connection the client opened")
     return Trace(**common, entry_node=None, hops=tuple(hops.items), reply=_renumber(reply.items, len(hops.items)),
                  outcome="delivered", pod=ep.pod, pod_node=ep.node, source_seen_by_pod=packet.src, extra_hop=False,
                  snat=not lb.preserve_client_ip, reason=note, decision=None)
@@ -540,32 +606,32 @@ def _reply(node: Node, ep: Endpoint, delivered: Packet, hops: _Hops, external: b
     """The reply's way back, and whether the client accepts it."""
     # What the connection's initiator sent (the client, or a proxying load balancer): the reply must
     # come from first.dst:first.dport for it to be accepted.
-    first = next(h.after for h in hops.items if h.at == "load balancer") if proxied_from else hops.items[0].before
+    first = next(h.after for h in hops.items if h.at.kind == "lb") if proxied_from else hops.items[0].before
     expected_src = (first.dst, first.dport)
     reply = _Hops()
-    r = reply.add(ep.pod, "send", delivered.swapped(), direction="reply", note=f"{ep.pod} answers {delivered.src}")
+    r = reply.add(Place.pod(ep.pod, node=ep.node), "send", delivered.swapped(), direction="reply", note=f"{ep.pod} answers {delivered.src}")
     remote = ep.node != node.name
     back_through_entry = masq or not remote or not external
     if decision.dsr and remote:
-        r = reply.add(ep.node, "un-NAT", r, Packet(first.dst, first.dport, first.src, first.sport), direction="reply",
+        r = reply.add(Place.of_node(ep.node), "un-NAT", r, Packet(first.dst, first.dport, first.src, first.sport), direction="reply",
                       rule="eBPF reverse NAT (DSR)",
                       note=f"{ep.node} rewrites the source back to the service address and answers the client directly")
     elif back_through_entry:
         if remote:
-            reply.add(ep.node, "route", r, direction="reply",
+            reply.add(Place.of_node(ep.node), "route", r, direction="reply",
                       note=f"the reply is addressed to {node.name}, so {ep.node} sends it back there")
-        r = reply.add(node.name, "un-NAT", r, Packet(first.dst, first.dport, first.src, first.sport), direction="reply",
+        r = reply.add(Place.of_node(node.name), "un-NAT", r, Packet(first.dst, first.dport, first.src, first.sport), direction="reply",
                       rule="conntrack", note="conntrack finds the connection and reverses its NAT: the source becomes "
                       "the address the client dialled again")
     else:
-        r = reply.add(ep.node, "route", r, direction="reply",
+        r = reply.add(Place.of_node(ep.node), "route", r, direction="reply",
                       note=f"the reply is addressed to the client itself, so {ep.node} sends it straight out; "
                       f"{node.name}, which did the DNAT and holds the conntrack entry, never sees it")
     if external and address == "loadBalancerIP" and (back_through_entry and not decision.dsr):
-        r = reply.add("load balancer", "forward", r, direction="reply", note="back through the load balancer")
-    client_at = "client" if hops.items[0].at == "client" else hops.items[0].at
+        r = reply.add(Place.lb(), "forward", r, direction="reply", note="back through the load balancer")
+    client_at = hops.items[0].at
     if proxied_from is not None and (r.src, r.sport) == expected_src:
-        r = reply.add("load balancer", "un-NAT", r, proxied_from.swapped(), direction="reply",
+        r = reply.add(Place.lb(), "un-NAT", r, proxied_from.swapped(), direction="reply",
                       rule="load balancer (ipMode: Proxy)",
                       note="the load balancer answers on the client's own connection")
         expected_src = (proxied_from.dst, proxied_from.dport)

@@ -26,7 +26,7 @@ from .dataplane.decide import Cilium, Dataplane
 from .errors import NotFound
 from .loadbalancer import LB_ADDRESS, LoadBalancer, get_load_balancer, spread
 from .model import CLIENT_IP, Cluster, ServiceRef
-from .trace import default_address, rng
+from .trace import check_reachable, default_address, rng
 
 __all__ = ["traffic", "metrics", "sample", "by_node", "health", "TRAFFIC_COLUMNS", "METRICS_COLUMNS"]
 
@@ -67,6 +67,7 @@ def _exact(cluster: Cluster, service: ServiceRef, lb: str | LoadBalancer, client
     if clients not in CLIENTS:
         raise NotFound("clients", clients, list(CLIENTS))
     address = address or default_address(svc, clients == "external")
+    check_reachable(svc, clients == "external", address)
     key = ("exact", svc.name, repr(lb), clients, address, repr(dp))
     return cluster.cached(key, lambda: _compute(cluster, svc.name, lb, clients, address, dp))
 

@@ -27,18 +27,18 @@ LAYERS: list[tuple[str, ...]] = [
     ("traffic",),  # aggregates what trace.py defines for one connection
     ("viz",),
     ("widgets",),
-    ("checks", "manifests", "lab"),
-    ("bench", "doctor"),
+    ("checks", "manifests", "lab", "browser"),
+    ("bench", "doctor", "grading"),  # grading runs notebooks against checks.py's registry
     ("cli",),
     ("__main__",),  # it imports cli, so it sits one layer above it
 ]
 LAYER = {name: level for level, names in enumerate(LAYERS) for name in names}
 
 # Slow to import; allowed anywhere in these parts of the package ...
-HEAVY = {"matplotlib", "networkx", "ipywidgets"}
+HEAVY = {"matplotlib", "networkx", "ipywidgets", "resvg_py", "playwright"}
 HEAVY_ANYWHERE = {"viz", "widgets"}
 # ... and only inside functions (or under TYPE_CHECKING) in these.
-HEAVY_LAZILY = {"bench", "doctor", "cli"}
+HEAVY_LAZILY = {"bench", "doctor", "cli", "browser"}
 
 
 def _modules() -> dict[str, Path]:

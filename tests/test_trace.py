@@ -10,7 +10,7 @@ import pytest
 import k8slearn as k8s
 from k8slearn.errors import InvalidChange, K8sLearnError, NotFound
 from k8slearn.loadbalancer import LB_ADDRESS
-from k8slearn.trace import Hop, Packet
+from k8slearn.trace import Hop, Packet, Place
 
 CLIENT = IPv4Address("198.51.100.7")
 LB_IP = IPv4Address("203.0.113.100")
@@ -52,7 +52,7 @@ def test_cluster_local_endpoint_is_still_snatted_to_the_bridge_ip():
     assert t.source_seen_by_pod == IPv4Address("10.244.1.1")  # node-a's bridge address, not the client
     assert not t.client_ip_kept
     snat = hop(t, "SNAT")
-    assert snat.at == "node-a"
+    assert snat.at == Place.of_node("node-a") and snat.at.name == "node-a"
     assert snat.before.src == CLIENT and snat.after.src == IPv4Address("10.244.1.1")
     assert "MASQUERADE" in snat.rule
 
@@ -267,18 +267,31 @@ def test_pod_targeting_without_client_ip_preservation():
 def test_hop_changed_and_nat_labels():
     b = Packet(CLIENT, 51000, LB_IP, 80)
     a = Packet(CLIENT, 51000, IPv4Address("10.244.1.5"), 8080)
-    h = Hop(1, "node-a", "DNAT", b, a)
+    h = Hop(1, Place.of_node("node-a"), "DNAT", b, a)
     assert h.changed == ("dst", "dport")
     assert h.nat == "DNAT 203.0.113.100:80 -> 10.244.1.5:8080"
-    s = Hop(2, "node-a", "SNAT", a, Packet(IPv4Address("10.244.1.1"), 40000, a.dst, a.dport))
+    s = Hop(2, Place.of_node("node-a"), "SNAT", a, Packet(IPv4Address("10.244.1.1"), 40000, a.dst, a.dport))
     assert s.changed == ("src", "sport")
     assert s.nat == "SNAT 198.51.100.7 -> 10.244.1.1"
-    r = Hop(3, "node-a", "un-NAT", Packet(a.dst, 8080, IPv4Address("10.244.1.1"), 40000), b.swapped(), direction="reply")
+    r = Hop(3, Place.of_node("node-a"), "un-NAT", Packet(a.dst, 8080, IPv4Address("10.244.1.1"), 40000), b.swapped(), direction="reply")
     assert r.changed == ("src", "sport", "dst", "dport")
     assert r.nat == "un-SNAT 10.244.1.1:40000 -> 198.51.100.7:51000; un-DNAT 10.244.1.5 -> 203.0.113.100"
-    assert Hop(4, "x", "forward", b, b).changed == () and Hop(4, "x", "forward", b, b).nat == ""
+    assert Hop(4, Place.router("x"), "forward", b, b).changed == () and Hop(4, Place.router("x"), "forward", b, b).nat == ""
     with pytest.raises(Exception):
-        h.at = "node-b"  # type: ignore[misc]
+        h.at = Place.of_node("node-b")  # type: ignore[misc]
+
+
+def test_places_are_typed_so_a_pod_named_client_is_a_pod():
+    c = k8s.examples.in_cluster()  # has a pod named "client" on node-c
+    t = k8s.send(c, "web", client="client", seed=1)
+    first = t.hops[0].at
+    assert first == Place.pod("client", node="node-c") and first.kind == "pod"
+    assert t.path[0] == "client"  # names, for comparing with a plain list
+    outside = k8s.send(c, "web", seed=1)
+    assert outside.hops[0].at == Place.client() and outside.hops[0].at.kind == "client"
+    assert outside.hops[1].at == Place.lb() and t.hops[-1].at.kind == "pod"
+    with pytest.raises(ValueError):
+        Place("pods", "web-1")
 
 
 def test_packet_summary():
@@ -294,7 +307,7 @@ def test_to_frame():
     assert len(f) == len(t.hops) + len(t.reply)
     assert list(f["step"]) == list(range(1, len(f) + 1))
     assert list(f["direction"]) == ["request"] * len(t.hops) + ["reply"] * len(t.reply)
-    assert list(f["at"]) == [h.at for h in t.hops + t.reply]
+    assert list(f["at"]) == [h.at.name for h in t.hops + t.reply]
     dnat = f[f.action == "DNAT"].iloc[0]
     assert dnat["changed"] == "dst,dport"
     assert dnat["before"] == "198.51.100.7:51000 -> 203.0.113.100:80 TCP"
@@ -306,7 +319,7 @@ def test_to_frame():
 def test_reply_reverses_every_rewrite():
     t = k8s.send(k8s.examples.uneven(), "web", via="node-c", endpoint="web-3", seed=1)
     unnat = hop(t, "un-NAT")
-    assert unnat.at == "node-c"  # the node that holds the conntrack entry
+    assert unnat.at.name == "node-c" and unnat.at.kind == "node"  # the node that holds the conntrack entry
     assert unnat.rule == "conntrack"
     sent = t.hops[0].before
     assert unnat.after == sent.swapped()

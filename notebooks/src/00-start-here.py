@@ -27,9 +27,10 @@
 #   guess first. Guessing wrong is the point: that is where the learning happens.
 # - **Self-checks** end with a hidden answer: click *Answer* only after you have one of your own.
 # - **Exercises** live in the `exercises/` folder, one notebook per course notebook (from 01 on),
-#   with solutions in `solutions/`. Check your work from a terminal with `k8slearn check
-#   exercises/<notebook>.ipynb`: it tells you which exercises pass, which are wrong (with a hint)
-#   and which you have not tried yet.
+#   with solutions in `solutions/`. Check your work in JupyterLab's terminal (*File → New →
+#   Terminal*) with `k8slearn check exercises/<notebook>.ipynb`: it tells you which exercises are
+#   done, which are wrong (with a hint) and which you have not tried yet; `k8slearn progress` lists
+#   them all.
 # - Words you do not know are in the [glossary](../docs/glossary.md); the policies, the
 #   commands to see all this on a real cluster and the numbers to remember are on the
 #   [cheat sheet](../docs/cheatsheet.md).
@@ -91,11 +92,17 @@ print(t)
 # %% [markdown] slide="slide"
 # ## The explorer
 #
-# `k8s.explore` puts the cluster, its traffic and one traced connection side by side. Try it:
+# `k8s.explore` puts the cluster, one traced connection and where all the traffic goes side by
+# side. The addresses the packet carries are written on its path; a dashed orange segment means its
+# source was replaced (SNAT). Try it:
 #
-# 1. Note which pods get traffic and whether they see the client's IP.
-# 2. Switch `externalTrafficPolicy` from `Cluster` to `Local` and watch both change.
-# 3. Move `web-2` to `node-c`, then send a packet through each node.
+# 1. Read the path: which node did the packet enter at, which pod got it, and what source address
+#    does that pod see?
+# 2. Press ⏮ a few times, then ▶: the packet travels hop by hop, and the hop table shows where
+#    each rewrite happens.
+# 3. Switch `externalTrafficPolicy` from `Cluster` to `Local` and watch the path, the bars and the
+#    numbers change. Then choose *compare: Cluster | Local* to see both at once.
+# 4. Under *More*, move `web-2` to `node-c`; set *enters at* to each node in turn.
 #
 # The explorer works on its own copy, so the `cluster` above stays as it is.
 

@@ -206,7 +206,7 @@ behind
 # %% tags=["nbval-check-output"]
 print(behind.summary())
 print("policy:", proxied.service("web").external_traffic_policy)
-print("SNAT at:", [h.at for h in behind.hops if h.action == "SNAT"])
+print("SNAT at:", [h.at.name for h in behind.hops if h.action == "SNAT"])
 
 # %% [markdown]
 # kube-proxy on node-a did what `Local` promises: a DNAT through `KUBE-SVL-…`, no SNAT. The source was
