@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-import api_fuzz as F  # noqa: E402
+import api_fuzz as F  # noqa: E402 - after the sys.path lines above
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -59,7 +59,7 @@ def show(value: Any, limit: int = SHOW_LIMIT) -> str:
         return str(value)
     try:
         text = _REPR.repr(value)
-    except Exception:  # a value whose own repr fails still gets named
+    except Exception:  # noqa: BLE001 - a value whose own repr fails still gets named
         text = f"<{type(value).__name__}>"
     text = _ADDRESS.sub(">", text)  # "<Foo object at 0x7f...>" -> "<Foo object>": nothing to learn from an address
     return text if len(text) <= limit + 2 else text[:limit] + "..."

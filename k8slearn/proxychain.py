@@ -25,7 +25,14 @@ from typing import Any
 from .errors import InvalidChange, show
 from .loadbalancer import LB_ADDRESS
 from .model import CLIENT_IP
-from .proxies import AddressError, ProxyHeader, append_xff, client_ip, naive_client_ip, trusted_networks
+from .proxies import (
+    AddressError,
+    ProxyHeader,
+    append_xff,
+    client_ip,
+    naive_client_ip,
+    trusted_networks,
+)
 from .validation import is_bool
 
 __all__ = ["Proxy", "App", "ChainHop", "ProxyPath", "follow", "cdn_chain"]

@@ -171,12 +171,12 @@ def label_value(value: str) -> list[str]:
 
 
 _NAME_RULES = {
-    "service": (dns1035_label, 'a Service\'s name becomes a DNS name (web.default.svc.cluster.local): lower-case '
-                'letters, digits and "-", starting with a letter, e.g. "web" or "my-api".'),
-    "node": (dns1123_subdomain, 'node names are DNS subdomains: lower-case letters, digits, "-" and ".", '
-             'starting and ending with a letter or digit, e.g. "node-d".'),
-    "pod": (dns1123_subdomain, 'pod names are DNS subdomains: lower-case letters, digits, "-" and ".", '
-            'starting and ending with a letter or digit, e.g. "client" or "web-4".'),
+    "service": (dns1035_label, ('a Service\'s name becomes a DNS name (web.default.svc.cluster.local): lower-case '
+                                'letters, digits and "-", starting with a letter, e.g. "web" or "my-api".')),
+    "node": (dns1123_subdomain, ('node names are DNS subdomains: lower-case letters, digits, "-" and ".", '
+                                 'starting and ending with a letter or digit, e.g. "node-d".')),
+    "pod": (dns1123_subdomain, ('pod names are DNS subdomains: lower-case letters, digits, "-" and ".", '
+                                'starting and ending with a letter or digit, e.g. "client" or "web-4".')),
 }
 
 
@@ -343,7 +343,7 @@ def check_service_fields(fields: Mapping[str, Any]) -> tuple[dict[str, Any], lis
         value = fields.get(key)
         if value is not None and not isinstance(value, str):
             errors.append(FieldError(path, "Unsupported value", show(value), _supported(allowed),
-                                     f"the value is one of these strings (or None for the default)."))
+                                     "the value is one of these strings (or None for the default)."))
     if isinstance(fields.get("external_traffic_policy"), str) and fields["external_traffic_policy"] == "":
         out["external_traffic_policy"] = None  # "" is unset in the API
     if "cluster_ip" in fields:

@@ -23,9 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import api_fuzz as F
 import k8slearn as k8s
 from k8slearn.errors import K8sLearnError
+
+import api_fuzz as F
 
 
 class HypothesisDraw(F.Draw):
@@ -116,6 +117,6 @@ def test_known_gaps_in_trace_and_traffic(case):
     except K8sLearnError as err:
         assert len(str(err)) <= F.MAX_MESSAGE, f"a message of {len(str(err)):,} characters"
         return
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:  # noqa: BLE001 - any other exception is the failure being looked for
         pytest.fail(f"{type(err).__name__}: {err}")
     pytest.fail("accepted")

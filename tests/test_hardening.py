@@ -220,9 +220,10 @@ def test_node_port_range_exhausted_says_so():
     (lambda c: c.add_service(None), InvalidService,
      "The Service null is invalid: metadata.name: Required value: name or generateName is required"),
     (lambda c: c.add_service("Web_Service!"), InvalidService,
-     'The Service "Web_Service!" is invalid: metadata.name: Invalid value: "Web_Service!": a DNS-1035 label must '
-     "consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an "
-     "alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"),
+     ('The Service "Web_Service!" is invalid: metadata.name: Invalid value: "Web_Service!": a DNS-1035 label must '
+      "consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an "
+      "alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is "
+      "'[a-z]([-a-z0-9]*[a-z0-9])?')")),
     (lambda c: c.add_pod("x", "node-a", labels={"app": 1}), InvalidPod,
      'The Pod "x" is invalid: metadata.labels: Invalid value: 1: a label value must be a string'),
     (lambda c: c.add_service("db", selector={1: 2}), InvalidService,
@@ -232,8 +233,8 @@ def test_node_port_range_exhausted_says_so():
     (lambda c: c.add_service("db", type="NodePort", node_port=30123.0), InvalidService,
      'The Service "db" is invalid: spec.ports[0].nodePort: Invalid value: 30123.0: must be an integer (30000-32767)'),
     (lambda c: c.add_node(zone=None), InvalidNode,
-     'The Node "node-d" is invalid: metadata.labels[topology.kubernetes.io/zone]: Invalid value: null: a label value '
-     "must be a string"),
+     ('The Node "node-d" is invalid: metadata.labels[topology.kubernetes.io/zone]: Invalid value: null: a label '
+      "value must be a string")),
     (lambda c: c.set_pod("web-1", ready="false"), InvalidChange, 'ready: Invalid value: "false": must be True or False'),
     (lambda c: c.add_pod("Client", "node-a"), InvalidPod, "a lowercase RFC 1123 subdomain"),
     (lambda c: c.add_pod("x", "node-a", labels={"Bad Key": "v"}), InvalidPod, "name part must consist of"),
@@ -384,11 +385,10 @@ def test_a_warning_escalated_during_an_import_undoes_the_whole_stream():
 def test_atomic_puts_everything_back():
     c = k8s.examples.uneven()
     before = state(c)
-    with pytest.raises(InvalidChange):
-        with c.atomic():
-            c.move_pod("web-1", "node-c")
-            c.add_node("node-d")
-            c.scale("web", -1)
+    with pytest.raises(InvalidChange), c.atomic():
+        c.move_pod("web-1", "node-c")
+        c.add_node("node-d")
+        c.scale("web", -1)
     assert state(c) == before
     with c.atomic():
         c.move_pod("web-1", "node-c")

@@ -299,8 +299,8 @@ def _wait_for_namespaces(proc: subprocess.Popen, count: int = 8) -> None:
 @pytest.mark.root
 def test_the_lock_names_its_holder_and_goes_with_it():
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import time\nfrom k8slearn.lab.netns import lab_lock\n"
-         "with lab_lock('run'):\n    print('held', flush=True)\n    time.sleep(30)\n"],
+        [sys.executable, "-c", ("import time\nfrom k8slearn.lab.netns import lab_lock\n"
+                                "with lab_lock('run'):\n    print('held', flush=True)\n    time.sleep(30)\n")],
         text=True, stdout=subprocess.PIPE)
     try:
         assert holder.stdout.readline().strip() == "held"

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
-from typing import Any
 
 from ..errors import InvalidChange, NotFound, show
 from ..model import Cluster, Endpoint, Service, ServiceRef, is_cluster_address

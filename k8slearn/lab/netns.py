@@ -124,7 +124,7 @@ def lab_lock(purpose: str) -> Iterator[None]:
 
 
 def _ip(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    run = subprocess.run(["ip", *args], input=input, text=True, capture_output=True)
+    run = subprocess.run(["ip", *args], input=input, text=True, capture_output=True, check=False)
     if check and run.returncode != 0:
         output = (run.stderr.strip() or run.stdout.strip())[:500] or f"exit status {run.returncode}, no message"
         raise LabError(f"ip {' '.join(args)[:200]} failed: {output}",
@@ -144,7 +144,7 @@ def run_in(ns: str, argv: list[str], *, input: str | None = None, timeout: float
     if not ns.startswith(PREFIX):
         raise LabError(f"refusing to run in namespace {ns!r}: not one of the lab's ({PREFIX}*)")
     run = subprocess.run(["ip", "netns", "exec", ns, *argv], input=input, text=True, capture_output=True,
-                         timeout=timeout)
+                         timeout=timeout, check=False)
     if check and run.returncode != 0:
         output = (run.stderr.strip() or run.stdout.strip())[:500] or f"exit status {run.returncode}, no message"
         raise LabError(f"{' '.join(argv[:2])} in {ns} failed: {output}",
@@ -156,7 +156,7 @@ def leftovers() -> list[str]:
     """The lab namespaces that exist now (a previous run that did not finish cleaning up)."""
     if not shutil.which("ip"):
         return []
-    run = subprocess.run(["ip", "netns", "list"], text=True, capture_output=True)
+    run = subprocess.run(["ip", "netns", "list"], text=True, capture_output=True, check=False)
     names = [line.split()[0] for line in run.stdout.splitlines() if line.strip()]
     return sorted(n for n in names if n.startswith(PREFIX))
 
@@ -165,7 +165,7 @@ def leftover_processes(namespaces: list[str] | None = None) -> list[int]:
     """The process ids running inside lab namespaces (``ip netns pids``)."""
     pids: list[int] = []
     for ns in leftovers() if namespaces is None else namespaces:
-        out = subprocess.run(["ip", "netns", "pids", ns], text=True, capture_output=True).stdout.split()
+        out = subprocess.run(["ip", "netns", "pids", ns], text=True, capture_output=True, check=False).stdout.split()
         pids += [int(p) for p in out if p.isdigit()]
     return pids
 
@@ -193,7 +193,7 @@ def _cleanup(processes: list[subprocess.Popen] | None) -> list[str]:
             proc.wait(timeout=2)
     removed = []
     for ns in leftovers():
-        pids = subprocess.run(["ip", "netns", "pids", ns], text=True, capture_output=True).stdout.split()
+        pids = subprocess.run(["ip", "netns", "pids", ns], text=True, capture_output=True, check=False).stdout.split()
         for pid in pids:
             try:
                 os.kill(int(pid), signal.SIGKILL)
@@ -201,10 +201,10 @@ def _cleanup(processes: list[subprocess.Popen] | None) -> list[str]:
                 pass
         deadline = time.monotonic() + 2
         while pids and time.monotonic() < deadline:
-            pids = subprocess.run(["ip", "netns", "pids", ns], text=True, capture_output=True).stdout.split()
+            pids = subprocess.run(["ip", "netns", "pids", ns], text=True, capture_output=True, check=False).stdout.split()
             if pids:
                 time.sleep(0.02)
-        subprocess.run(["ip", "netns", "del", ns], text=True, capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], text=True, capture_output=True, check=False)
         removed.append(ns)
     return removed
 

@@ -34,8 +34,20 @@ from ..dataplane.rules import render
 from ..errors import NotFound, show
 from ..model import CLIENT_IP, Cluster
 from ..trace import send
-from .netns import (CLEANUP_COMMAND, LabError, Topology, _batch, build, check_host, cleanup, lab_lock,
-                    leftover_processes, leftovers, lock_holder, run_in)
+from .netns import (
+    CLEANUP_COMMAND,
+    LabError,
+    Topology,
+    _batch,
+    build,
+    check_host,
+    cleanup,
+    lab_lock,
+    leftover_processes,
+    leftovers,
+    lock_holder,
+    run_in,
+)
 from .programs import CLIENT, MARKER
 
 __all__ = ["Scenario", "SCENARIOS", "run", "predict", "preflight", "check_system", "format_report", "SIGMAS"]
