@@ -18,7 +18,7 @@ from typing import Any
 from . import examples
 from .dataplane import DATAPLANES, Cilium, KubeProxy, Source, decide, health_check, health_checks
 from .errors import InvalidChange, InvalidService, K8sLearnError, K8sLearnWarning, NotFound
-from .loadbalancer import LB_MODELS, LoadBalancer
+from .loadbalancer import LB_MODELS, LB_PROFILES, LOAD_BALANCERS, LoadBalancer, LoadBalancerProfile
 from .model import CLIENT_IP, Cluster, Endpoint, Node, Pod, Service
 from .trace import Hop, Packet, Place, Trace, send
 from .traffic import by_node, metrics, sample, traffic
@@ -29,7 +29,7 @@ __all__ = [
     "examples", "Cluster", "Node", "Pod", "Service", "Endpoint", "CLIENT_IP",
     "send", "Trace", "Hop", "Packet", "Place", "traffic", "metrics", "sample", "by_node",
     "decide", "Source", "KubeProxy", "Cilium", "DATAPLANES", "health_check", "health_checks",
-    "LoadBalancer", "LB_MODELS",
+    "LoadBalancer", "LB_MODELS", "LoadBalancerProfile", "LB_PROFILES", "LOAD_BALANCERS",
     "K8sLearnError", "InvalidService", "InvalidChange", "NotFound", "K8sLearnWarning",
     "draw", "explore", "check", "proxies", "placement", "manifests", "viz", "widgets",
 ]

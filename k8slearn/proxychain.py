@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, ip_address, ip_network
 from typing import Any
 
+from .dataplane import Source
 from .errors import InvalidChange
 from .loadbalancer import LB_ADDRESS
 from .model import CLIENT_IP
-from .proxies import ProxyHeader, append_xff, client_ip, naive_client_ip
+from .path import App, AppElement, ChainHop, Context, Flow, FrontProxy, Packet, Place, Segment, walk
+from .proxies import naive_client_ip
 
 __all__ = ["Proxy", "App", "ChainHop", "ProxyPath", "follow", "cdn_chain"]
 
@@ -66,39 +68,6 @@ class Proxy:
         if self.layer == "passthrough" and (self.send_proxy_protocol or self.expect_proxy_protocol):
             raise InvalidChange(f"proxy {self.name!r}: a pass-through hop cannot add or read a PROXY header",
                                 hint="only a hop that terminates TCP (L4 or L7) can write one; make it layer=\"L4\".")
-
-
-@dataclass(frozen=True, slots=True)
-class App:
-    """The application in the pod: whether it reads PROXY headers and which proxies it trusts."""
-
-    expect_proxy_protocol: bool = False
-    trusted: tuple[IPv4Network, ...] = field(default=())
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "trusted", tuple(ip_network(str(n)) for n in self.trusted))
-
-
-@dataclass(frozen=True, slots=True)
-class ChainHop:
-    """What one hop receives: its TCP peer, the headers, and the client address it concludes."""
-
-    at: str
-    tcp_peer: Any
-    x_forwarded_for: str
-    proxy_header: str
-    believes: Any
-    problem: str = ""
-
-    def summary(self) -> str:
-        text = f"[{self.at}] TCP peer {self.tcp_peer}"
-        if self.proxy_header:
-            text += f", PROXY header {self.proxy_header}"
-        if self.x_forwarded_for:
-            text += f", X-Forwarded-For: {self.x_forwarded_for}"
-        return text + (f" — {self.problem}" if self.problem else "")
-
-    __str__ = summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,10 +143,6 @@ def follow(
     (IPv4Address('198.51.100.7'), IPv4Address('1.2.3.4'))
     """
     origin = ip_address(str(client if client is not None else (IN_CLUSTER_CLIENT if from_pod else CLIENT_IP)))
-    peer: Any = origin
-    xff = x_forwarded_for or ""
-    pending: ProxyHeader | None = None
-    hops: list[ChainHop] = []
     skipped: list[str] = []
     route = list(proxies)
     if from_pod:
@@ -188,48 +153,20 @@ def follow(
             if ip_mode == "VIP":
                 skipped.append(route[0].name + " (kube-proxy short-circuits the LB IP; ipMode: VIP)")
                 route = route[1:]
-
-    def receive(name: str, expects: bool) -> tuple[Any, str]:
-        """The client address this receiver concludes, or the problem that breaks the connection."""
-        if expects and pending is None:
-            return None, f"{name} expects a PROXY header, but the connection starts with plain data: it closes the connection"
-        if not expects and pending is not None:
-            return None, (f"{name} does not expect a PROXY header, so it reads 'PROXY ...' as the start of the request "
-                          "and rejects it as garbage")
-        return (pending.src_addr if expects else peer), ""
-
-    for p in route:
-        if p.layer == "passthrough":
-            hops.append(ChainHop(p.name, peer, xff, pending.summary() if pending else "", peer))
-            continue
-        believes, problem = receive(p.name, p.expect_proxy_protocol)
-        hops.append(ChainHop(p.name, peer, xff, pending.summary() if pending else "", believes, problem))
-        if problem:
-            return ProxyPath(origin, tuple(hops), tuple(skipped), None, None, problem)
-        if p.layer == "L7":
-            if p.xff == "append":
-                xff = append_xff(xff or None, believes)
-            elif p.xff == "replace":
-                xff = str(believes)
-        pending = _header(believes, p) if p.send_proxy_protocol else None
-        peer = p.ip
-    believes, problem = receive("the app", app.expect_proxy_protocol)
-    if problem:
-        hops.append(ChainHop("app", peer, xff, pending.summary() if pending else "", None, problem))
-        return ProxyPath(origin, tuple(hops), tuple(skipped), None, None, problem)
-    if app.expect_proxy_protocol:
-        safe = believes
-        naive = believes
-    else:
-        safe = client_ip(peer, xff, trusted=app.trusted)
-        naive = naive_client_ip(peer, xff)
-    hops.append(ChainHop("app", peer, xff, pending.summary() if pending else "", safe))
-    return ProxyPath(origin, tuple(hops), tuple(skipped), safe, naive, "")
-
-
-def _header(src: Any, proxy: Proxy) -> ProxyHeader:
-    dst = LB_ADDRESS if isinstance(src, IPv4Address) else ip_address("2001:db8::10")
-    return ProxyHeader(version=2, command="PROXY", src_addr=src, src_port=51000, dst_addr=dst, dst_port=443)
+    # The same elements a trace through a cluster runs (k8slearn.path), without a cluster.
+    start = Place.client()
+    packet = Packet(origin, 51000, route[0].ip if route else LB_ADDRESS, 443)  # type: ignore[arg-type]
+    flow = Flow(packet, Source("external", origin), "loadBalancerIP", origin, (Segment(start, packet),),
+                xff=x_forwarded_for or "")
+    chain = [FrontProxy(p) for p in route] + [AppElement(app)]
+    walked = walk(chain, flow, Context(None, None, dataplane=None, lb=None))  # type: ignore[arg-type]
+    hops = walked.flow.receivers
+    broken = next((h.problem for h in hops if h.problem), "")
+    if broken:
+        return ProxyPath(origin, hops, tuple(skipped), None, None, broken)
+    last = hops[-1]
+    naive = last.believes if app.expect_proxy_protocol else naive_client_ip(last.tcp_peer, last.x_forwarded_for)
+    return ProxyPath(origin, hops, tuple(skipped), last.believes, naive, "")
 
 
 def cdn_chain(*, ingress_ip: str = "10.244.2.9") -> list[Proxy]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from functools import lru_cache
 
 __all__ = ["port_hash", "service_chain", "local_chain", "external_chain", "endpoint_chain", "probability"]
 
@@ -24,6 +25,7 @@ def _service_port_name(namespace: str, name: str, port_name: str) -> str:
     return f"{namespace}/{name}" + (f":{port_name}" if port_name else "")
 
 
+@lru_cache(maxsize=65536)
 def port_hash(text: str) -> str:
     """The 16-character chain suffix kube-proxy derives from a string."""
     digest = hashlib.sha256(text.encode()).digest()

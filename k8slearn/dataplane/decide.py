@@ -79,8 +79,14 @@ class Decision:
             return False
         if endpoint.ip == source_ip:  # KUBE-SEP-*: -s <endpoint IP> -j KUBE-MARK-MASQ (hairpin)
             return True
+        return self.masquerades_to(local=endpoint.node == self.node)
+
+    def masquerades_to(self, *, local: bool) -> bool:
+        """Whether a packet to an endpoint on this node (``local``) or another is SNAT'd (hairpin aside)."""
+        if self.verdict != "DNAT":
+            return False
         if self.snat == "remote":
-            return endpoint.node != self.node
+            return not local
         return self.snat == "always"
 
     def __repr__(self) -> str:
