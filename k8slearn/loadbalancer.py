@@ -242,11 +242,144 @@ def _cite(*paths: str) -> tuple[str, ...]:
     return tuple(paths)
 
 
+# Where the facts come from (repository + path, or the provider's documentation).
+_CPA = "kubernetes/cloud-provider-aws pkg/providers/v1/aws.go"
+_CPA_LB = "kubernetes/cloud-provider-aws pkg/providers/v1/aws_loadbalancer.go"
+_LBC = "kubernetes-sigs/aws-load-balancer-controller pkg/service/model_build_target_group.go"
+_LBC_DOC = "kubernetes-sigs/aws-load-balancer-controller docs/guide/service/annotations.md"
+_NLB_XZ = "docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-cross-zone.html"
+_NLB_HC = "docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-health-checks.html"
+_NLB_IP = "docs.aws.amazon.com/elasticloadbalancing/latest/network/load-balancer-target-groups.html#client-ip-preservation"
+_GCE = "kubernetes/cloud-provider-gcp providers/gce/gce_loadbalancer_external.go, gce_healthchecks.go"
+_AZ = "kubernetes-sigs/cloud-provider-azure pkg/provider/azure_loadbalancer.go, azure_loadbalancer_healthprobe.go"
+_MLB = "metallb/metallb speaker/layer2_controller.go, speaker/bgp_controller.go, website/content/usage/_index.md"
+_KIND = "kubernetes-sigs/cloud-provider-kind pkg/loadbalancer/proxy.go, server.go"
+
+_PROFILES = [
+    LoadBalancerProfile(
+        "aws-elb", "AWS Classic ELB", "cloud-provider-aws (the default for type LoadBalancer)", "L4 proxy",
+        delivers="node-port", status="hostname", preserve_client_ip=False,
+        proxy_protocol_support="v1 (annotation service.beta.kubernetes.io/aws-load-balancer-proxy-protocol: \"*\")",
+        health_cluster="traffic-port", health_local="health-check-node-port", spread="per-zone",
+        description="equal share per zone, then per healthy instance in the zone (cross-zone load balancing off)",
+        sources=_cite(f"{_CPA}: listeners proxy TCP to the NodePort; TCP health check on the first NodePort, HTTP "
+                      "healthCheckNodePort/healthz for Local (:10256/healthz only in the Shared probe mode); "
+                      "CrossZoneLoadBalancing Enabled: false; status hostname = the DNS name; proxy protocol '*'; "
+                      "security group from loadBalancerSourceRanges", "FACTS.md §3b"),
+        notes="TCP listeners proxy too: the pod sees the ELB's address under any policy."),
+    LoadBalancerProfile(
+        "aws-elb-proxy-v1", "AWS Classic ELB, PROXY v1", "cloud-provider-aws with aws-load-balancer-proxy-protocol: \"*\"",
+        "L4 proxy", delivers="node-port", status="hostname", preserve_client_ip=False, proxy_protocol=1,
+        proxy_protocol_support="v1 (on)", health_cluster="traffic-port", health_local="health-check-node-port",
+        spread="per-zone",
+        description="equal share per zone, then per healthy instance in the zone (cross-zone load balancing off)",
+        sources=_cite(f"{_CPA}: ServiceAnnotationLoadBalancerProxyProtocol ('*' enables it on every backend)"),
+        notes="Only a backend that reads PROXY protocol v1 (and only from the ELB) learns the client."),
+    LoadBalancerProfile(
+        "aws-nlb-instance", "AWS NLB, instance targets", "cloud-provider-aws (type nlb) or the AWS Load Balancer "
+        "Controller (nlb-target-type: instance)", "pass-through", delivers="node-port", status="hostname",
+        preserve_client_ip=True, proxy_protocol_support="v2 (target group attribute proxy_protocol_v2.enabled)",
+        health_cluster="traffic-port", health_local="health-check-node-port", spread="per-zone", fail_open=True,
+        description="equal share per zone, then per healthy node in the zone (cross-zone load balancing off by default)",
+        sources=_cite(f"{_CPA}: buildNLBHealthCheckConfiguration (TCP traffic-port; HTTP healthCheckNodePort for "
+                      "Local)", f"{_CPA_LB}: load_balancing.cross_zone.enabled=false",
+                      f"{_LBC}: preserve_client_ip defaults to true for instance targets", _NLB_XZ, _NLB_HC),
+        notes="Client IP preservation is on for instance targets; pods that dial it can hit NAT-loopback timeouts."),
+    LoadBalancerProfile(
+        "aws-nlb-ip", "AWS NLB, IP targets", "AWS Load Balancer Controller (nlb-target-type: ip)", "source NAT",
+        targets="pods", status="hostname", preserve_client_ip=False,
+        proxy_protocol_support="v2 (annotation service.beta.kubernetes.io/aws-load-balancer-proxy-protocol: \"*\")",
+        health_cluster="pod", health_local="pod", spread="per-pod-per-zone", fail_open=True,
+        description="equal share per zone, then per ready pod in the zone (cross-zone load balancing off by default)",
+        sources=_cite(f"{_LBC}: preserve_client_ip defaults to false for IP targets; health check TCP traffic-port "
+                      "(the pod's port)", _LBC_DOC, _NLB_XZ, _NLB_IP),
+        notes="The source is the NLB's private address; externalTrafficPolicy does not matter (no kube-proxy)."),
+    LoadBalancerProfile(
+        "aws-nlb-ip-preserve", "AWS NLB, IP targets, client IP preserved", "AWS Load Balancer Controller "
+        "(target group attribute preserve_client_ip.enabled=true)", "pass-through", targets="pods", status="hostname",
+        preserve_client_ip=True, proxy_protocol_support="v2 (optional)", health_cluster="pod", health_local="pod",
+        spread="per-pod-per-zone", fail_open=True,
+        description="equal share per zone, then per ready pod in the zone (cross-zone load balancing off by default)",
+        sources=_cite(f"{_LBC}: buildPreserveClientIPFlag reads preserve_client_ip.enabled", _NLB_IP),
+        notes="The pod sees the client; a pod that dials it and is picked itself times out (NAT loopback)."),
+    LoadBalancerProfile(
+        "aws-nlb-ip-proxy-v2", "AWS NLB, IP targets, PROXY v2", "AWS Load Balancer Controller "
+        "(aws-load-balancer-proxy-protocol: \"*\")", "source NAT", targets="pods", status="hostname",
+        preserve_client_ip=False, proxy_protocol=2, proxy_protocol_support="v2 (on)", health_cluster="pod",
+        health_local="pod", spread="per-pod-per-zone", fail_open=True,
+        description="equal share per zone, then per ready pod in the zone (cross-zone load balancing off by default)",
+        sources=_cite(_LBC_DOC, "FACTS.md §4 (PROXY protocol v2 or preserve_client_ip restores the client)")),
+    LoadBalancerProfile(
+        "aws-alb", "AWS ALB, instance targets", "AWS Load Balancer Controller (Ingress, target-type: instance)",
+        "L7 proxy", delivers="node-port", status="elsewhere", preserve_client_ip=False,
+        proxy_protocol_support="none", health_cluster="traffic-port", health_local="traffic-port", spread="per-node",
+        fail_open=True, filters_source_ranges=False,
+        description="equal share per healthy node (cross-zone load balancing always on)",
+        sources=_cite("kubernetes-sigs/aws-load-balancer-controller docs/guide/ingress/annotations.md (target-type "
+                      "instance by default; health check traffic-port; inbound-cidrs, not the Service's "
+                      "loadBalancerSourceRanges)",
+                      "docs.aws.amazon.com/elasticloadbalancing/latest/application/disable-cross-zone.html",
+                      "docs.aws.amazon.com/elasticloadbalancing/latest/application/target-group-health-checks.html"),
+        notes="X-Forwarded-For carries the client. Its address is on the Ingress, so kube-proxy never short-circuits it."),
+    LoadBalancerProfile(
+        "gcp-nlb", "GCP external passthrough NLB", "cloud-provider-gcp (target pool)", "pass-through",
+        status="ip", preserve_client_ip=True, proxy_protocol_support="none", health_cluster="kube-proxy",
+        health_local="health-check-node-port", spread="per-node", returns_via_lb=False,
+        description="equal share per healthy node (5-tuple hash)",
+        sources=_cite(f"{_GCE}: nodes health check HTTP :10256/healthz (lbNodesHealthCheckPort), Local services "
+                      "HTTP healthCheckNodePort; status.loadBalancer.ingress[].ip; firewall from "
+                      "loadBalancerSourceRanges",
+                      "cloud.google.com/load-balancing/docs/network (direct server return)"),
+        notes="Packets keep the load-balancer IP as destination, so kube-proxy's KUBE-FW chain applies too."),
+    LoadBalancerProfile(
+        "gke-neg-l7", "GKE container-native L7 (NEG)", "GKE Ingress or Gateway with network endpoint groups",
+        "L7 proxy", targets="pods", status="elsewhere", preserve_client_ip=False, proxy_protocol_support="none",
+        health_cluster="pod", health_local="pod", spread="per-pod", filters_source_ranges=False,
+        description="equal share per ready pod",
+        sources=_cite("cloud.google.com/kubernetes-engine/docs/concepts/container-native-load-balancing (Ingress, "
+                      "Gateway, standalone NEGs)", "cloud.google.com/load-balancing/docs/https (X-Forwarded-For)"),
+        notes="Google Front Ends proxy to pod IPs: the pod sees a proxy address; X-Forwarded-For carries the client."),
+    LoadBalancerProfile(
+        "azure-slb", "Azure Standard LB", "cloud-provider-azure", "pass-through", status="ip", preserve_client_ip=True,
+        proxy_protocol_support="none", health_cluster="traffic-port", health_local="health-check-node-port",
+        spread="per-node", returns_via_lb=False,
+        description="equal share per healthy node (5-tuple hash)",
+        sources=_cite(f"{_AZ}: EnableFloatingIP true (the frontend IP stays the destination); probe on the "
+                      "NodePort unless clusterServiceLoadBalancerHealthProbeMode=shared (:10256/healthz); Local "
+                      "probes healthCheckNodePort",
+                      "kubernetes-sigs/cloud-provider-azure pkg/provider/loadbalancer/accesscontrol.go (NSG rules "
+                      "from loadBalancerSourceRanges)"),
+        notes="Floating IP (direct server return): the node receives the frontend IP as destination."),
+    LoadBalancerProfile(
+        "metallb-l2", "MetalLB, L2 mode", "MetalLB", "pass-through", status="ip", preserve_client_ip=True,
+        proxy_protocol_support="none", health_cluster="none", health_local="serving-endpoint", spread="l2-leader",
+        filters_source_ranges=False, returns_via_lb=False,
+        description="everything to the one node elected to answer ARP for the address",
+        sources=_cite(f"{_MLB}: the announcer is the candidate with the smallest sha256(node + '#' + ip); under Local "
+                      "only nodes with a serving endpoint are candidates"),
+        notes="No health checks: eligibility follows endpoints. MetalLB does not filter source ranges; kube-proxy does."),
+    LoadBalancerProfile(
+        "metallb-bgp", "MetalLB, BGP mode", "MetalLB", "pass-through", status="ip", preserve_client_ip=True,
+        proxy_protocol_support="none", health_cluster="serving-endpoint", health_local="serving-endpoint",
+        spread="bgp", filters_source_ranges=False, returns_via_lb=False,
+        description="equal share per announcing node (the routers' ECMP)",
+        sources=_cite(f"{_MLB}: every node announces under Cluster (when any endpoint serves), only nodes with a "
+                      "local ready endpoint under Local")),
+    LoadBalancerProfile(
+        "cloud-provider-kind", "cloud-provider-kind (Envoy)", "cloud-provider-kind", "L4 proxy", delivers="node-port",
+        status="ip", ip_mode="Proxy", preserve_client_ip=False, proxy_protocol_support="none",
+        health_cluster="kube-proxy", health_local="health-check-node-port", spread="per-node",
+        description="a random healthy node per connection",
+        sources=_cite(f"{_KIND}: Envoy tcp_proxy to every node's NodePort (lb_policy RANDOM), HTTP /healthz on 10256 "
+                      "or the healthCheckNodePort, source_prefix_ranges from loadBalancerSourceRanges, status ip "
+                      "with ipMode Proxy")),
+]
+
 #: The catalogue of real load balancers, by key (see the module docs).
-LB_PROFILES: dict[str, LoadBalancerProfile] = {}
+LB_PROFILES: dict[str, LoadBalancerProfile] = {p.key: p for p in _PROFILES}
 
 #: Every load balancer a ``lb=`` argument accepts: the abstract models, then the catalogue.
-LOAD_BALANCERS: tuple[str, ...] = LB_MODELS
+LOAD_BALANCERS: tuple[str, ...] = (*LB_MODELS, *LB_PROFILES)
 
 
 def get_load_balancer(spec: str | LoadBalancer | LoadBalancerProfile) -> LoadBalancer | LoadBalancerProfile:

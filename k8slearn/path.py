@@ -665,8 +665,8 @@ class LoadBalancerElement:
         why = (f"hairpin: the load balancer keeps the source {flow.packet.src} and sends the connection back to "
                f"{node}, the node it came from; the node's answer never matches, and the client times out "
                "(NAT loopback is not supported with client IP preservation)")
-        return Branch((ctx.hop(Place.lb(), "DROP", flow.packet, rule=ctx.lb.label, note=why, flow=flow),), flow,
-                      "dropped", why)
+        return Branch((ctx.hop(Place.lb(), "DROP", flow.packet, rule=ctx.lb.label, note=why, flow=flow),),
+                      evolve(flow, entry_node=node), "dropped", why)
 
     def _to_node(self, flow: Flow, ctx: Context, name: str, inside: bool, shared: dict[str, Flow]) -> Branch:
         p, svc, cluster = ctx.lb, ctx.svc, ctx.cluster

@@ -130,8 +130,11 @@ class Trace:
         else:
             first = next((h for h in self.hops if h.before.src != h.after.src), None)
             by_lb = first is not None and first.at.kind == "lb"
-            seen += (" (not the client's IP: the load balancer replaced it)" if by_lb
-                     else " (not the client's IP: SNAT)" if self.snat else " (not the client's IP)")
+            if by_lb and self.snat:
+                seen += " (not the client's IP: the load balancer replaced it, then the node masqueraded it)"
+            else:
+                seen += (" (not the client's IP: the load balancer replaced it)" if by_lb
+                         else " (not the client's IP: SNAT)" if self.snat else " (not the client's IP)")
         hop = ", extra node hop" if self.extra_hop else ""
         tail = f"; the reply is discarded: {self.reason}" if self.outcome == "reply discarded" else ""
         return f"{head}: delivered to {self.pod} on {self.pod_node}; {seen}{hop}{tail}"

@@ -40,7 +40,7 @@ METRICS_COLUMNS = ["scope", "received", "delivered", "dropped", "refused", "fail
                    "extra_hop", "imbalance", "cv"]
 CLIENTS = ("external", "pods")
 PATHS_COLUMNS = ["probability", "client", "entry_node", "pod", "pod_node", "outcome", "source_seen_by_pod",
-                 "client_ip_kept", "extra_hop", "path", "reason"]
+                 "client_ip_kept", "extra_hop", "x_forwarded_for", "proxy_protocol", "path", "reason"]
 # Per pod, the joint probability of (extra hop?, client IP kept?): columns of _Exact.cells.
 _CELLS = ((False, False), (False, True), (True, False), (True, True))
 
@@ -295,7 +295,8 @@ def paths(
     proxy handled it; empty when a load balancer targets pods), ``pod``, ``pod_node``,
     ``outcome`` (``delivered``, ``dropped``, ``refused``, ``reply discarded``),
     ``source_seen_by_pod`` (when the request reached the pod), ``client_ip_kept`` and ``extra_hop``
-    (true only for delivered connections), ``path`` (the places, as names) and ``reason``.
+    (true only for delivered connections), ``x_forwarded_for`` and ``proxy_protocol`` (the headers
+    the pod received), ``path`` (the places, as names) and ``reason``.
 
     >>> from k8slearn import examples
     >>> p = paths(examples.one_two(), "web")
@@ -335,6 +336,8 @@ def paths(
                          "outcome": outcome, "source_seen_by_pod": seen,
                          "client_ip_kept": ok and seen == f.client_ip,
                          "extra_hop": ok and entry is not None and f.pod_node != entry,
+                         "x_forwarded_for": f.xff if seen is not None else "",
+                         "proxy_protocol": f.header_text if seen is not None else "",
                          "path": names, "reason": reason})
     return pd.DataFrame(rows, columns=PATHS_COLUMNS)
 

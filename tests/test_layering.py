@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("path",),  # the chain of elements a connection passes; trace.py and traffic.py run it
     ("trace", "proxychain"),
     ("traffic",),  # aggregates what trace.py defines for one connection
+    ("lbtable",),  # runs the simulator over the load-balancer catalogue
     ("viz",),
     ("widgets",),
     ("checks", "manifests", "lab"),
