@@ -28,7 +28,12 @@ __all__ = ["load_balancer_table", "TABLE_COLUMNS", "DOC_TABLES", "table_markdown
 
 TABLE_COLUMNS = ["load balancer", "key", "kind", "status", "pod sees (Cluster)", "pod sees (Local)",
                  "client address carried by", "pods that dial it", "health check (Cluster)",
-                 "health check (Local)", "spread", "shares (Local, two zones)", "PROXY protocol"]
+                 "health check (Local)", "spread", "shares (Local, two zones)", "source ranges enforced by",
+                 "PROXY protocol"]
+
+#: A client outside the ``loadBalancerSourceRanges`` of the source-range test (198.51.100.7 is inside).
+BLOCKED_CLIENT = IPv4Address("198.51.100.99")
+ALLOWED_RANGE = "198.51.100.0/28"
 
 def _seen(cluster: Cluster, value: Any, client: Any) -> str:
     if value == client:
@@ -112,6 +117,31 @@ def _shares(cluster: Cluster, lb: LoadBalancerProfile) -> str:
     return " · ".join(parts) + (f" · lost {lost:.1%}".replace(".0%", "%") if lost > 1e-12 else "")
 
 
+def _source_ranges(lb: LoadBalancerProfile) -> str:
+    """Set loadBalancerSourceRanges, send from a client outside them, and see who stops it."""
+    from .dataplane import Source, decide
+    from .trace import send
+
+    c = examples.two_zones(external_traffic_policy="Cluster")
+    c.patch_service("web", load_balancer_source_ranges=[ALLOWED_RANGE])
+    t = send(c, "web", client=str(BLOCKED_CLIENT), lb=lb, seed=1)
+    by_lb = t.outcome == "dropped" and any(h.action == "DROP" and h.at.kind == "lb" for h in t.hops)
+    by_node = False
+    if lb.targets == "nodes":  # would kube-proxy drop it, if it got there?
+        arrives_as = "loadBalancerIP" if lb.delivers == "lb-ip" and not lb.proxies else "nodePort"
+        source = Source("external", LB_ADDRESS if lb.proxies or lb.kind == "source NAT" else BLOCKED_CLIENT)
+        by_node = decide(c, "web", node=c.nodes[0].name, source=source, destination=arrives_as).verdict == "DROP"
+    if by_lb and by_node:
+        return "the load balancer, and kube-proxy (KUBE-FW)"
+    if by_lb:
+        return "the load balancer only"
+    if by_node:
+        return "kube-proxy only (KUBE-FW)"
+    text = "nobody: this load balancer does not use the Service's field"
+    return text + (" (its own allow-list is configured elsewhere), and NodePorts bypass kube-proxy's check"
+                   if lb.targets == "nodes" else " (its own allow-list is configured elsewhere)")
+
+
 def load_balancer_table(*, models: bool = False) -> Any:
     """The "which load balancer am I behind?" table, one row per load balancer (see the module docs).
 
@@ -144,6 +174,7 @@ def load_balancer_table(*, models: bool = False) -> Any:
             "pods that dial it": _dialled_from_pods(cluster_l, lb),
             "health check (Cluster)": _health(cluster_c, lb), "health check (Local)": _health(cluster_l, lb),
             "spread": lb.description, "shares (Local, two zones)": _shares(cluster_l, lb),
+            "source ranges enforced by": _source_ranges(lb),
             "PROXY protocol": lb.proxy_protocol_support,
         })
     frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
@@ -158,6 +189,7 @@ DOC_TABLES = (
                            "client address carried by", "pods that dial it"]),
     ("What it checks and how it spreads", ["load balancer", "health check (Cluster)", "health check (Local)",
                                            "spread", "shares (Local, two zones)", "PROXY protocol"]),
+    ("Who enforces loadBalancerSourceRanges", ["load balancer", "kind", "source ranges enforced by"]),
 )
 
 
@@ -186,7 +218,9 @@ def document() -> str:
         "*client address carried by* is where the client's address survives when the source is not the client; "
         "*pods that dial it* says whether kube-proxy catches a pod's connection to the load-balancer address "
         "(only when the Service's status has an `ip` and `ipMode` is not `Proxy`); *shares* are the exact shares "
-        "under Local.\n",
+        "under Local; *source ranges enforced by* says who drops a client outside `loadBalancerSourceRanges` "
+        "(kube-proxy checks only packets addressed to the load-balancer IP, before any SNAT; behind a proxy "
+        "only the load balancer's own filter sees the client).\n",
     ]
     for title, cols in DOC_TABLES:
         parts.append(f"## {title}\n")

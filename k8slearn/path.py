@@ -34,6 +34,7 @@ import numpy as np
 
 from .dataplane import Decision, Source, chains, decide
 from .dataplane.decide import Cilium, Dataplane
+from .dataplane.netpol import ingress_verdict
 from .errors import InvalidChange
 from .loadbalancer import LB_ADDRESS, LoadBalancerProfile, spread
 from .model import Cluster, Endpoint, Service
@@ -128,12 +129,14 @@ class Place:
 class Hop:
     """One thing that happened to the packet, at one place.
 
-    ``action`` is one of: ``send``, ``forward``, ``DNAT``, ``SNAT``, ``proxy`` (the place ends the
-    connection and opens its own), ``route``, ``deliver``, ``DROP``, ``REJECT``, ``un-NAT``,
-    ``accept``, ``discard``. ``at`` is the :class:`Place` where it happened (``str(hop.at)`` is its
-    name). ``rule`` names what acted (kube-proxy's chains, conntrack, the load balancer). ``xff`` and
-    ``proxy_header`` are the ``X-Forwarded-For`` value and the PROXY header (as a summary) that
-    travel with the packet after this hop (empty when there are none).
+    ``action`` is one of: ``send``, ``forward``, ``DNAT``, ``SNAT``, ``route``, ``deliver``,
+    ``DROP``, ``REJECT``, ``un-NAT``, ``accept``, ``discard``. ``at`` is the :class:`Place` where it
+    happened (``str(hop.at)`` is its name). ``rule`` names what acted (kube-proxy's chains,
+    conntrack, the load balancer). ``xff`` and ``proxy_header`` are the ``X-Forwarded-For`` value
+    and the PROXY header (as a summary) that travel with the packet after this hop (empty when
+    there are none). ``proxied`` marks an ``SNAT`` hop where the place is a proxy: it ended the
+    connection and opened its own (so the new source is the proxy's, and only a header can carry
+    the client's address on).
     """
 
     step: int
@@ -146,6 +149,7 @@ class Hop:
     direction: str = "request"
     xff: str = ""
     proxy_header: str = ""
+    proxied: bool = False
 
     @property
     def changed(self) -> tuple[str, ...]:
@@ -157,8 +161,6 @@ class Hop:
     def nat(self) -> str:
         """The rewrite as a label, e.g. ``SNAT 198.51.100.7 -> 192.168.0.13`` (empty if none)."""
         b, a = self.before, self.after
-        if self.action == "proxy":
-            return f"new connection {a.src}:{a.sport} -> {a.dst}:{a.dport}"
         parts = []
         if b.dst != a.dst or b.dport != a.dport:
             kind = "DNAT" if self.direction == "request" else "un-SNAT"
@@ -303,11 +305,11 @@ def single(branch: Branch) -> Choice:
 
 
 def _hop(at: Place, action: str, before: Packet, after: Packet | None = None, *, rule: str = "", note: str = "",
-         flow: Flow | None = None, direction: str = "request") -> Hop:
+         flow: Flow | None = None, direction: str = "request", proxied: bool = False) -> Hop:
     after = before if after is None else after
     xff = flow.xff if flow is not None else ""
     header = flow.header_text if flow is not None else ""
-    return Hop(0, at, action, before, after, rule, note, direction, xff, header)
+    return Hop(0, at, action, before, after, rule, note, direction, xff, header, proxied)
 
 
 class Context:
@@ -335,11 +337,11 @@ class Context:
         self._spread: Any = None
 
     def hop(self, at: Place, action: str, before: Packet, after: Packet | None = None, *, rule: str = "",
-            note: str = "", flow: Flow | None = None) -> Hop | None:
+            note: str = "", flow: Flow | None = None, proxied: bool = False) -> Hop | None:
         """A request hop, or ``None`` when ``light`` (exact shares need the flows, not the hops)."""
         if self.light:
             return None
-        return _hop(at, action, before, after, rule=rule, note=note, flow=flow)
+        return _hop(at, action, before, after, rule=rule, note=note, flow=flow, proxied=proxied)
 
     def port(self) -> int:
         """An ephemeral source port for a masquerade or a proxy's new connection."""
@@ -545,7 +547,7 @@ class FrontProxy:
         note = (f"{what} ends the connection and opens its own from {new.src}"
                 + (", appending its peer to X-Forwarded-For" if p.layer == "L7" and p.xff == "append" else "")
                 + (" and a PROXY v2 header" if pending is not None else ""))
-        return single(Branch((ctx.hop(self.place, "proxy", flow.packet, new, rule=p.name, note=note, flow=f),), f))
+        return single(Branch((ctx.hop(self.place, "SNAT", flow.packet, new, rule=p.name, note=note, flow=f, proxied=True),), f))
 
 
 def receive(name: str, expects: bool, flow: Flow) -> tuple[Any, str]:
@@ -691,7 +693,7 @@ class LoadBalancerElement:
                            else " (a PROXY protocol header could carry the client's address)")
                 note = (f"a proxying load balancer ends the client's connection and opens its own to {name}'s NodePort: "
                         f"the source is now the load balancer{carried}")
-                return Branch((ctx.hop(Place.lb(), "proxy", flow.packet, new, rule=rule, note=note, flow=f),), f)
+                return Branch((ctx.hop(Place.lb(), "SNAT", flow.packet, new, rule=rule, note=note, flow=f, proxied=True),), f)
             header = (ProxyHeader(version=p.proxy_protocol, src_addr=flow.packet.src, src_port=flow.packet.sport,
                                   dst_addr=flow.packet.dst, dst_port=flow.packet.dport) if p.proxy_protocol else None)
             f = evolve(flow, packet=new, source=Source("external", LB_ADDRESS), address="nodePort",
@@ -734,7 +736,7 @@ class LoadBalancerElement:
             f = evolve(flow, packet=new, xff=xff, proxy_header=header, pod=pod, pod_node=ep.node,
                                     segments=(*flow.segments, Segment(Place.lb(), new, rule=rule)), reason=note,
                                     source=Source("external", LB_ADDRESS))
-            return Branch((ctx.hop(Place.lb(), "proxy", flow.packet, new, rule=rule, note=note, flow=f),), f)
+            return Branch((ctx.hop(Place.lb(), "SNAT", flow.packet, new, rule=rule, note=note, flow=f, proxied=True),), f)
         keep = p.keeps_source
         src = flow.packet.src if keep else LB_ADDRESS
         new = dataclasses.replace(flow.packet, src=src, dst=ep.ip, dport=ep.port)
@@ -878,9 +880,9 @@ class PodNetwork:
 def admits(cluster: Cluster, pod: str, source: Any) -> tuple[bool, str, str]:
     """Whether NetworkPolicy lets ``source`` in to ``pod``: (allowed, the rule, why).
 
-    No policies in this model yet: everything is allowed.
+    See :func:`k8slearn.dataplane.netpol.ingress_verdict` (policy applies after the Service's NAT).
     """
-    return True, "", ""
+    return ingress_verdict(cluster, pod, source)
 
 
 # =========================================================================== the reply

@@ -28,17 +28,20 @@ from .dataplane import Source, get_dataplane
 from .dataplane.decide import Dataplane
 from .errors import NotFound
 from .loadbalancer import LoadBalancer, LoadBalancerProfile, resolve, spread
+from ipaddress import IPv4Address
+
 from .model import CLIENT_IP, Cluster, ServiceRef
 from .path import Context, Flow, NodeDataplane, Path, Place, admits, enumerate_paths, reply
-from .trace import Packet, chain_for, default_address, dialled_address, rng, start_flow
+from .trace import Packet, chain_for, default_address, dialled_address, rng, send, start_flow
 
-__all__ = ["traffic", "metrics", "sample", "by_node", "health", "paths", "TRAFFIC_COLUMNS", "METRICS_COLUMNS",
-           "PATHS_COLUMNS"]
+__all__ = ["traffic", "metrics", "sample", "by_node", "health", "paths", "sessions", "TRAFFIC_COLUMNS",
+           "METRICS_COLUMNS", "PATHS_COLUMNS", "SESSIONS_COLUMNS"]
 
 TRAFFIC_COLUMNS = ["pod", "node", "share", "client_ip_kept", "extra_hop"]
 METRICS_COLUMNS = ["scope", "received", "delivered", "dropped", "refused", "failed", "client_ip_kept",
                    "extra_hop", "imbalance", "cv"]
 CLIENTS = ("external", "pods")
+SESSIONS_COLUMNS = ["client", "connections", "delivered", "nodes", "pods", "key_seen_by_nodes"]
 PATHS_COLUMNS = ["probability", "client", "entry_node", "pod", "pod_node", "outcome", "source_seen_by_pod",
                  "client_ip_kept", "extra_hop", "x_forwarded_for", "proxy_protocol", "path", "reason"]
 # Per pod, the joint probability of (extra hop?, client IP kept?): columns of _Exact.cells.
@@ -233,14 +236,14 @@ def _per_endpoint(cluster: Cluster, flow: Flow, decision: Any, targets: tuple, e
     for e in targets:
         fact = lf if e.node == node else rf
         masq, extra, fails, _ = fact
+        seen = _seen(cluster, node, flow, fact)
+        if not admits(cluster, e.pod, seen)[0]:  # the request meets the policy at the pod, before any reply
+            outcomes["dropped"] += each
+            r["dropped"] += each
+            continue
         if fails:
             outcomes["failed"] += each
             r["failed"] += each
-            continue
-        seen = _seen(cluster, node, flow, fact)
-        if not admits(cluster, e.pod, seen)[0]:
-            outcomes["dropped"] += each
-            r["dropped"] += each
             continue
         kept = seen == flow.client_ip
         cells[index[e.pod], 2 * extra + kept] += each
@@ -340,6 +343,70 @@ def paths(
                          "proxy_protocol": f.header_text if seen is not None else "",
                          "path": names, "reason": reason})
     return pd.DataFrame(rows, columns=PATHS_COLUMNS)
+
+
+def sessions(
+    cluster: Cluster,
+    service: ServiceRef,
+    *,
+    seed: int | np.random.Generator | None,
+    clients: int = 20,
+    connections: int = 5,
+    lb: str | LoadBalancer | LoadBalancerProfile = "health-checked",
+    dataplane: str | Dataplane = "iptables",
+    proxies: Any = (),
+) -> Any:
+    """Many outside clients, each opening ``connections`` in a row: where does each one land?
+
+    The connections share each node's ``sessionAffinity: ClientIP`` memory (kube-proxy's ``recent``
+    match, per node, keyed on the source *that node* sees), so this shows what affinity does for
+    real clients: behind a pass-through load balancer a client sticks to one pod per node it
+    reaches; behind a proxying one (or any proxy in ``proxies``) every client looks alike, so each
+    node sends all of them to the same pod. One row per client (addresses 198.51.100.7 and up):
+    ``connections``, ``delivered``, ``nodes`` and ``pods`` (how many different ones it reached) and
+    ``key_seen_by_nodes`` (the source addresses the nodes saw). ``frame.attrs``: ``affinity``,
+    ``pods_used`` and ``busiest`` (the largest share of all connections one pod got).
+
+    >>> from k8slearn import examples
+    >>> c = examples.balanced(3)
+    >>> _ = c.patch_service("web", session_affinity="ClientIP")
+    >>> int(sessions(c, "web", seed=1, lb="metallb-l2")["pods"].max())   # one node, one pod per client
+    1
+    """
+    import pandas as pd
+
+    if not isinstance(clients, int) or not 1 <= clients <= 200 or not isinstance(connections, int) or connections < 1:
+        from .errors import InvalidChange
+
+        raise InvalidChange(f"clients={clients!r}, connections={connections!r}",
+                            hint="clients is 1 to 200 (addresses 198.51.100.7 and up), connections at least 1.")
+    svc = cluster.service(service)
+    gen = rng(seed)
+    memory: dict = {}
+    rows = []
+    landed: dict[str, int] = {}
+    for i in range(clients):
+        ip = IPv4Address(int(CLIENT_IP) + i)
+        nodes, pods, keys, delivered = set(), set(), [], 0
+        for k in range(connections):
+            t = send(cluster, svc.name, client=str(ip), lb=lb, dataplane=dataplane, seed=gen, affinity=memory,
+                     client_port=40000 + k, proxies=proxies)
+            dnat = next((h for h in t.hops if h.action == "DNAT" and h.at.kind == "node"), None)
+            if dnat is not None:
+                keys.append(str(dnat.before.src))
+            if t.entry_node:
+                nodes.add(t.entry_node)
+            if t.outcome == "delivered":
+                delivered += 1
+                pods.add(t.pod)
+                landed[t.pod] = landed.get(t.pod, 0) + 1  # type: ignore[index]
+        rows.append({"client": str(ip), "connections": connections, "delivered": delivered, "nodes": len(nodes),
+                     "pods": len(pods), "key_seen_by_nodes": ", ".join(sorted(set(keys)))})
+    frame = pd.DataFrame(rows, columns=SESSIONS_COLUMNS)
+    total = sum(landed.values())
+    frame.attrs.update({"affinity": svc.session_affinity, "pods_used": len(landed),
+                        "busiest": max(landed.values()) / total if total else math.nan})
+    return frame
 
 
 def traffic(

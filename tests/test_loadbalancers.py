@@ -74,9 +74,15 @@ def test_the_classic_elb_is_a_proxy_even_for_tcp():
     c = k8s.examples.one_two()  # Local
     t = k8s.send(c, "web", lb="aws-elb", seed=1)
     lb_hop = t.hops[1]
-    assert lb_hop.action == "proxy" and lb_hop.after.src == LB_ADDRESS
+    assert lb_hop.action == "SNAT" and lb_hop.proxied and lb_hop.after.src == LB_ADDRESS
     assert lb_hop.after.dport == c.service("web").node_port  # instance port = the NodePort
     assert not t.client_ip_kept and t.proxy_protocol == ""
+
+
+def test_an_nlb_without_preservation_rewrites_the_source_without_proxying():
+    t = k8s.send(k8s.examples.one_two(), "web", lb="aws-nlb-ip", seed=1)
+    lb_hop = next(h for h in t.hops if h.at.kind == "lb")
+    assert lb_hop.action == "SNAT" and not lb_hop.proxied and lb_hop.after.src == LB_ADDRESS
 
 
 @pytest.mark.parametrize("key, kept", [("aws-nlb-ip", False), ("aws-nlb-ip-preserve", True),
@@ -264,6 +270,10 @@ def test_the_table_comes_from_the_simulator():
     assert "hairpin" in row.loc["aws-nlb-instance", "pods that dial it"]
     assert row.loc["aws-elb-proxy-v1", "client address carried by"] == "PROXY v1 header"
     assert row.loc["aws-alb", "client address carried by"] == "X-Forwarded-For"
+    assert row.loc["gcp-nlb", "source ranges enforced by"] == "the load balancer, and kube-proxy (KUBE-FW)"
+    assert row.loc["metallb-l2", "source ranges enforced by"] == "kube-proxy only (KUBE-FW)"
+    assert row.loc["aws-nlb-instance", "source ranges enforced by"] == "the load balancer only"
+    assert row.loc["aws-alb", "source ranges enforced by"].startswith("nobody")
 
 
 def test_the_committed_doc_equals_the_generated_one():
