@@ -13,7 +13,8 @@ Five abstract models are kept for teaching the idea before the products:
 ==================  ========================================================================
 ``equal``           every node gets the same share; no health checks (DNS round robin over
                     node IPs, or a load balancer that ignores the health-check port)
-``health-checked``  equal per node that passes its health check (the usual cloud L4 LB)
+``health-checked``  equal per node that passes its health check (many cloud L4 LBs, but not
+                    all: an AWS NLB or Classic ELB splits per zone first, see the catalogue)
 ``weighted``        like ``health-checked`` but weighted by ``X-Load-Balancing-Endpoint-Weight``
                     (GKE weighted load balancing; only Local services send a weight)
 ``single-node``     all traffic to one announcing node (MetalLB in L2 mode)

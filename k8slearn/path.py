@@ -501,7 +501,8 @@ class FrontProxy:
 
     ``proxy`` is a :class:`k8slearn.proxychain.Proxy` (or anything with its attributes: ``name``,
     ``ip``, ``layer``, ``xff``, ``send_proxy_protocol``, ``expect_proxy_protocol``,
-    ``load_balancer``, ``in_cluster``). A pass-through hop forwards; an ``L4`` or ``L7`` proxy
+    ``load_balancer``, ``in_cluster``). A pass-through hop forwards; an ``SNAT`` hop forwards from
+    its own address (a node's masquerade, in the cluster: a ``node`` place); an ``L4`` or ``L7`` proxy
     reads a PROXY header if it expects one (and breaks the connection if the two ends disagree),
     appends its peer to ``X-Forwarded-For`` (L7), and opens its own connection.
     """
@@ -511,6 +512,8 @@ class FrontProxy:
     @property
     def place(self) -> Place:
         p = self.proxy
+        if p.layer == "SNAT" and p.in_cluster:
+            return Place.of_node(p.name)
         kind = "lb" if p.load_balancer else "ingress" if p.in_cluster else "cdn"
         return Place(kind, p.name)
 
@@ -523,6 +526,14 @@ class FrontProxy:
             f = evolve(flow, receivers=(*flow.receivers, view))
             return single(Branch((ctx.hop(self.place, "forward", flow.packet, rule=p.name,
                                        note="a pass-through hop forwards the packets as they are", flow=f),), f))
+        if p.layer == "SNAT":
+            new = Packet(ip_address(str(p.ip)), ctx.port(), flow.packet.dst, flow.packet.dport)
+            view = ChainHop(p.name, peer, flow.xff, header, peer)
+            f = evolve(flow, packet=new, receivers=(*flow.receivers, view),
+                       segments=(*flow.segments, Segment(self.place, new, rule=p.name)))
+            return single(Branch((ctx.hop(self.place, "SNAT", flow.packet, new, rule=p.name, flow=f,
+                                          note=f"forwards the packets with its own address {new.src} as the source "
+                                               "(masquerade); no header records the peer it replaced"),), f))
         believes, problem = receive(p.name, p.expect_proxy_protocol, flow)
         view = ChainHop(p.name, peer, flow.xff, header, believes, problem)
         if problem:
