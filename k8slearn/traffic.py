@@ -216,8 +216,11 @@ def _compute(cluster: Cluster, name: str, profile: LoadBalancerProfile, clients:
 
 
 def _seen(cluster: Cluster, node: str, flow: Flow, fact: tuple[bool, bool, bool, str]) -> Any:
+    kind = fact[3]
+    if kind == "source":
+        return flow.source.ip
     n = cluster.node(node)
-    return {"node": n.ip, "bridge": n.bridge_ip, "source": flow.source.ip}[fact[3]]
+    return n.ip if kind == "node" else n.bridge_ip
 
 
 def _land_on_pod(cluster: Cluster, flow: Flow, w: float, index: dict, cells: np.ndarray, outcomes: dict,
