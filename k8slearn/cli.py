@@ -103,12 +103,15 @@ def _doctor(args: argparse.Namespace) -> int:
 def _bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object (to track the figures over time)")
     parser.add_argument("--quick", action="store_true", help="small clusters and few repeats (a few seconds)")
+    parser.add_argument("--browser", action="store_true",
+                        help="the learner's wait in a real browser: JupyterLab in headless Chromium, click to last "
+                        "change, per kind of interaction (needs playwright and /usr/bin/chromium; about 2 minutes)")
 
 
 def _bench(args: argparse.Namespace) -> int:
     from k8slearn import bench
 
-    return bench.main(as_json=args.json, quick=args.quick)
+    return bench.main(as_json=args.json, quick=args.quick, browser=args.browser)
 
 
 COMMANDS: list[Command] = [

@@ -19,10 +19,9 @@ REQUIRED = (
     ("jupyterlab", "jupyterlab", (4, 0), "the course runs in JupyterLab 4"),
     ("ipywidgets", "ipywidgets", (8, 0), "the explorer and the small widgets"),
     ("jupyterlab_widgets", "jupyterlab_widgets", (3, 0), "shows widgets in JupyterLab (no extra build step)"),
-    ("matplotlib", "matplotlib", (3, 7), "the pictures"),
     ("pandas", "pandas", (2, 0), "the traffic tables"),
     ("numpy", "numpy", (1, 24), "the sampler"),
-    ("networkx", "networkx", (3, 0), "a declared dependency of the course"),
+    ("resvg_py", "resvg-py", (0, 5), "PNG copies of the pictures (shown in notebooks not yet run)"),
 )
 ADVICE = ("Reinstall into the course's environment: python3 course.py lab (or, in your own environment, "
           "pip install -e . from the repository).")
@@ -81,18 +80,18 @@ def _self_check_simulator() -> Check:
 
 
 def _self_check_figure() -> Check:
-    import io
+    import xml.etree.ElementTree as ET
 
     from .examples import uneven
+    from .trace import send
     from .viz import draw
 
-    fig = draw(uneven())
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    size = buffer.tell()
-    ok = size > 1000
-    return Check("pictures", ok, f"a cluster diagram renders ({size // 1024} KiB PNG)",
-                 "" if ok else "matplotlib could not render a figure: check its installation.")
+    picture = draw(send(uneven(), "web", via="node-c", endpoint="web-1", seed=1))
+    ET.fromstring(picture.svg)  # well-formed SVG, or this raises and the check reports it
+    png = picture.png() or b""
+    ok = png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+    return Check("pictures", ok, f"a trace diagram renders (SVG {len(picture.svg) // 1024} KiB, PNG {len(png) // 1024} KiB)",
+                 "" if ok else "resvg-py could not make the PNG copy of a picture: check its installation.")
 
 
 def _self_check_widgets() -> Check:

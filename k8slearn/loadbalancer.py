@@ -226,8 +226,8 @@ class LoadBalancer:
     def profile(self) -> LoadBalancerProfile:
         """This model as a profile (what the path model reads)."""
         m = self.model
-        common = dict(key=m, label=f"{m} (abstract model)", provider="abstract model", abstract=True,
-                      description=self.description, filters_source_ranges=False)
+        common = {"key": m, "label": f"{m} (abstract model)", "provider": "abstract model", "abstract": True,
+                  "description": self.description, "filters_source_ranges": False}
         if m == "pod-targeting":
             return LoadBalancerProfile(**common, kind="pass-through" if self.preserve_client_ip else "source NAT",
                                        targets="pods", preserve_client_ip=self.preserve_client_ip,

@@ -27,7 +27,12 @@ from typing import Any
 
 from .errors import FieldError, InvalidChange, InvalidService, K8sLearnWarning
 from .model import Cluster, Pod, Service, ServiceRef
-from .validation import DEFAULT_AFFINITY_TIMEOUT, externally_accessible, parse_cidr, validate_service_spec
+from .validation import (
+    DEFAULT_AFFINITY_TIMEOUT,
+    externally_accessible,
+    parse_cidr,
+    validate_service_spec,
+)
 
 __all__ = [
     "ECHO_IMAGE", "CLIENT_IMAGE", "SPREAD", "namespace_manifest", "service_manifest", "deployment_manifest",

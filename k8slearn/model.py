@@ -19,7 +19,14 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Network, ip_network
 from types import MappingProxyType
 from typing import Any, Union
 
-from .errors import FieldError, InvalidChange, InvalidNetworkPolicy, InvalidService, K8sLearnWarning, NotFound
+from .errors import (
+    FieldError,
+    InvalidChange,
+    InvalidNetworkPolicy,
+    InvalidService,
+    K8sLearnWarning,
+    NotFound,
+)
 from .validation import (
     DEFAULT_AFFINITY_TIMEOUT,
     NODE_PORT_RANGE,

@@ -40,10 +40,37 @@ from .loadbalancer import LB_ADDRESS, LoadBalancerProfile, spread
 from .model import Cluster, Endpoint, Service
 from .proxies import ProxyHeader, append_xff, client_ip
 
-__all__ = ["PLACE_KINDS", "Place", "Packet", "Hop", "ChainHop", "Segment", "Flow", "Branch", "Choice",
-           "Context", "Path", "walk", "enumerate_paths", "reply", "reply_fails", "EPHEMERAL_PORTS",
-           "Client", "NodePortClient", "Router", "Egress", "FrontProxy", "LoadBalancerElement",
-           "NodeDataplane", "PodNetwork", "App", "AppElement", "receive", "evolve", "admits"]
+__all__ = [
+    "EPHEMERAL_PORTS",
+    "PLACE_KINDS",
+    "App",
+    "AppElement",
+    "Branch",
+    "ChainHop",
+    "Choice",
+    "Client",
+    "Context",
+    "Egress",
+    "Flow",
+    "FrontProxy",
+    "Hop",
+    "LoadBalancerElement",
+    "NodeDataplane",
+    "NodePortClient",
+    "Packet",
+    "Path",
+    "Place",
+    "PodNetwork",
+    "Router",
+    "Segment",
+    "admits",
+    "enumerate_paths",
+    "evolve",
+    "receive",
+    "reply",
+    "reply_fails",
+    "walk",
+]
 
 EPHEMERAL_PORTS = (32768, 60999)  # Linux's default ip_local_port_range
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, ip_address, ip_network
 from typing import Any
 
@@ -41,6 +41,7 @@ __all__ = ["Proxy", "App", "ChainHop", "ProxyPath", "follow", "cdn_chain"]
 
 LAYERS = ("passthrough", "SNAT", "L4", "L7")
 IN_CLUSTER_CLIENT = IPv4Address("10.244.3.5")
+_PLAIN_APP = App()  # reads no PROXY header and trusts nobody
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +136,7 @@ def follow(
     *,
     client: str | IPv4Address | None = None,
     x_forwarded_for: str | None = None,
-    app: App = App(),
+    app: App = _PLAIN_APP,
     from_pod: bool = False,
     ip_mode: str = "VIP",
     status: str = "ip",

@@ -27,8 +27,8 @@ from .loadbalancer import LoadBalancer, LoadBalancerProfile, resolve
 from .model import CLIENT_IP, Cluster, Node, Pod, Service, ServiceRef
 from .path import (
     EPHEMERAL_PORTS,
-    AppElement,
     PLACE_KINDS,
+    AppElement,
     ChainHop,
     Client,
     Context,
@@ -49,7 +49,7 @@ from .path import (
 )
 
 __all__ = ["Packet", "Place", "PLACE_KINDS", "Hop", "Trace", "send", "resolve_client", "default_address", "rng",
-           "chain_for", "start_flow", "dialled_address", "EPHEMERAL_PORTS"]
+           "chain_for", "start_flow", "dialled_address", "EPHEMERAL_PORTS", "check_reachable"]
 
 
 def rng(seed: int | np.random.Generator | None) -> np.random.Generator:
@@ -235,6 +235,17 @@ def default_address(svc: Service, external: bool) -> str:
     )
 
 
+def check_reachable(svc: Service, external: bool, address: str) -> None:
+    """Refuse what no packet can do: an outside client dialling a ClusterIP (one answer, used by
+    :func:`send` and by :func:`k8slearn.traffic`)."""
+    if external and address == "clusterIP":
+        raise InvalidChange(
+            f"a client outside the cluster cannot reach {svc.name}'s ClusterIP {svc.cluster_ip}",
+            hint="ClusterIPs are virtual addresses that exist only inside the cluster (kube-proxy on each "
+            "node catches them). From outside, use the load-balancer IP, a NodePort or an externalIP.",
+        )
+
+
 def dialled_address(cluster: Cluster, svc: Service, address: str, via: str | None) -> tuple[IPv4Address, int]:
     if address == "loadBalancerIP":
         if svc.load_balancer_ip is None:
@@ -331,12 +342,7 @@ def send(
     address = address or default_address(svc, external)
     if address not in ("clusterIP", "nodePort", "loadBalancerIP", "externalIP"):
         raise NotFound("address", address, ["loadBalancerIP", "nodePort", "externalIP", "clusterIP"])
-    if external and address == "clusterIP":
-        raise InvalidChange(
-            f"a client outside the cluster cannot reach {svc.name}'s ClusterIP {svc.cluster_ip}",
-            hint="ClusterIPs are virtual addresses that exist only inside the cluster (kube-proxy on each "
-            "node catches them). From outside, use the load-balancer IP, a NodePort or an externalIP.",
-        )
+    check_reachable(svc, external, address)
     if via is not None:
         cluster.node(via)  # a wrong name lists the nodes
     entry: str | None = None

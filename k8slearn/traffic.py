@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from ipaddress import IPv4Address
 from typing import Any
 
 import numpy as np
@@ -28,11 +29,18 @@ from .dataplane import Source, get_dataplane
 from .dataplane.decide import Dataplane
 from .errors import NotFound
 from .loadbalancer import LoadBalancer, LoadBalancerProfile, resolve, spread
-from ipaddress import IPv4Address
-
 from .model import CLIENT_IP, Cluster, ServiceRef
-from .path import Context, Flow, NodeDataplane, Path, Place, admits, enumerate_paths, reply
-from .trace import Packet, chain_for, default_address, dialled_address, rng, send, start_flow
+from .path import Context, Flow, NodeDataplane, Place, admits, enumerate_paths, reply
+from .trace import (
+    Packet,
+    chain_for,
+    check_reachable,
+    default_address,
+    dialled_address,
+    rng,
+    send,
+    start_flow,
+)
 
 __all__ = ["traffic", "metrics", "sample", "by_node", "health", "paths", "sessions", "TRAFFIC_COLUMNS",
            "METRICS_COLUMNS", "PATHS_COLUMNS", "SESSIONS_COLUMNS"]
@@ -88,6 +96,7 @@ def _exact(cluster: Cluster, service: ServiceRef, lb: Any, clients: str, address
     if clients not in CLIENTS:
         raise NotFound("clients", clients, list(CLIENTS))
     address = address or default_address(svc, clients == "external")
+    check_reachable(svc, clients == "external", address)
     key = ("exact", svc.name, profile, clients, address, dp)
     return cluster.cached(key, lambda: _compute(cluster, svc.name, profile, clients, address, dp))
 
@@ -238,7 +247,7 @@ def _per_endpoint(cluster: Cluster, flow: Flow, decision: Any, targets: tuple, e
     node = decision.node
     for e in targets:
         fact = lf if e.node == node else rf
-        masq, extra, fails, _ = fact
+        _, extra, fails, _ = fact
         seen = _seen(cluster, node, flow, fact)
         if not admits(cluster, e.pod, seen)[0]:  # the request meets the policy at the pod, before any reply
             outcomes["dropped"] += each

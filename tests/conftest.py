@@ -1,5 +1,1 @@
-"""Shared test set-up: draw with matplotlib's Agg backend (no screen), set before anything imports it."""
-
-import os
-
-os.environ["MPLBACKEND"] = "Agg"
+"""Shared test set-up (nothing yet: each test module sets up what it needs)."""

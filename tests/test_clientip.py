@@ -33,10 +33,10 @@ def test_source_ranges_only_on_load_balancers_and_only_cidrs():
     with pytest.raises(InvalidService) as info:
         c.patch_service("web", load_balancer_source_ranges=["198.51.100.7", "10.0.0.0/33"])
     assert [str(e) for e in info.value.errors] == [
-        'spec.LoadBalancerSourceRanges[0]: Invalid value: "198.51.100.7": must be a valid CIDR value, '
-        "(e.g. 10.9.8.0/24 or 2001:db8::/64)",
-        'spec.LoadBalancerSourceRanges[1]: Invalid value: "10.0.0.0/33": must be a valid CIDR value, '
-        "(e.g. 10.9.8.0/24 or 2001:db8::/64)"]
+        ('spec.LoadBalancerSourceRanges[0]: Invalid value: "198.51.100.7": must be a valid CIDR value, '
+         "(e.g. 10.9.8.0/24 or 2001:db8::/64)"),
+        ('spec.LoadBalancerSourceRanges[1]: Invalid value: "10.0.0.0/33": must be a valid CIDR value, '
+         "(e.g. 10.9.8.0/24 or 2001:db8::/64)")]
     assert c.service("web").load_balancer_source_ranges == ()  # nothing changed
 
 

@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("lbtable",),  # runs the simulator over the load-balancer catalogue
     ("viz",),
     ("widgets",),
-    ("checks", "manifests", "lab"),
+    ("checks", "manifests", "lab", "browser"),
     ("bench", "doctor"),
     ("cli",),
     ("__main__",),  # it imports cli, so it sits one layer above it
@@ -37,10 +37,10 @@ LAYERS: list[tuple[str, ...]] = [
 LAYER = {name: level for level, names in enumerate(LAYERS) for name in names}
 
 # Slow to import; allowed anywhere in these parts of the package ...
-HEAVY = {"matplotlib", "networkx", "ipywidgets"}
+HEAVY = {"matplotlib", "networkx", "ipywidgets", "resvg_py", "playwright"}
 HEAVY_ANYWHERE = {"viz", "widgets"}
 # ... and only inside functions (or under TYPE_CHECKING) in these.
-HEAVY_LAZILY = {"bench", "doctor", "cli"}
+HEAVY_LAZILY = {"bench", "doctor", "cli", "browser"}
 
 
 def _modules() -> dict[str, Path]:

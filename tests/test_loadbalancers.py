@@ -15,7 +15,14 @@ import pytest
 import k8slearn as k8s
 from k8slearn.errors import K8sLearnError, NotFound
 from k8slearn.lbtable import TABLE_COLUMNS, document, load_balancer_table
-from k8slearn.loadbalancer import LB_ADDRESS, LB_PROFILES, LoadBalancerProfile, probe, resolve, spread
+from k8slearn.loadbalancer import (
+    LB_ADDRESS,
+    LB_PROFILES,
+    LoadBalancerProfile,
+    probe,
+    resolve,
+    spread,
+)
 from k8slearn.path import App
 
 CLIENT = IPv4Address("198.51.100.7")

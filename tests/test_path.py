@@ -12,14 +12,13 @@ import math
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from test_properties import SETTINGS, clusters
 
 import k8slearn as k8s
 from k8slearn.dataplane import DATAPLANES
 from k8slearn.loadbalancer import LB_MODELS, LB_PROFILES, LoadBalancer
 from k8slearn.path import Place
 from k8slearn.traffic import PATHS_COLUMNS, paths
-
-from test_properties import SETTINGS, clusters
 
 LOAD_BALANCERS = st.one_of(
     st.sampled_from([*LB_MODELS, *LB_PROFILES]),
@@ -74,7 +73,7 @@ def assert_same(t, p) -> None:
 @given(c=guarded(), lb=LOAD_BALANCERS, dp=st.sampled_from(list(DATAPLANES)),
        clients=st.sampled_from(["external", "pods"]), address=st.sampled_from([None, "nodePort", "loadBalancerIP"]))
 def test_grouped_shares_equal_the_enumerated_paths(c, lb, dp, clients, address):
-    kw = dict(lb=lb, dataplane=dp, clients=clients, address=address)
+    kw = {"lb": lb, "dataplane": dp, "clients": clients, "address": address}
     assert_same(k8s.traffic(c, "web", **kw), paths(c, "web", **kw))
 
 

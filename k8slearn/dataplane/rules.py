@@ -315,9 +315,10 @@ def _service_rules(rs: RuleSet, cluster: Cluster, svc: Service, node: str, zone:
         rs.chain("nat", fw_chain)
         here = cluster.node(node)
         allow_from_node = False
-        for cidr in svc.load_balancer_source_ranges:
-            rs.add("nat", fw_chain, "-m comment --comment", _q(f"{spn} loadbalancer IP"), f"-s {cidr}", "-j", ext_chain)
-            allow_from_node = allow_from_node or (cidr.version == 4 and here.ip in cidr)
+        for allowed in svc.load_balancer_source_ranges:
+            rs.add("nat", fw_chain, "-m comment --comment", _q(f"{spn} loadbalancer IP"), f"-s {allowed}", "-j",
+                   ext_chain)
+            allow_from_node = allow_from_node or (allowed.version == 4 and here.ip in allowed)
         if allow_from_node:
             for ip in lb_ips:
                 rs.add("nat", fw_chain, "-m comment --comment", _q(f"{spn} loadbalancer IP"), f"-s {ip}", "-j", ext_chain)

@@ -1,10 +1,14 @@
-"""The explorer: one cluster, every control, every output, redrawn on each change.
+"""The explorer: change anything, watch the packet and the traffic change, at once.
 
-See the package docstring (:mod:`k8slearn.widgets`) for the controls and their CSS classes.
+Everything a click changes is drawn by the browser: the scene, the chart and the tables are SVG and
+HTML built in Python (a few milliseconds), so an update is as fast as the kernel can answer. See the
+package docstring (:mod:`k8slearn.widgets`) for the controls and their CSS classes.
 """
 
 from __future__ import annotations
 
+import html
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,16 +17,18 @@ from typing import Any
 import ipywidgets as W
 import numpy as np
 
-from .. import viz as _viz_module
 from ..dataplane import DATAPLANES
 from ..errors import InvalidChange, K8sLearnError
-from ..loadbalancer import LB_MODELS
+from ..loadbalancer import LB_MODELS, spread
 from ..model import CLIENT_IP, Cluster, ServiceRef
 from ..trace import Trace, send
 from ..traffic import by_node, metrics, sample, traffic
+from ..viz import NodeColours, metrics_line
+from ..viz.bars import bars, nice_max
+from ..viz.scene import scene
 from . import _render
 
-__all__ = ["DATAPLANE_LABELS", "LB_LABELS", "Explorer", "ExplorerResult", "explore"]
+__all__ = ["DATAPLANE_LABELS", "LB_LABELS", "COMPARE_MODES", "Explorer", "ExplorerResult", "explore"]
 
 #: The dataplane choices as the explorer labels them (value: a key of k8slearn.DATAPLANES).
 DATAPLANE_LABELS = {
@@ -41,11 +47,17 @@ LB_LABELS = {
     "single-node": "single node (MetalLB L2)",
     "pod-targeting": "pod-targeting (IP targets)",
 }
+#: What compare mode puts side by side.
+COMPARE_MODES = {"off": "off", "policy": "Cluster | Local", "dataplane": "two dataplanes",
+                 "lb": "two load balancers"}
 POD_STATES = ("Running", "NotReady", "Terminating")
 NODE_STATES = ("Ready", "NotReady")
 ANY_NODE = ""  # the entry-node choice "the load balancer picks"
 ADDRESS_LABELS = {"loadBalancerIP": "load-balancer IP", "nodePort": "NodePort", "clusterIP": "ClusterIP",
                   "externalIP": "externalIP"}
+# Scene widths in SVG units: text is 12-14 units, so on a projector (the scene about 1,000 px wide)
+# a 660-unit scene shows every word at 18 px or more.
+SCENE_W, PROJECTOR_W, COMPARE_W, CHART_W = 780.0, 660.0, 520.0, 300.0
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,8 @@ class ExplorerResult:
     ``trace`` (the last packet, a :class:`~k8slearn.trace.Trace`, or None if it could not be sent),
     ``traffic`` (per pod: exact shares, or a sample of ``sampled`` connections), ``metrics``
     (:func:`k8slearn.metrics`, exact), ``health`` (:func:`k8slearn.by_node`), ``error`` (the message in
-    the error area, or None).
+    the error area, or None), ``step`` (the hop the packet tracer shows, None for the whole path) and
+    ``compare`` (in compare mode: ``{label: ExplorerResult}`` for the two sides).
     """
 
     trace: Trace | None
@@ -64,10 +77,12 @@ class ExplorerResult:
     health: Any
     sampled: int | None = None
     error: str | None = None
+    step: int | None = None
+    compare: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         trace = self.trace.summary() if self.trace is not None else None
-        return f"ExplorerResult(trace={trace!r}, sampled={self.sampled}, error={self.error!r})"
+        return f"ExplorerResult(trace={trace!r}, sampled={self.sampled}, step={self.step}, error={self.error!r})"
 
 
 def _css(widget: W.Widget, name: str) -> W.Widget:
@@ -79,36 +94,51 @@ class Explorer:
     """An interactive view of ``cluster`` and its ``service``: change anything, see every effect.
 
     The explorer works on its own copy of ``cluster`` (``explorer.cluster``), so the cluster you
-    pass stays as it is; after changing ``explorer.cluster`` in code, call :meth:`refresh`. Controls are in :attr:`controls` (by CSS class), outputs in :attr:`outputs`, and
-    the latest results as DataFrames in :attr:`result`.
+    pass stays as it is; after changing ``explorer.cluster`` in code, call :meth:`refresh`. Controls
+    are in :attr:`controls` (by CSS class), outputs in :attr:`outputs`, and the latest results as
+    DataFrames in :attr:`result`. :meth:`step`, :meth:`back` and :meth:`play` drive the packet tracer
+    from code; ``compare=`` and ``projector=`` choose those modes at the start.
     """
 
-    def __init__(self, cluster: Cluster, service: ServiceRef = "web", *, seed: int = 0) -> None:
+    def __init__(self, cluster: Cluster, service: ServiceRef = "web", *, seed: int = 0,
+                 compare: str = "off", projector: bool = False) -> None:
         if not isinstance(cluster, Cluster):
             raise InvalidChange(f"explore() needs a Cluster, not {type(cluster).__name__}",
                                 hint="for example k8s.explore(k8s.examples.uneven()).")
+        if compare not in COMPARE_MODES:
+            raise InvalidChange(f"compare={compare!r} is not a compare mode",
+                                hint=f"choose one of: {', '.join(repr(k) for k in COMPARE_MODES)}.")
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            raise InvalidChange(f"seed={seed!r}: the seed must be a whole number", hint="for example seed=1.")
         self.cluster = cluster.copy()
         self.service = cluster.service(service).name
         self.seed = int(seed)
+        self.colours = NodeColours(n.name for n in self.cluster.nodes)  # one colour per node, for life
         self.last_error: BaseException | None = None  # the last rejected change (None after a good one)
         self.last_update_ms = 0.0
         self.result = ExplorerResult(None, None, None, None)
-        self._packets = 0      # "Send one packet" clicks: each packet gets its own seeded randomness
+        self._packets = 0      # "New packet" clicks: each packet gets its own seeded randomness
         self._samples = 0      # "Send N requests" clicks
         self._sample_n: int | None = None
+        self._step: int | None = None  # None: the whole path; k: the packet tracer at hop k
+        self._hops = 0         # how many hops the current picture has (request + reply when shown)
+        self._trace_key: Any = None
+        self._y_max = 0.0      # the chart's scale only grows, so before and after compare
         self._syncing = False
+        self._autoplay = False  # a new packet plays from its first hop
         self._was_external = True
-        self._keys: dict[str, Any] = {}  # what each picture shows now
-        self._pictures = _render.Pictures()
-        self._viz = _viz_module
         self.controls: dict[str, W.Widget] = {}
         self.outputs: dict[str, W.Widget] = {}
-        self.widget = self._build()
+        self.widget = self._build(compare, projector)
         self.refresh()
 
     # ------------------------------------------------------------------ display
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):
+            bundle = dict(bundle)
+            bundle["text/plain"] = _render.NOT_RUN_TEXT.format(what="the explorer")
+        return bundle
 
     def __repr__(self) -> str:
         return f"<Explorer of service {self.service!r} on {self.cluster!r}>"
@@ -122,97 +152,111 @@ class Explorer:
         self.outputs[name] = _css(widget, name)
         return widget
 
-    def _build(self) -> W.VBox:
+    def _build(self, compare: str, projector: bool) -> W.Box:
         c = self._control
-        wide = W.Layout(width="auto")
         label = {"description_width": "initial"}
-        # Service
-        c("k8sl-etp", W.ToggleButtons(options=["Cluster", "Local"], value=None,
-                                      description="externalTrafficPolicy", style=label))
-        c("k8sl-itp", W.ToggleButtons(options=["Cluster", "Local"], description="internalTrafficPolicy",
-                                      style=label))
-        c("k8sl-type", W.ToggleButtons(options=["ClusterIP", "NodePort", "LoadBalancer"], description="type",
-                                       style=label))
-        # Path
+
+        def full() -> W.Layout:  # one Layout per widget: hiding one must not hide the others
+            return W.Layout(width="100%")
+        c("k8sl-etp", W.ToggleButtons(options=["Cluster", "Local"], value=None, style={"button_width": "118px"},
+                                      tooltips=["kube-proxy may send to any pod (and SNATs)",
+                                                "only to pods on the node that received it (no SNAT)"]))
         c("k8sl-lb", W.Dropdown(options=[(LB_LABELS[m], m) for m in LB_MODELS], value="health-checked",
-                                description="load balancer", style=label))
+                                description="load balancer", style=label, layout=full()))
         c("k8sl-dataplane", W.Dropdown(options=[(DATAPLANE_LABELS.get(k, k), k) for k in DATAPLANES],
-                                       value="iptables", description="dataplane", style=label))
-        # Client and sending
-        c("k8sl-client", W.ToggleButtons(options=[("outside the cluster", "external"), ("a pod", "pod")],
-                                         value="external", description="client", style=label))
-        c("k8sl-entry", W.Dropdown(description="enters at", style=label))
-        c("k8sl-client-pod", W.Dropdown(description="client pod", style=label))
-        c("k8sl-address", W.Dropdown(description="dials", style=label))
-        c("k8sl-send-one", W.Button(description="Send one packet", icon="paper-plane", button_style="primary"))
-        c("k8sl-reply", W.Checkbox(value=False, description="draw the reply", indent=False, layout=wide))
-        c("k8sl-n", W.BoundedIntText(value=1000, min=1, max=1_000_000, description="N", style=label,
-                                     layout=W.Layout(width="140px")))
-        c("k8sl-send-n", W.Button(description="Send N requests", icon="random"))
-        c("k8sl-exact", W.Button(description="Exact shares", tooltip="show the exact shares again"))
-        # Cluster changes
-        c("k8sl-move-pod", W.Dropdown(description="move pod", style=label, layout=W.Layout(width="200px")))
-        c("k8sl-move-node", W.Dropdown(description="to", style=label, layout=W.Layout(width="160px")))
-        c("k8sl-move", W.Button(description="Move", icon="arrow-right", layout=W.Layout(width="90px")))
+                                       value="iptables", description="dataplane", style=label, layout=full()))
+        c("k8sl-client", W.ToggleButtons(options=[("outside", "external"), ("a pod", "pod")], value="external",
+                                         description="client", style={"description_width": "initial",
+                                                                      "button_width": "90px"}))
+        c("k8sl-entry", W.Dropdown(description="enters at", style=label, layout=full()))
+        c("k8sl-client-pod", W.Dropdown(description="client pod", style=label, layout=full()))
+        c("k8sl-address", W.Dropdown(description="dials", style=label, layout=full()))
+        small = W.Layout(width="44px")
+        c("k8sl-back", W.Button(icon="step-backward", tooltip="back one hop", layout=small))
+        c("k8sl-play", W.Play(value=1, min=1, max=1, interval=900, show_repeat=False, tooltip="play the packet",
+                              layout=W.Layout(width="auto")))
+        c("k8sl-step", W.Button(icon="step-forward", tooltip="forward one hop", layout=small))
+        c("k8sl-send-one", W.Button(description="New packet", icon="paper-plane", button_style="primary",
+                                    tooltip="send another connection (a new random choice) and play it",
+                                    layout=W.Layout(width="auto")))
+        c("k8sl-reply", W.Checkbox(value=False, description="and the reply", indent=False,
+                                   layout=W.Layout(width="auto")))
+        c("k8sl-compare", W.Dropdown(options=[(v, k) for k, v in COMPARE_MODES.items()], value=compare,
+                                     description="compare", style=label, layout=full()))
+        c("k8sl-compare-with", W.Dropdown(description="with", style=label, layout=full()))
+        c("k8sl-projector", W.ToggleButton(value=bool(projector), description="Projector", icon="expand",
+                                           tooltip="big text for a room"))
+        # folded away: the service itself, cluster changes, many requests
+        c("k8sl-type", W.ToggleButtons(options=["ClusterIP", "NodePort", "LoadBalancer"], description="type",
+                                       style={"description_width": "initial", "button_width": "95px"}))
+        c("k8sl-itp", W.ToggleButtons(options=["Cluster", "Local"], description="internalTrafficPolicy",
+                                      style={"description_width": "initial", "button_width": "70px"}))
+        c("k8sl-move-pod", W.Dropdown(description="move", style=label, layout=W.Layout(width="140px")))
+        c("k8sl-move-node", W.Dropdown(description="to", style=label, layout=W.Layout(width="120px")))
+        c("k8sl-move", W.Button(description="Move", layout=W.Layout(width="64px")))
         c("k8sl-replicas", W.BoundedIntText(value=0, min=0, max=100_000, description="replicas", style=label,
-                                            layout=W.Layout(width="160px")))
-        c("k8sl-scale", W.Button(description="Scale", layout=W.Layout(width="90px")))
-        c("k8sl-add-node", W.Button(description="Add a node", icon="plus"))
-        c("k8sl-remove-node-choice", W.Dropdown(description="remove", style=label, layout=W.Layout(width="180px")))
-        c("k8sl-remove-node", W.Button(description="Remove", icon="minus", layout=W.Layout(width="100px")))
-        c("k8sl-pod-choice", W.Dropdown(description="pod", style=label, layout=W.Layout(width="170px")))
-        c("k8sl-pod-state", W.ToggleButtons(options=POD_STATES, style={"button_width": "110px"}))
-        c("k8sl-node-choice", W.Dropdown(description="node", style=label, layout=W.Layout(width="170px")))
-        c("k8sl-node-state", W.ToggleButtons(options=NODE_STATES, style={"button_width": "95px"}))
+                                            layout=W.Layout(width="140px")))
+        c("k8sl-scale", W.Button(description="Scale", layout=W.Layout(width="64px")))
+        c("k8sl-add-node", W.Button(description="Add a node", icon="plus", layout=W.Layout(width="auto")))
+        c("k8sl-remove-node-choice", W.Dropdown(description="remove", style=label, layout=W.Layout(width="150px")))
+        c("k8sl-remove-node", W.Button(description="Remove", layout=W.Layout(width="80px")))
+        c("k8sl-pod-choice", W.Dropdown(description="pod", style=label, layout=W.Layout(width="140px")))
+        c("k8sl-pod-state", W.ToggleButtons(options=POD_STATES, style={"button_width": "92px"}))
+        c("k8sl-node-choice", W.Dropdown(description="node", style=label, layout=W.Layout(width="140px")))
+        c("k8sl-node-state", W.ToggleButtons(options=NODE_STATES, style={"button_width": "92px"}))
+        c("k8sl-n", W.BoundedIntText(value=1000, min=1, max=1_000_000, description="N", style=label,
+                                     layout=W.Layout(width="120px")))
+        c("k8sl-send-n", W.Button(description="Send N requests", icon="random", layout=W.Layout(width="auto")))
+        c("k8sl-exact", W.Button(description="Exact shares", layout=W.Layout(width="auto")))
 
         o = self._output
-        o("k8sl-status", W.HTML())
+        o("k8sl-style", W.HTML(_render.STYLE))
         o("k8sl-error", W.HTML())
-        o("k8sl-metrics", W.HTML())
-        o("k8sl-diagram", W.Image(format="png", layout=W.Layout(max_width="100%", height="auto")))
-        o("k8sl-diagram-caption", W.HTML())
-        o("k8sl-chart", W.Image(format="png", layout=W.Layout(max_width="100%", height="auto")))
-        o("k8sl-chart-caption", W.HTML())
+        o("k8sl-scene", W.HTML())
         o("k8sl-hops", W.HTML())
+        o("k8sl-chart", W.HTML())
+        o("k8sl-metrics", W.HTML())
         o("k8sl-health", W.HTML())
-
+        o("k8sl-status", W.HTML())
         self._wire()
-        k = self.controls
+        k, out = self.controls, self.outputs
 
-        def group(title: str, *rows: W.Widget) -> W.VBox:
-            return W.VBox([W.HTML(f"<b>{title}</b>"), *rows], layout=W.Layout(margin="0 16px 6px 0"))
+        def title(text: str) -> W.HTML:
+            return W.HTML(f"<div class='k8sl-title'>{html.escape(text)}</div>")
 
-        service = group("Service", k["k8sl-type"], k["k8sl-etp"], k["k8sl-itp"])
-        path = group("Load balancer and dataplane", k["k8sl-lb"], k["k8sl-dataplane"])
-        client = group("Client", k["k8sl-client"], W.HBox([k["k8sl-entry"], k["k8sl-client-pod"]]),
-                       k["k8sl-address"],
-                       W.HBox([k["k8sl-send-one"], k["k8sl-reply"]]),
-                       W.HBox([k["k8sl-n"], k["k8sl-send-n"], k["k8sl-exact"]]))
-        changes = W.VBox([
-            W.HBox([k["k8sl-move-pod"], k["k8sl-move-node"], k["k8sl-move"]]),
-            W.HBox([k["k8sl-replicas"], k["k8sl-scale"], k["k8sl-add-node"], k["k8sl-remove-node-choice"],
-                    k["k8sl-remove-node"]]),
-            W.HBox([k["k8sl-pod-choice"], k["k8sl-pod-state"]]),
-            W.HBox([k["k8sl-node-choice"], k["k8sl-node-state"]]),
-        ])
-        cluster_box = W.Accordion(children=[changes], titles=("Change the cluster: pods and nodes",),
-                                  selected_index=0)
-        out = self.outputs
-        pictures = W.HBox([W.VBox([out["k8sl-diagram"], out["k8sl-diagram-caption"]]),
-                           W.VBox([out["k8sl-chart"], out["k8sl-chart-caption"]])],
-                          layout=W.Layout(flex_flow="row wrap"))
-        tables = W.HBox([W.VBox([W.HTML("<b>The packet, hop by hop</b>"), out["k8sl-hops"]],
-                                layout=W.Layout(margin="0 16px 0 0")),
-                         out["k8sl-health"]], layout=W.Layout(flex_flow="row wrap"))
-        root = W.VBox([W.HBox([service, path, client], layout=W.Layout(flex_flow="row wrap")), cluster_box,
-                       out["k8sl-error"], out["k8sl-metrics"], pictures, tables, out["k8sl-status"]])
-        return _css(root, "k8sl-explorer")
+        packet = W.HBox([k["k8sl-back"], k["k8sl-play"], k["k8sl-step"], k["k8sl-send-one"]],
+                        layout=W.Layout(flex_flow="row wrap", align_items="center"))
+        main = W.VBox([
+            title("externalTrafficPolicy"), k["k8sl-etp"],
+            k["k8sl-lb"], k["k8sl-dataplane"],
+            k["k8sl-client"], k["k8sl-entry"], k["k8sl-client-pod"], k["k8sl-address"],
+            title("the packet"), packet,
+            W.HBox([k["k8sl-reply"], k["k8sl-projector"]], layout=W.Layout(justify_content="space-between")),
+            k["k8sl-compare"], k["k8sl-compare-with"],
+        ], layout=W.Layout(width="100%"))
+        more = W.Tab(children=[
+            W.VBox([k["k8sl-type"], k["k8sl-itp"]]),
+            W.VBox([W.HBox([k["k8sl-move-pod"], k["k8sl-move-node"], k["k8sl-move"]]),
+                    W.HBox([k["k8sl-replicas"], k["k8sl-scale"], k["k8sl-add-node"]]),
+                    W.HBox([k["k8sl-remove-node-choice"], k["k8sl-remove-node"]]),
+                    k["k8sl-pod-choice"], k["k8sl-pod-state"], k["k8sl-node-choice"], k["k8sl-node-state"]]),
+            W.VBox([W.HBox([k["k8sl-n"], k["k8sl-send-n"]]), k["k8sl-exact"]]),
+            out["k8sl-health"],
+        ], titles=("Service", "Pods, nodes", "Requests", "Health"))
+        folded = _css(W.Accordion(children=[more], titles=("More controls",),
+                                  selected_index=None), "k8sl-more")
+        controls = _css(W.VBox([main, folded]), "k8sl-controls")
+        lower = _css(W.HBox([out["k8sl-hops"], out["k8sl-chart"]]), "k8sl-lower")
+        view = _css(W.VBox([out["k8sl-error"], out["k8sl-scene"], out["k8sl-metrics"], lower, out["k8sl-status"]]),
+                    "k8sl-view")
+        root = _css(W.Box([out["k8sl-style"], controls, view]), "k8sl-explorer")
+        return root
 
     # ------------------------------------------------------------------ wiring
     def _wire(self) -> None:
         k = self.controls
         svc = self.service
-        on_value: dict[str, Callable[[Any], Any]] = {
+        on_value: dict[str, Callable[[Any], Any] | None] = {
             "k8sl-etp": lambda v: self.cluster.patch_service(svc, external_traffic_policy=v),
             "k8sl-itp": lambda v: self.cluster.patch_service(svc, internal_traffic_policy=v),
             "k8sl-type": lambda v: self.cluster.patch_service(svc, type=v),
@@ -220,7 +264,8 @@ class Explorer:
             "k8sl-node-state": self._set_node_state,
             # settings of the view (no cluster change): the redraw reads them from the controls
             "k8sl-lb": None, "k8sl-dataplane": None, "k8sl-client": None, "k8sl-entry": None,
-            "k8sl-client-pod": None, "k8sl-address": None, "k8sl-reply": None,
+            "k8sl-client-pod": None, "k8sl-address": None, "k8sl-reply": None, "k8sl-compare": None,
+            "k8sl-compare-with": None, "k8sl-projector": None,
             # choosing which pod / node to act on: only the state toggles follow
             "k8sl-pod-choice": None, "k8sl-node-choice": None,
         }
@@ -238,6 +283,9 @@ class Explorer:
         }
         for name, action in buttons.items():
             k[name].on_click(self._handler(lambda action=action: action(), button=True))
+        k["k8sl-step"].on_click(lambda _: self.step())
+        k["k8sl-back"].on_click(lambda _: self.back())
+        k["k8sl-play"].observe(self._played, names="value")
 
     def _handler(self, action: Callable[..., Any] | None, *, button: bool = False) -> Callable[[Any], None]:
         def handle(event: Any) -> None:
@@ -254,7 +302,7 @@ class Explorer:
     def _need(self, control: str, what: str) -> str:
         value = self.controls[control].value
         if not value:
-            raise InvalidChange(f"no {what} chosen", hint=f"the cluster has no {what}s to choose from.")
+            raise InvalidChange(f"no {what} chosen", hint=f"pick a {what} in the list first.")
         return value
 
     def _apply(self, action: Callable[[], Any]) -> None:
@@ -283,29 +331,64 @@ class Explorer:
 
     def _next_packet(self) -> None:
         self._packets += 1
+        self._step = 1          # a new packet plays from its first hop: the learner sees it go
+        self._autoplay = True
 
     def _send_n(self) -> None:
-        n = int(self.controls["k8sl-n"].value)
-        if n < 1:
-            raise InvalidChange(f"N = {n}: send at least one request", hint="type a whole number from 1 up.")
+        n = self.controls["k8sl-n"].value
+        if not isinstance(n, int) or n < 1:
+            raise InvalidChange(f"N = {n!r}: send at least one request", hint="type a whole number from 1 up.")
         self._sample_n = n
         self._samples += 1
 
     def _exact(self) -> None:
         self._sample_n = None
 
+    # ------------------------------------------------------------------ the packet tracer
+    def step(self) -> None:
+        """Show one hop more (the packet tracer's forward button)."""
+        self._go((self._step or self._hops) + (1 if self._step is not None else 0))
+
+    def back(self) -> None:
+        """Show one hop less (the packet tracer's back button)."""
+        self._go((self._step if self._step is not None else self._hops) - 1)
+
+    def play(self) -> None:
+        """Play the packet from its first hop: the Play control then moves it on every ``interval`` ms
+        (in the browser; from code, call :meth:`step`)."""
+        self._go(1)
+        play = self.controls["k8sl-play"]
+        self._syncing = True
+        try:
+            with play.hold_sync():
+                play.value = play.max  # at its end, a starting Play goes back to its first value, then waits
+                play.playing = True
+        finally:
+            self._syncing = False
+
+    def _go(self, step: int) -> None:
+        self._step = max(1, min(step, max(self._hops, 1)))
+        self.refresh(clear_error=False, view_only=True)
+
+    def _played(self, event: Any) -> None:
+        if self._syncing or (self._step is not None and int(event["new"]) == self._step):
+            return  # our own change coming back, or the hop already shown
+        self._step = int(event["new"])
+        self.refresh(clear_error=False, view_only=True)
+
     # ------------------------------------------------------------------ model -> controls
     @staticmethod
     def _options(widget: W.Widget, options: list[Any], keep: Any = None) -> None:
-        """Set a selection widget's options (only if they differ), keeping its value when it still exists."""
+        """Set a selection widget's options (only if they differ), keeping its value when it still exists,
+        else choosing the first (ipywidgets 8 would leave it empty)."""
+        values = [o[1] if isinstance(o, tuple) else o for o in options]
+        old = widget.value if keep is None else keep
         if tuple(widget.options) != tuple(options):
-            old = widget.value if keep is None else keep
             widget.options = options
-            values = [o[1] if isinstance(o, tuple) else o for o in options]
-            if old in values:
-                widget.value = old
-            elif values:
-                widget.value = values[0]
+        if old in values:
+            widget.value = old
+        elif values:
+            widget.value = values[0]
 
     def _sync_controls(self) -> None:
         """Make every control show the cluster as it is now (after any change, good or rejected)."""
@@ -313,24 +396,26 @@ class Explorer:
         svc = c.service(self.service)
         self._syncing = True
         try:
+            for name in c.nodes:
+                self.colours[name.name]
             k["k8sl-type"].value = svc.type
             k["k8sl-etp"].value = svc.external_traffic_policy
+            k["k8sl-etp"].disabled = not svc.externally_accessible
             k["k8sl-itp"].value = svc.internal_traffic_policy
             k["k8sl-lb"].disabled = svc.type != "LoadBalancer"
             pods = [p.name for p in c.pods]
             nodes = [n.name for n in c.nodes]
             for name in ("k8sl-move-pod", "k8sl-pod-choice"):
                 self._options(k[name], pods)
-            client_pods = pods
             default_client = "client" if "client" in pods else None
-            self._options(k["k8sl-client-pod"], client_pods, keep=k["k8sl-client-pod"].value or default_client)
+            self._options(k["k8sl-client-pod"], pods, keep=k["k8sl-client-pod"].value or default_client)
             for name in ("k8sl-move-node", "k8sl-remove-node-choice", "k8sl-node-choice"):
                 self._options(k[name], nodes)
             entry_label = "the load balancer picks" if svc.type == "LoadBalancer" else "a random node"
             self._options(k["k8sl-entry"], [(entry_label, ANY_NODE)] + [(n, n) for n in nodes])
             external = k["k8sl-client"].value == "external"
-            k["k8sl-entry"].disabled = not external
-            k["k8sl-client-pod"].disabled = external
+            k["k8sl-entry"].layout.display = None if external else "none"
+            k["k8sl-client-pod"].layout.display = "none" if external else None
             addresses = self._addresses(svc, external)
             self._options(k["k8sl-address"], [(ADDRESS_LABELS[a], a) for a in addresses])
             if external != self._was_external:  # a new kind of client dials its usual address first
@@ -342,6 +427,25 @@ class Explorer:
             k["k8sl-pod-state"].disabled = not pod
             node = k["k8sl-node-choice"].value
             k["k8sl-node-state"].value = ("Ready" if c.node(node).ready else "NotReady") if node else None
+            mode = k["k8sl-compare"].value
+            k["k8sl-compare-with"].layout.display = "none" if mode in ("off", "policy") else None
+            if mode == "dataplane":
+                self._options(k["k8sl-compare-with"], [(DATAPLANE_LABELS.get(d, d), d) for d in DATAPLANES
+                                                       if d != k["k8sl-dataplane"].value],
+                              keep=k["k8sl-compare-with"].value if k["k8sl-compare-with"].value in DATAPLANES
+                              else ("cilium-dsr" if k["k8sl-dataplane"].value != "cilium-dsr" else "iptables"))
+            elif mode == "lb":
+                self._options(k["k8sl-compare-with"], [(LB_LABELS[m], m) for m in LB_MODELS
+                                                       if m != k["k8sl-lb"].value],
+                              keep=k["k8sl-compare-with"].value if k["k8sl-compare-with"].value in LB_MODELS
+                              else "equal")
+            root = self.widget
+            wide = mode != "off" or k["k8sl-projector"].value
+            for cls, on in (("k8sl-wide", wide), ("k8sl-projector-on", k["k8sl-projector"].value)):
+                if on and cls not in root._dom_classes:
+                    root.add_class(cls)
+                elif not on and cls in root._dom_classes:
+                    root.remove_class(cls)
         finally:
             self._syncing = False
 
@@ -359,7 +463,7 @@ class Explorer:
             found.append("nodePort")
         return found
 
-    # ------------------------------------------------------------------ computing and drawing
+    # ------------------------------------------------------------------ computing
     def _settings(self) -> dict[str, Any]:
         k = self.controls
         svc = self.cluster.service(self.service)
@@ -373,7 +477,7 @@ class Explorer:
             "address": k["k8sl-address"].value,
         }
 
-    def _trace(self, s: dict[str, Any]) -> Trace:
+    def _trace(self, cluster: Cluster, s: dict[str, Any]) -> Trace:
         if s["external"]:
             client = CLIENT_IP
         elif s["client_pod"]:
@@ -381,152 +485,288 @@ class Explorer:
         else:
             raise InvalidChange("there is no pod to send from", hint="add pods (Scale) or send from outside.")
         gen = np.random.default_rng([self.seed, self._packets])
-        return send(self.cluster, self.service, client=client, via=s["via"], address=s["address"], lb=s["lb"],
+        return send(cluster, self.service, client=client, via=s["via"], address=s["address"], lb=s["lb"],
                     dataplane=s["dataplane"], seed=gen)
 
-    def _traffic(self, s: dict[str, Any]) -> tuple[Any, Any]:
+    def _traffic(self, cluster: Cluster, s: dict[str, Any]) -> tuple[Any, Any]:
         kw = {"lb": s["lb"], "clients": "external" if s["external"] else "pods", "address": s["address"],
-                  "dataplane": s["dataplane"]}
-        exact = metrics(self.cluster, self.service, **kw)
+              "dataplane": s["dataplane"]}
+        exact = metrics(cluster, self.service, **kw)
         if self._sample_n is None:
-            frame = traffic(self.cluster, self.service, **kw)
+            frame = traffic(cluster, self.service, **kw)
         else:
             gen = np.random.default_rng([self.seed, 1, self._samples])
-            frame = sample(self.cluster, self.service, self._sample_n, seed=gen, **kw)
+            frame = sample(cluster, self.service, self._sample_n, seed=gen, **kw)
         return frame, exact
 
-    def refresh(self, *, clear_error: bool = True) -> None:
+    def _side(self, cluster: Cluster, s: dict[str, Any]) -> dict[str, Any]:
+        """Everything one view shows for one setting; a failing part says why, the rest stays."""
+        out: dict[str, Any] = {"trace": None, "frame": None, "exact": None, "health": None, "problems": [],
+                               "cluster": cluster, "settings": s}
+        for key, compute in (("trace", lambda: self._trace(cluster, s)),
+                             ("traffic", lambda: self._traffic(cluster, s)),
+                             ("health", lambda: by_node(cluster, self.service, lb=s["lb"]))):
+            try:
+                value = compute()
+            except K8sLearnError as err:
+                out["problems"].append(err)
+                continue
+            if key == "traffic":
+                out["frame"], out["exact"] = value
+            else:
+                out[key] = value
+        return out
+
+    def _shares(self, cluster: Cluster, s: dict[str, Any]) -> dict[str, float] | None:
+        svc = cluster.service(self.service)
+        if not s["external"] or svc.type != "LoadBalancer" or s["address"] != "loadBalancerIP":
+            return None
+        try:
+            sp = spread(cluster, svc, s["lb"])
+        except K8sLearnError:
+            return None
+        return dict(sp.weights) if sp.targets == "nodes" else None
+
+    # ------------------------------------------------------------------ drawing
+    def refresh(self, *, clear_error: bool = True, view_only: bool = False) -> None:
         """Bring every control and output up to date with the cluster (after changing it in code)."""
         start = time.perf_counter()
         if clear_error:
             self.last_error = None
         try:
             with _render.gc_paused():
-                self._sync_controls()
+                if not view_only:
+                    self._sync_controls()
                 self._redraw()
         except Exception as err:  # noqa: BLE001  # a bug: keep it visible rather than losing it in a callback
             self.last_error = err
             self.outputs["k8sl-error"].value = _render.error_html(err)
         self.last_update_ms = (time.perf_counter() - start) * 1000
         self.outputs["k8sl-status"].value = (
-            f"<small>cluster version {self.cluster.version} · packet {self._packets + 1} · "
-            f"updated in {self.last_update_ms:.0f} ms</small>")
+            f"<div class='k8sl-status'>cluster version {self.cluster.version} · packet {self._packets + 1} · "
+            f"seed {self.seed} · updated in {self.last_update_ms:.0f} ms</div>")
+
+    def _compare_sides(self, s: dict[str, Any]) -> list[tuple[str, Cluster, dict[str, Any]]]:
+        k = self.controls
+        mode = k["k8sl-compare"].value
+        if mode == "policy":
+            svc = self.cluster.service(self.service)
+            if not svc.externally_accessible:
+                raise InvalidChange(
+                    f"comparing Cluster | Local needs outside traffic, and {svc.name} is a {svc.type} service",
+                    hint="make it a LoadBalancer or NodePort service (under 'Service type'), or compare dataplanes.")
+            sides = []
+            for policy in ("Cluster", "Local"):
+                c = self.cluster.copy()
+                c.patch_service(self.service, external_traffic_policy=policy)
+                sides.append((f"externalTrafficPolicy: {policy}", c, s))
+            return sides
+        other = k["k8sl-compare-with"].value
+        if mode == "dataplane":
+            return [(DATAPLANE_LABELS.get(s["dataplane"], s["dataplane"]), self.cluster, s),
+                    (DATAPLANE_LABELS.get(other, other), self.cluster, {**s, "dataplane": other})]
+        if self.cluster.service(self.service).type != "LoadBalancer":
+            raise InvalidChange("comparing load balancers needs a LoadBalancer service",
+                                hint="make it one under 'Service type', or compare dataplanes.")
+        return [(LB_LABELS[s["lb"]], self.cluster, s), (LB_LABELS.get(other, other), self.cluster, {**s, "lb": other})]
 
     def _redraw(self) -> None:
-        out, viz = self.outputs, self._viz
+        out, k = self.outputs, self.controls
         s = self._settings()
-        problems: list[BaseException] = []
-        trace = frame = exact = health = None
-        try:
-            trace = self._trace(s)
-        except K8sLearnError as err:
-            problems.append(err)
-        try:
-            frame, exact = self._traffic(s)
-        except K8sLearnError as err:
-            problems.append(err)
-        try:
-            health = by_node(self.cluster, self.service, lb=s["lb"])
-        except K8sLearnError as err:
-            problems.append(err)
+        reply = bool(k["k8sl-reply"].value)
+        mode = k["k8sl-compare"].value
+        if mode != "off":
+            self._redraw_compare(s, reply)
+            return
+        side = self._side(self.cluster, s)
+        trace, frame, exact, health = side["trace"], side["frame"], side["exact"], side["health"]
+        problems = side["problems"]
+        hops = (len(trace.hops) + (len(trace.reply) if reply else 0)) if trace is not None else 0
+        key = (_trace_key(trace), reply)
+        if key != self._trace_key:  # a new path: show it whole, unless a new packet asked to play it
+            self._trace_key = key
+            if not self._autoplay:
+                self._step = None
+        self._hops = hops
+        step = None if self._step is None or trace is None else min(self._step, hops)
+        autoplay = self._autoplay
+        self._autoplay = False
 
-        content = self._content()
-        reply = bool(self.controls["k8sl-reply"].value)
-        if trace is not None:
-            key: Any = ("trace", content, _trace_key(trace), reply)
-            draw, caption = (lambda: viz.draw_trace(trace, reply=reply)), (lambda: viz.summary(trace))
-        else:
-            key = ("cluster", content, s["lb"])
-            draw = lambda: viz.draw_cluster(self.cluster, service=self.service, lb=s["lb"])
-            caption = lambda: viz.summary(self.cluster)
-        self._picture("diagram", key, draw, caption, problems)
-        if frame is not None:
-            key = ("traffic", _frame_key(frame), _frame_key(exact))
-            self._picture("chart", key, lambda: viz.draw_traffic(frame, metrics=exact), lambda: viz.summary(frame),
-                          problems)
-        else:
-            self._picture("chart", None, None, lambda: "no traffic in this set-up", problems)
+        width = PROJECTOR_W if self.controls["k8sl-projector"].value else SCENE_W
 
-        if frame is not None:
-            ready = {e.pod for e in self.cluster.endpoints(self.service) if e.ready}
-            numbers = _render.frame_metrics(frame, ready) if self._sample_n else exact.iloc[0].to_dict()
-            who = "from outside" if s["external"] else "from a client pod on every node"
-            note = (f"{self._sample_n:,} requests sampled (seed {self.seed}), {who}" if self._sample_n
-                    else f"exact shares of new connections {who}")
-            out["k8sl-metrics"].value = _render.metrics_html(_render.metrics_text(numbers), note=note)
+        def draw_scene() -> str:
+            if trace is not None:
+                svg, _alt = scene(trace, reply=reply, step=step, colours=self.colours,
+                                  shares=self._shares(self.cluster, s), lb=s["lb"], width=width)
+            else:
+                svg, _alt = scene(self.cluster, self.service, colours=self.colours,
+                                  lb=s["lb"] if self._shares(self.cluster, s) else None, width=width)
+            return f"<div class='k8sl-scene-box'>{svg}</div>"
+
+        out["k8sl-scene"].value = self._drawn(draw_scene, problems)
+        out["k8sl-hops"].value = _render.hops_html(trace, reply=reply, current=step)
+        self._chart(frame, exact, s, problems)
+        svc_type = self.cluster.service(self.service).type
+        if svc_type != "LoadBalancer":
+            out["k8sl-health"].value = (f"<div class='k8sl-note'>No load balancer in front of a {svc_type} service, "
+                                        "so nothing probes the nodes' health-check ports.</div>")
+        elif health is not None:
+            out["k8sl-health"].value = _render.health_html(health)
         else:
-            out["k8sl-metrics"].value = ""
-        out["k8sl-hops"].value = _render.hops_html(trace)
-        out["k8sl-health"].value = _render.health_html(health) if health is not None else ""
+            out["k8sl-health"].value = ("<div class='k8sl-note'>No health checks to show: "
+                                        + html.escape(str(problems[-1]).split("\n")[0] if problems else "") + "</div>")
         shown = self.last_error or (problems[0] if problems else None)
         out["k8sl-error"].value = _render.error_html(shown)
+        self._sync_play(hops, step, autoplay)
         self.result = ExplorerResult(trace, frame, exact, health, self._sample_n,
-                                     None if shown is None else str(shown))
+                                     None if shown is None else str(shown), step)
 
-
-    def _picture(self, name: str, key: Any, draw: Callable[[], Any] | None, caption: Callable[[], str],
-                 problems: list[BaseException]) -> None:
-        """Show one picture (from the cache when it was drawn before); a failure blanks only this one."""
-        if self._keys.get(name) == key:
-            return
+    def _sync_play(self, hops: int, step: int | None, autoplay: bool) -> None:
+        play = self.controls["k8sl-play"]
+        self._syncing = True
         try:
-            png, text = self._pictures.get(key, draw, caption) if draw is not None else (b"", caption())
+            play.max = max(hops, 1)
+            play.value = step if step is not None else max(hops, 1)
+            play.disabled = hops == 0
+            for name in ("k8sl-step", "k8sl-back"):
+                self.controls[name].disabled = hops == 0
+            if autoplay and hops > 1:
+                # The browser's Play, started at its end, goes back to the first hop (shown now) and
+                # moves on after one interval; started anywhere else it would jump a hop at once.
+                with play.hold_sync():
+                    play.value = play.max
+                    play.playing = True
+        finally:
+            self._syncing = False
+
+    def _scale(self, frames: list[Any]) -> float:
+        """The chart's top: it grows when a bar would not fit and never shrinks."""
+        need = 0.0
+        for f in frames:
+            if f is None:
+                continue
+            lost = sum(float(f.attrs.get(x, 0.0) or 0.0) for x in ("dropped", "refused", "failed"))
+            fair = f.attrs.get("fair_share") or 0.0
+            need = max(need, float(f["share"].max()) if len(f) else 0.0, lost,
+                       0.0 if math.isnan(fair) else fair)
+        self._y_max = max(self._y_max, nice_max(need * 1.12 if need else 0.2))
+        return self._y_max
+
+    def _note(self, s: dict[str, Any]) -> str:
+        who = "from outside" if s["external"] else "from a client pod on every node"
+        if self._sample_n:
+            return f"{self._sample_n:,} requests sampled (seed {self.seed}), {who}"
+        return f"exact shares of new connections {who}"
+
+    def _drawn(self, draw: Callable[[], str], problems: list[BaseException]) -> str:
+        """One picture's HTML; if drawing it fails (a bug), a line saying so, and the others still show."""
+        try:
+            return draw()
         except Exception as err:  # noqa: BLE001  # a bug in drawing: keep the other outputs, say what happened
             problems.append(err)
             self.last_error = self.last_error or err
-            png, text, key = b"", f"this picture could not be drawn ({type(err).__name__})", ("failed", key)
-        image, label = self.outputs[f"k8sl-{name}"], self.outputs[f"k8sl-{name}-caption"]
-        image.value = png
-        label.value = f"<small>{_escape(text)}</small>"
-        self._keys[name] = key
+            return (f"<div class='k8sl-note'>This picture could not be drawn ({html.escape(type(err).__name__)}); "
+                    "the message above says more.</div>")
 
-    def _content(self) -> _Content:
-        """Everything about the cluster a picture can show (hashable; equal clusters, equal keys)."""
-        c = self.cluster
-        return c.cached(("k8sl-widgets", "content"), lambda: _Content((c.nodes, c.pods, c.services, self.service)))
+    def _chart(self, frame: Any, exact: Any, s: dict[str, Any], problems: list[BaseException]) -> None:
+        out = self.outputs
+        if frame is None:
+            out["k8sl-chart"].value = "<div class='k8sl-note'>No traffic to show in this set-up (see the message above).</div>"
+            out["k8sl-metrics"].value = ""
+            return
+        top = self._scale([frame])
+
+        def draw_chart() -> str:
+            svg, _alt = bars(frame, colours=self.colours, y_max=top, width=CHART_W, height=180)
+            return f"<div class='k8sl-chart-box'>{svg}</div>"
+
+        out["k8sl-chart"].value = self._drawn(draw_chart, problems)
+        numbers = _render.frame_metrics(frame, self._ready()) if self._sample_n else exact.iloc[0].to_dict()
+        out["k8sl-metrics"].value = _render.metrics_html(metrics_line(numbers), note=self._note(s))
+
+    def _ready(self) -> set[str]:
+        return {e.pod for e in self.cluster.endpoints(self.service) if e.ready}
+
+    def _redraw_compare(self, s: dict[str, Any], reply: bool) -> None:
+        out = self.outputs
+        self._step, self._hops = None, 0
+        self._sync_play(0, None, False)
+        try:
+            sides = self._compare_sides(s)
+        except K8sLearnError as err:
+            out["k8sl-error"].value = _render.error_html(self.last_error or err)
+            out["k8sl-scene"].value = out["k8sl-hops"].value = out["k8sl-chart"].value = ""
+            out["k8sl-metrics"].value = ""
+            self.result = ExplorerResult(None, None, None, None, self._sample_n, str(self.last_error or err))
+            return
+        computed = [(title, self._side(c, side_s)) for title, c, side_s in sides]
+        top = self._scale([v["frame"] for _, v in computed])
+        columns, charts, numbers, problems, results = [], [], [], [], {}
+        for title, v in computed:
+            problems += v["problems"]
+            parts = [f"<div class='k8sl-side-title'>{html.escape(title)}</div>"]
+            trace, frame = v["trace"], v["frame"]
+            pods = _pod_shares(frame)
+            if trace is not None:
+                svg, _ = scene(trace, reply=reply, colours=self.colours, compact=True, width=COMPARE_W,
+                               shares=self._shares(v["cluster"], v["settings"]), lb=v["settings"]["lb"],
+                               pod_shares=pods, share_top=top)
+            else:
+                svg, _ = scene(v["cluster"], self.service, colours=self.colours, compact=True, width=COMPARE_W,
+                               pod_shares=pods, share_top=top)
+            parts.append(f"<div class='k8sl-scene-box'>{svg}</div>")
+            if frame is not None:
+                row = (_render.frame_metrics(frame, self._ready()) if self._sample_n
+                       else v["exact"].iloc[0].to_dict())
+                numbers.append(row)
+                parts.append(f"<div class='k8sl-metrics-text'>{html.escape(metrics_line(row))}</div>")
+                chart, _ = bars(frame, colours=self.colours, y_max=top, width=COMPARE_W, height=200)
+                charts.append(f"<div class='k8sl-side'><div class='k8sl-side-title'>{html.escape(title)}</div>"
+                              f"<div class='k8sl-chart-box'>{chart}</div></div>")
+            else:
+                numbers.append(None)
+                parts.append("<div class='k8sl-note'>no traffic in this set-up</div>")
+            columns.append(f"<div class='k8sl-side'>{''.join(parts)}</div>")
+            results[title] = ExplorerResult(trace, v["frame"], v["exact"], v["health"], self._sample_n)
+        titles = [t for t, _ in computed]
+        diff = _render.differences_html(titles, numbers, note=self._note(s))
+        out["k8sl-scene"].value = f"{diff}<div class='k8sl-compare'>{''.join(columns)}</div>"
+        out["k8sl-metrics"].value = ""
+        out["k8sl-hops"].value = ""
+        out["k8sl-chart"].value = f"<div class='k8sl-compare'>{''.join(charts)}</div>"
+        shown = self.last_error or (problems[0] if problems else None)
+        out["k8sl-error"].value = _render.error_html(shown)
+        first = computed[0][1]
+        self.result = ExplorerResult(first["trace"], first["frame"], first["exact"], first["health"],
+                                     self._sample_n, None if shown is None else str(shown), None, results)
 
 
-class _Content:
-    """A big hashable tuple whose hash is computed once (10,000 pods take milliseconds to hash)."""
-
-    __slots__ = ("_hash", "items")
-
-    def __init__(self, items: tuple[Any, ...]) -> None:
-        self.items = items
-        self._hash = hash(items)
-
-    def __hash__(self) -> int:
-        return self._hash
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Content) and (self is other or (self._hash == other._hash
-                                                                   and self.items == other.items))
+def _pod_shares(frame: Any) -> dict[str, tuple[float, float]] | None:
+    """Per pod: (share, the fraction of it whose source was replaced), for drawing inside the scene."""
+    if frame is None:
+        return None
+    out = {}
+    for r in frame.itertuples():
+        kept = 0.0 if math.isnan(r.client_ip_kept) else float(r.client_ip_kept)
+        out[r.pod] = (float(r.share), 1.0 - kept if r.share > 0 else 0.0)
+    return out
 
 
-def _trace_key(trace: Trace) -> tuple[Any, ...]:
+def _trace_key(trace: Trace | None) -> tuple[Any, ...] | None:
+    if trace is None:
+        return None
     return (trace.service, trace.client, trace.entry_node, trace.hops, trace.reply, trace.outcome, trace.pod,
             trace.pod_node, trace.reason, trace.dataplane)
 
 
-def _frame_key(frame: Any) -> tuple[Any, ...]:
-    """A traffic or metrics frame's content: its text columns, its numbers, its attrs."""
-    numbers = frame.select_dtypes("number")
-    text = tuple(tuple(frame[col]) for col in frame.columns if col not in numbers.columns)
-    return (tuple(frame.columns), text, numbers.to_numpy(dtype=float).tobytes(),
-            tuple(sorted((k, repr(v)) for k, v in frame.attrs.items())))
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text)
-
-
-def explore(cluster: Cluster, service: ServiceRef = "web", *, seed: int = 0) -> Explorer:
-    """Open the explorer on ``cluster``: toggle policies, move pods, send packets, watch it change.
+def explore(cluster: Cluster, service: ServiceRef = "web", *, seed: int = 0, compare: str = "off",
+            projector: bool = False) -> Explorer:
+    """Open the explorer on ``cluster``: toggle policies, move pods, send packets, watch them travel.
 
     The explorer works on its own copy (``explorer.cluster``), so ``cluster`` stays as it is. Its
     latest results are in ``explorer.result`` (``trace``, ``traffic``, ``metrics``, ``health``).
+    ``compare="policy"`` puts Cluster and Local side by side (also ``"dataplane"``, ``"lb"``);
+    ``projector=True`` makes everything big enough for a room.
 
     >>> from k8slearn import examples
     >>> ex = explore(examples.uneven(), seed=1)
@@ -538,4 +778,4 @@ def explore(cluster: Cluster, service: ServiceRef = "web", *, seed: int = 0) -> 
 
     First met in notebooks/00-start-here.ipynb and used throughout the course.
     """
-    return Explorer(cluster, service, seed=seed)
+    return Explorer(cluster, service, seed=seed, compare=compare, projector=projector)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import ipywidgets as W
 
-from .. import viz as _viz_module
 from ..errors import InvalidChange
 from ..model import Cluster, ServiceRef
 from ..traffic import metrics, traffic
+from ..viz import NodeColours, metrics_line
+from ..viz.bars import bars, nice_max
 from . import _render
 
 __all__ = ["Focused", "pod_mover", "policy_toggle"]
@@ -30,11 +30,11 @@ class Focused:
         self.outputs: dict[str, W.Widget] = {}
         self.result: dict[str, Any] = {}
         self.last_error: BaseException | None = None
-        self._viz = _viz_module
+        self.colours = NodeColours(n.name for n in self.cluster.nodes)  # a node keeps its colour
+        self._y_max = 0.0  # the chart's scale only grows, so before and after compare
         self._css = css
-        for name, widget in (("k8sl-error", W.HTML()), ("k8sl-metrics", W.HTML()),
-                             ("k8sl-chart", W.Image(format="png", layout=W.Layout(max_width="100%", height="auto"))),
-                             ("k8sl-chart-caption", W.HTML())):
+        for name, widget in (("k8sl-style", W.HTML(_render.STYLE)), ("k8sl-error", W.HTML()),
+                             ("k8sl-metrics", W.HTML()), ("k8sl-chart", W.HTML())):
             widget.add_class(name)
             self.outputs[name] = widget
         self.widget = W.VBox()
@@ -47,7 +47,7 @@ class Focused:
 
     def _layout(self, *rows: W.Widget) -> None:
         o = self.outputs
-        self.widget.children = [*rows, o["k8sl-error"], o["k8sl-metrics"], o["k8sl-chart"], o["k8sl-chart-caption"]]
+        self.widget.children = [o["k8sl-style"], *rows, o["k8sl-error"], o["k8sl-metrics"], o["k8sl-chart"]]
 
     def _apply(self, action: Any) -> None:
         try:
@@ -71,18 +71,25 @@ class Focused:
             frame = traffic(self.cluster, self.service)
             exact = metrics(self.cluster, self.service)
             self.result = {"traffic": frame, "metrics": exact}
-            o["k8sl-chart"].value = _render.figure_png(self._viz.draw_traffic(frame, metrics=exact))
-            caption = self._viz.summary(frame)
-            o["k8sl-chart-caption"].value = f"<small>{html.escape(caption)}</small>"
-            o["k8sl-metrics"].value = _render.metrics_html(_render.metrics_text(exact.iloc[0].to_dict()))
+            need = max([float(frame["share"].max()) if len(frame) else 0.0,
+                        sum(float(frame.attrs.get(k, 0.0) or 0.0) for k in ("dropped", "refused", "failed"))])
+            self._y_max = max(self._y_max, nice_max(need * 1.12 if need else 0.2))
+            svg, _alt = bars(frame, colours=self.colours, y_max=self._y_max, width=520, height=240)
+            o["k8sl-chart"].value = f"<div class='k8sl-chart-box k8sl-focused-chart'>{svg}</div>"
+            o["k8sl-metrics"].value = _render.metrics_html(metrics_line(exact.iloc[0].to_dict()))
         except Exception as err:  # noqa: BLE001  # e.g. no outside traffic to a ClusterIP service: say why
             problem = err
             self.result = {"traffic": None, "metrics": None}
             o["k8sl-metrics"].value = ""
+            o["k8sl-chart"].value = "<div class='k8sl-note'>No traffic to show (see the message above).</div>"
         o["k8sl-error"].value = _render.error_html(self.last_error or problem)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, dict):
+            bundle = dict(bundle)
+            bundle["text/plain"] = _render.NOT_RUN_TEXT.format(what="this widget")
+        return bundle
 
     def __repr__(self) -> str:
         return f"<{self._css} widget of service {self.service!r} on {self.cluster!r}>"
@@ -118,20 +125,28 @@ class _PodMover(Focused):
         pod = self._control("k8sl-move-pod", W.Dropdown(description="move pod", style=label))
         node = self._control("k8sl-move-node", W.Dropdown(description="to", style=label))
         button = self._control("k8sl-move", W.Button(description="Move", icon="arrow-right"))
-        button.on_click(lambda _: self._apply(lambda: self.cluster.move_pod(pod.value, node.value)))
+        button.on_click(lambda _: self._apply(self._move))
         self._layout(W.HBox([pod, node, button]))
         self.refresh()
 
+    def _move(self) -> None:
+        pod, node = self.controls["k8sl-move-pod"].value, self.controls["k8sl-move-node"].value
+        if not pod or not node:
+            raise InvalidChange("choose a pod and a node first", hint="pick them in the two lists, then Move.")
+        self.cluster.move_pod(pod, node)
+
     def _sync(self) -> None:
+        for n in self.cluster.nodes:
+            self.colours[n.name]
         pods = [p.name for p in self.cluster.selected_pods(self.service)]
         nodes = [n.name for n in self.cluster.nodes]
         for name, options in (("k8sl-move-pod", pods), ("k8sl-move-node", nodes)):
             widget = self.controls[name]
+            old = widget.value
             if tuple(widget.options) != tuple(options):
-                old = widget.value
                 widget.options = options
-                if old in options:
-                    widget.value = old
+            # ipywidgets 8 leaves a dropdown empty when its options change: choose for the learner
+            widget.value = old if old in options else (options[0] if options else None)
 
 
 def policy_toggle(cluster: Cluster, service: ServiceRef = "web") -> Focused:

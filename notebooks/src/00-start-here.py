@@ -91,11 +91,17 @@ print(t)
 # %% [markdown] slide="slide"
 # ## The explorer
 #
-# `k8s.explore` puts the cluster, its traffic and one traced connection side by side. Try it:
+# `k8s.explore` puts the cluster, one traced connection and where all the traffic goes side by
+# side. The addresses the packet carries are written on its path; a dashed orange segment means its
+# source was replaced (SNAT). Try it:
 #
-# 1. Note which pods get traffic and whether they see the client's IP.
-# 2. Switch `externalTrafficPolicy` from `Cluster` to `Local` and watch both change.
-# 3. Move `web-2` to `node-c`, then send a packet through each node.
+# 1. Read the path: which node did the packet enter at, which pod got it, and what source address
+#    does that pod see?
+# 2. Press ⏮ a few times, then ▶: the packet travels hop by hop, and the hop table shows where
+#    each rewrite happens.
+# 3. Switch `externalTrafficPolicy` from `Cluster` to `Local` and watch the path, the bars and the
+#    numbers change. Then choose *compare: Cluster | Local* to see both at once.
+# 4. Under *More*, move `web-2` to `node-c`; set *enters at* to each node in turn.
 #
 # The explorer works on its own copy, so the `cluster` above stays as it is.
 
