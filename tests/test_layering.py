@@ -30,7 +30,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("viz",),
     ("widgets",),
     ("checks", "manifests", "lab", "browser"),
-    ("bench", "doctor"),
+    ("bench", "doctor", "grading"),  # grading runs notebooks against checks.py's registry
     ("cli",),
     ("__main__",),  # it imports cli, so it sits one layer above it
 ]

@@ -27,9 +27,10 @@
 #   guess first. Guessing wrong is the point: that is where the learning happens.
 # - **Self-checks** end with a hidden answer: click *Answer* only after you have one of your own.
 # - **Exercises** live in the `exercises/` folder, one notebook per course notebook (from 01 on),
-#   with solutions in `solutions/`. Check your work from a terminal with `k8slearn check
-#   exercises/<notebook>.ipynb`: it tells you which exercises pass, which are wrong (with a hint)
-#   and which you have not tried yet.
+#   with solutions in `solutions/`. Check your work in JupyterLab's terminal (*File → New →
+#   Terminal*) with `k8slearn check exercises/<notebook>.ipynb`: it tells you which exercises are
+#   done, which are wrong (with a hint) and which you have not tried yet; `k8slearn progress` lists
+#   them all.
 # - Words you do not know are in the [glossary](../docs/glossary.md); the policies, the
 #   commands to see all this on a real cluster and the numbers to remember are on the
 #   [cheat sheet](../docs/cheatsheet.md).
