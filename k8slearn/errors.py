@@ -19,6 +19,7 @@ __all__ = [
     "InvalidService",
     "InvalidNode",
     "InvalidPod",
+    "InvalidNetworkPolicy",
     "NotFound",
     "InvalidChange",
     "K8sLearnWarning",
@@ -140,6 +141,12 @@ class InvalidService(Invalid):
     """A Service spec the API server would reject."""
 
     kind = "Service"
+
+
+class InvalidNetworkPolicy(Invalid):
+    """A NetworkPolicy spec the API server would reject."""
+
+    kind = "NetworkPolicy"
 
 
 #: How many valid names a "not found" hint lists before it says how many more there are.

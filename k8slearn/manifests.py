@@ -33,6 +33,7 @@ from typing import Any, NoReturn
 from .errors import FieldError, InvalidChange, InvalidService, K8sLearnError, K8sLearnWarning, show
 from .model import Cluster, Pod, Service, ServiceRef
 from .validation import (
+    DEFAULT_AFFINITY_TIMEOUT,
     _service_rules,
     check_replicas,
     check_service_fields,
@@ -132,6 +133,11 @@ def service_manifest(cluster: Cluster, service: ServiceRef, *, namespace: str | 
     spec["internalTrafficPolicy"] = svc.internal_traffic_policy
     if svc.traffic_distribution:
         spec["trafficDistribution"] = svc.traffic_distribution
+    if svc.load_balancer_source_ranges:
+        spec["loadBalancerSourceRanges"] = [str(r) for r in svc.load_balancer_source_ranges]
+    if svc.session_affinity != "None":
+        spec["sessionAffinity"] = svc.session_affinity
+        spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": svc.session_affinity_timeout}}
     if pin_addresses:
         if svc.cluster_ip is not None:
             spec["clusterIP"] = str(svc.cluster_ip)
@@ -422,7 +428,7 @@ def from_yaml(text: str | bytes) -> list[Any]:
 # Fields of a Service spec the model has; the others are reported, not silently dropped.
 _MODELLED = {"type", "selector", "ports", "externalIPs", "externalTrafficPolicy", "internalTrafficPolicy",
              "trafficDistribution", "clusterIP", "clusterIPs", "healthCheckNodePort", "ipFamilies",
-             "ipFamilyPolicy", "sessionAffinity"}
+             "ipFamilyPolicy", "sessionAffinity", "sessionAffinityConfig", "loadBalancerSourceRanges"}
 
 
 
@@ -479,8 +485,11 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
                                  'a namespace name is like "default" or "k8slearn".'))
     keys = [str(k) for k in spec]
     ignored = sorted(k for k in keys if k not in _MODELLED)
-    if not _is(spec.get("sessionAffinity", "None"), "None"):
-        ignored.append("sessionAffinity")
+    affinity = spec.get("sessionAffinity", "None")
+    config = _mapping(_mapping(spec.get("sessionAffinityConfig"), "spec.sessionAffinityConfig").get("clientIP"),
+                      "spec.sessionAffinityConfig.clientIP")
+    timeout = config.get("timeoutSeconds")
+    ranges = spec.get("loadBalancerSourceRanges")
     if ignored:
         listed = ", ".join(show(k, 40)[1:-1] for k in ignored[:10]) + (f" and {len(ignored) - 10} more" if len(ignored) > 10 else "")
         warnings.warn(f"Service {show(name)}: k8slearn does not model {listed}; ignored",
@@ -532,7 +541,8 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
            "external_ips": spec.get("externalIPs"), "external_traffic_policy": spec.get("externalTrafficPolicy"),
            "internal_traffic_policy": spec.get("internalTrafficPolicy", "Cluster"),
            "health_check_node_port": spec.get("healthCheckNodePort"),
-           "traffic_distribution": spec.get("trafficDistribution"), "cluster_ip": cluster_ip}
+           "traffic_distribution": spec.get("trafficDistribution"), "cluster_ip": cluster_ip,
+           "load_balancer_source_ranges": ranges, "session_affinity": affinity, "session_affinity_timeout": timeout}
     fields, type_errors = check_service_fields(raw)
     errors += type_errors
     if errors:
@@ -542,6 +552,8 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
         return cluster.add_service(name, **fields)
     if fields["external_traffic_policy"] is None and externally_accessible(fields["type"], fields["external_ips"]):
         fields["external_traffic_policy"] = "Cluster"  # defaults.go
+    if fields["session_affinity"] == "ClientIP" and fields["session_affinity_timeout"] is None:
+        fields["session_affinity_timeout"] = DEFAULT_AFFINITY_TIMEOUT  # defaults.go
     errors = _service_rules(fields, {})
     if errors:
         raise InvalidService(name, errors)

@@ -25,7 +25,7 @@ import itertools
 import operator
 import re
 from collections.abc import Iterable, Mapping
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
 
 from .errors import FieldError, InvalidChange, show
@@ -38,6 +38,13 @@ NODE_PORT_RANGE = range(30000, 32768)  # kube-apiserver --service-node-port-rang
 SERVICE_CIDR = IPv4Network("10.96.0.0/12")  # kube-apiserver --service-cluster-ip-range (kubeadm's default)
 #: At most this many externalIPs are read from one service (the API sets no limit; k8slearn keeps it small).
 MAX_EXTERNAL_IPS = 64
+#: At most this many loadBalancerSourceRanges are read from one service (likewise).
+MAX_SOURCE_RANGES = 64
+SESSION_AFFINITIES = ("ClientIP", "None")
+#: ``sessionAffinityConfig.clientIP.timeoutSeconds``: defaults.go sets 10800 (3 hours); at most 86400.
+DEFAULT_AFFINITY_TIMEOUT = 10800
+MAX_AFFINITY_TIMEOUT = 86400
+_CIDR_DETAIL = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
 
 #: How the API server's message for Local on a non-external service read over time (FACTS.md §2).
 ETP_MESSAGE_HISTORY = {
@@ -177,6 +184,8 @@ _NAME_RULES = {
                                  'starting and ending with a letter or digit, e.g. "node-d".')),
     "pod": (dns1123_subdomain, ('pod names are DNS subdomains: lower-case letters, digits, "-" and ".", '
                                 'starting and ending with a letter or digit, e.g. "client" or "web-4".')),
+    "networkpolicy": (dns1123_subdomain, ('NetworkPolicy names are DNS subdomains: lower-case letters, digits, "-" '
+                                          'and ".", e.g. "office-only".')),
 }
 
 
@@ -349,7 +358,47 @@ def check_service_fields(fields: Mapping[str, Any]) -> tuple[dict[str, Any], lis
     if "cluster_ip" in fields:
         out["cluster_ip"], errs = cluster_ip_errors(fields["cluster_ip"])
         errors += errs
+    if "load_balancer_source_ranges" in fields:
+        out["load_balancer_source_ranges"], errs = source_range_errors(fields["load_balancer_source_ranges"])
+        errors += errs
+    if "session_affinity" in fields and not isinstance(fields["session_affinity"], str):
+        errors.append(FieldError("spec.sessionAffinity", "Unsupported value", show(fields["session_affinity"]),
+                                 _supported(SESSION_AFFINITIES), 'sessionAffinity is "None" (the default) or "ClientIP".'))
+    if fields.get("session_affinity_timeout") is not None:
+        number = as_int(fields["session_affinity_timeout"])
+        if number is None:
+            errors.append(FieldError("spec.sessionAffinityConfig.clientIP.timeoutSeconds", "Invalid value",
+                                     show(fields["session_affinity_timeout"]),
+                                     f"must be an integer (1-{MAX_AFFINITY_TIMEOUT})",
+                                     "a number of seconds, e.g. 10800 (three hours, the default)."))
+        else:
+            out["session_affinity_timeout"] = number
     return out, errors
+
+
+def source_range_errors(value: Any) -> tuple[tuple[Any, ...], list[FieldError]]:
+    """``spec.loadBalancerSourceRanges`` as networks: a list of CIDRs (each may be space-padded)."""
+    path = "spec.LoadBalancerSourceRanges"
+    if value is None:
+        return (), []
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        return (), [FieldError(path, "Invalid value", show(value), "must be a list of CIDRs",
+                               'write a list even for one range: ["198.51.100.0/24"].')]
+    items = list(itertools.islice(value, MAX_SOURCE_RANGES + 1))
+    if len(items) > MAX_SOURCE_RANGES:
+        return (), [FieldError(path, "Too many", f"{MAX_SOURCE_RANGES + 1} or more",
+                               f"must have at most {MAX_SOURCE_RANGES} items", "k8slearn keeps services small.")]
+    nets, errors = [], []
+    for i, item in enumerate(items):
+        net = parse_cidr(item)
+        if net is None:
+            shown = show(item.strip()) if isinstance(item, str) else show(item)
+            errors.append(FieldError(f"{path}[{i}]", "Invalid value", shown, _CIDR_DETAIL,
+                                     "write an address range with its prefix length, such as 198.51.100.0/24 "
+                                     "(a single address is 198.51.100.7/32)."))
+        elif net not in nets:
+            nets.append(net)
+    return tuple(nets), errors
 
 
 def cluster_ip_errors(value: Any) -> tuple[IPv4Address | None, list[FieldError]]:
@@ -404,6 +453,9 @@ def validate_service_spec(
     target_port: int = 80,
     selector: Mapping[str, str] | None = None,
     taken_node_ports: Mapping[int, str] | None = None,
+    load_balancer_source_ranges: Iterable[Any] = (),
+    session_affinity: str = "None",
+    session_affinity_timeout: int | None = None,
     name: Any = _UNSET,
 ) -> list[FieldError]:
     """Return every problem with a Service spec, each worded as the API server words it.
@@ -425,6 +477,8 @@ def validate_service_spec(
         "internal_traffic_policy": internal_traffic_policy, "traffic_distribution": traffic_distribution,
         "node_port": node_port, "health_check_node_port": health_check_node_port, "port": port,
         "target_port": target_port, "selector": selector,
+        "load_balancer_source_ranges": load_balancer_source_ranges, "session_affinity": session_affinity,
+        "session_affinity_timeout": session_affinity_timeout,
     }
     if name is not _UNSET:
         raw["name"] = name
@@ -526,6 +580,9 @@ def _service_rules(f: Mapping[str, Any], taken_node_ports: Mapping[int, str]) ->
                                      "must be between 1 and 65535, inclusive",
                                      "a TCP/UDP port number is 16 bits, and 0 is not a usable port."))
 
+    errors += _source_ranges(type, f.get("load_balancer_source_ranges", ()))
+    errors += _session_affinity(f.get("session_affinity", "None"), f.get("session_affinity_timeout"))
+
     if node_port is not None:
         if type == "ClusterIP":
             errors.append(FieldError("spec.ports[0].nodePort", "Forbidden", "",
@@ -545,4 +602,170 @@ def _service_rules(f: Mapping[str, Any], taken_node_ports: Mapping[int, str]) ->
                 f'service "{taken_node_ports[node_port]}" already uses port {node_port} (as its NodePort or '
                 "health-check port): such ports are opened on every node, so two services cannot share one. Leave nodePort unset to get a free one.",
             ))
+    return errors
+
+
+def parse_cidr(value: Any) -> Any:
+    """A CIDR as the API server's legacy parsing reads it (``netutils.ParseCIDRSloppy``): spaces
+    trimmed, host bits allowed (``10.0.0.1/8`` means ``10.0.0.0/8``). ``None`` if it is not one."""
+    if isinstance(value, (IPv4Network, IPv6Network)):
+        return value
+    if not isinstance(value, str):
+        return None  # only text is parsed (str() of an arbitrary value could be huge)
+    text = value.strip()
+    if "/" not in text:
+        return None
+    try:
+        return ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
+def _source_ranges(type: str, ranges: Iterable[Any]) -> list[FieldError]:
+    """``spec.loadBalancerSourceRanges`` (``ValidateService`` in ``pkg/apis/core/validation/validation.go``).
+
+    Only LoadBalancer services may set it, and each entry (space padding is tolerated, a historical
+    accident) must be a CIDR. The field path really is ``spec.LoadBalancerSourceRanges``, capital L.
+    """
+    ranges = list(ranges)
+    errors: list[FieldError] = []
+    if not ranges:
+        return errors
+    path = "spec.LoadBalancerSourceRanges"
+    if type != "LoadBalancer":
+        errors.append(FieldError(path, "Forbidden", "", "may only be used when `type` is 'LoadBalancer'",
+                                 "the ranges are enforced by the cloud load balancer (and by kube-proxy for "
+                                 "packets to the load-balancer IP); without one there is nothing to filter. "
+                                 "NodePorts ignore them."))
+    for i, value in enumerate(ranges):
+        if parse_cidr(value) is None:
+            errors.append(FieldError(f"{path}[{i}]", "Invalid value", show(value), _CIDR_DETAIL,
+                                     "write an address range with its prefix length, such as 198.51.100.0/24 "
+                                     "(a single address is 198.51.100.7/32)."))
+    return errors
+
+
+def _session_affinity(affinity: str, timeout: int | None) -> list[FieldError]:
+    """``spec.sessionAffinity`` and its timeout (``validateClientIPAffinityConfig``)."""
+    if not isinstance(affinity, str) or affinity not in SESSION_AFFINITIES:
+        return [FieldError("spec.sessionAffinity", "Unsupported value", _quote(affinity), _supported(SESSION_AFFINITIES),
+                           '"ClientIP" sends a source address back to the pod it reached before (per node); '
+                           '"None" picks at random each time.')]
+    if affinity == "None":
+        if timeout is not None:
+            return [FieldError("spec.sessionAffinityConfig", "Forbidden", "",
+                               "must not be set when session affinity is None",
+                               "a timeout only makes sense with sessionAffinity: ClientIP.")]
+        return []
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)
+                                or not 0 < timeout <= MAX_AFFINITY_TIMEOUT):
+        return [FieldError("spec.sessionAffinityConfig.clientIP.timeoutSeconds", "Invalid value", show(timeout),
+                           f"must be greater than 0 and less than {MAX_AFFINITY_TIMEOUT}",
+                           f"the affinity lasts this many seconds after the last connection (default "
+                           f"{DEFAULT_AFFINITY_TIMEOUT}, three hours).")]
+    return []
+
+
+def validate_network_policy(name: str, pod_selector: Any, ingress: Any) -> list[FieldError]:
+    """Every problem with a NetworkPolicy's ingress rules, in the API server's words.
+
+    Follows ``ValidateNetworkPolicySpec``, ``validateNetworkPolicyPeer`` and ``ValidateIPBlock`` in
+    ``pkg/apis/networking/validation/validation.go``. ``ingress`` is the API's list of rules, each
+    ``{"from": [peer, ...]}`` with peers ``{"ipBlock": {"cidr": ..., "except": [...]}}`` or
+    ``{"podSelector": {"matchLabels": {...}}}``.
+
+    >>> for e in validate_network_policy("allow", {}, [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8",
+    ...                                                                    "except": ["192.168.0.0/16"]}}]}]):
+    ...     print(e)
+    spec.ingress[0].from[0].ipBlock.except[0]: Invalid value: "192.168.0.0/16": must be a strict subset of `cidr`
+    """
+    errors: list[FieldError] = name_errors("networkpolicy", name)
+    if pod_selector is not None:
+        errors += label_errors("spec.podSelector", pod_selector)[1]
+    if ingress is None:
+        return errors
+    if not isinstance(ingress, (list, tuple)):
+        return errors + [FieldError("spec.ingress", "Invalid value", show(ingress), "must be a list of ingress rules",
+                                    'write [{"from": [{"ipBlock": {"cidr": "198.51.100.0/24"}}]}].')]
+    rules = list(itertools.islice(ingress, _MAX_RULES + 1))
+    if len(rules) > _MAX_RULES:
+        return errors + [FieldError("spec.ingress", "Too many", f"{_MAX_RULES + 1} or more",
+                                    f"must have at most {_MAX_RULES} items", "k8slearn keeps policies small.")]
+    for i, rule in enumerate(rules):
+        rule_path = f"spec.ingress[{i}]"
+        if not isinstance(rule, Mapping):
+            errors.append(FieldError(rule_path, "Invalid value", show(rule), "must be an ingress rule",
+                                     'write {"from": [{"ipBlock": {"cidr": "198.51.100.0/24"}}]}.'))
+            continue
+        peers = rule.get("from")
+        if peers is None:
+            continue
+        if not isinstance(peers, (list, tuple)):
+            errors.append(FieldError(f"{rule_path}.from", "Invalid value", show(peers), "must be a list of peers",
+                                     'write "from": [{"ipBlock": {"cidr": "198.51.100.0/24"}}].'))
+            continue
+        peers = list(itertools.islice(peers, _MAX_RULES + 1))
+        if len(peers) > _MAX_RULES:
+            errors.append(FieldError(f"{rule_path}.from", "Too many", f"{_MAX_RULES + 1} or more",
+                                     f"must have at most {_MAX_RULES} items", "k8slearn keeps policies small."))
+            continue
+        for j, peer in enumerate(peers):
+            peer_path = f"{rule_path}.from[{j}]"
+            if not isinstance(peer, Mapping):
+                errors.append(FieldError(peer_path, "Invalid value", show(peer), "must be a peer",
+                                         'a peer is {"ipBlock": {...}} or {"podSelector": {"matchLabels": {...}}}.'))
+                continue
+            kinds = [k for k in ("podSelector", "namespaceSelector", "ipBlock") if peer.get(k) is not None]
+            if not kinds:
+                errors.append(FieldError(peer_path, "Required value", "", "must specify a peer",
+                                         "a peer is an ipBlock, a podSelector or a namespaceSelector."))
+                continue
+            if len(kinds) > 1 and "ipBlock" in kinds:
+                errors.append(FieldError(peer_path, "Forbidden", "", "may not specify both ipBlock and another peer",
+                                         "an ipBlock matches addresses, a selector matches pods: use two peers "
+                                         "(two list items), which the policy ORs."))
+            if "ipBlock" in kinds:
+                errors += _ip_block(peer["ipBlock"], f"{peer_path}.ipBlock")
+            for key in ("podSelector", "namespaceSelector"):
+                if key in kinds:
+                    selector = peer[key]
+                    labels = selector.get("matchLabels", selector) if isinstance(selector, Mapping) else selector
+                    errors += label_errors(f"{peer_path}.{key}", labels)[1]
+    return errors
+
+
+#: At most this many rules per policy, and peers per rule, are read.
+_MAX_RULES = 100
+
+
+def _ip_block(block: Any, path: str) -> list[FieldError]:
+    """``ValidateIPBlock``: a CIDR, and ``except`` ranges strictly inside it."""
+    if not isinstance(block, Mapping):
+        return [FieldError(path, "Invalid value", show(block), "must be a mapping with cidr (and except)",
+                           'write {"cidr": "198.51.100.0/24", "except": ["198.51.100.128/25"]}.')]
+    cidr_text = block.get("cidr")
+    if cidr_text is None or (isinstance(cidr_text, str) and not cidr_text):
+        return [FieldError(f"{path}.cidr", "Required value", "", "",
+                           "an ipBlock needs a cidr, such as 198.51.100.0/24.")]
+    cidr = parse_cidr(cidr_text)
+    if cidr is None:
+        return [FieldError(f"{path}.cidr", "Invalid value", show(cidr_text), _CIDR_DETAIL,
+                           "write an address range with its prefix length.")]
+    excepts = block.get("except")
+    if excepts is None:
+        return []
+    if not isinstance(excepts, (list, tuple)):
+        return [FieldError(f"{path}.except", "Invalid value", show(excepts), "must be a list of CIDRs",
+                           'write "except": ["198.51.100.128/25"].')]
+    errors = []
+    for k, value in enumerate(itertools.islice(excepts, _MAX_RULES)):
+        net = parse_cidr(value)
+        if net is None:
+            errors.append(FieldError(f"{path}.except[{k}]", "Invalid value", show(value), _CIDR_DETAIL,
+                                     "write an address range with its prefix length."))
+        elif net.version != cidr.version or not net.subnet_of(cidr) or net.prefixlen <= cidr.prefixlen:
+            errors.append(FieldError(f"{path}.except[{k}]", "Invalid value", show(value),
+                                     "must be a strict subset of `cidr`",
+                                     f"except carves holes out of {cidr}; a range outside it (or all of it) "
+                                     "carves nothing."))
     return errors

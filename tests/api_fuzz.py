@@ -116,7 +116,10 @@ DISTRIBUTIONS = (("PreferClose", "PreferSameZone", "PreferSameNode"), ("Close", 
 IP_MODES = (("VIP", "Proxy"), ("Direct", "vip"))
 ADDRESSES = (("clusterIP", "nodePort", "loadBalancerIP", "externalIP"), ("ClusterIP", "lb"))
 DATAPLANES = (("iptables", "nftables", "ipvs", "cilium-snat", "cilium-dsr", "no-snat"), ("ebpf", "IPVS"))
-LB_MODELS = (("equal", "health-checked", "weighted", "single-node", "pod-targeting"), ("round-robin", "Equal"))
+LB_MODELS = (("equal", "health-checked", "weighted", "single-node", "pod-targeting", "aws-elb", "aws-nlb-instance",
+              "aws-nlb-ip", "gcp-nlb", "metallb-l2", "cloud-provider-kind"), ("round-robin", "Equal", "aws"))
+SOURCE_RANGES = ((["198.51.100.0/24"], ["203.0.113.0/25", " 10.1.2.3/8"], []),
+                 (["198.51.100.7"], "198.51.100.0/24", ["10.0.0.0/33"], [None]))
 IPS = (("203.0.113.200", "203.0.113.7", "198.51.100.9", "10.244.1.5", "10.0.0.2", "192.168.0.11", "10.96.0.10"),
        ("bogus", "0.0.0.0", "127.0.0.1", "169.254.1.1", "224.0.0.5", "2001:db8::1", "1.2.3", "256.1.1.1",
         " 203.0.113.9", "203.0.113.9/32"))
@@ -283,7 +286,10 @@ def _service_kwargs(d: Draw, c: Cluster) -> dict[str, Any]:
         "target_port": lambda: port(d), "node_port": lambda: node_port(d), "external_ips": lambda: ips(d),
         "external_traffic_policy": lambda: pick(d, POLICIES), "internal_traffic_policy": lambda: pick(d, POLICIES),
         "health_check_node_port": lambda: node_port(d), "traffic_distribution": lambda: pick(d, DISTRIBUTIONS),
-    })
+        "load_balancer_source_ranges": lambda: pick(d, SOURCE_RANGES),
+        "session_affinity": lambda: pick(d, ("None", "ClientIP"), ("clientip", "")),
+        "session_affinity_timeout": lambda: pick(d, (None, 60, 10800, 86400), (0, 86401, -1, 1.5, "60")),
+    }, p=0.3)
 
 
 def _patch_kwargs(d: Draw, c: Cluster) -> dict[str, Any]:
@@ -326,8 +332,10 @@ def _manifest_doc(d: Draw, c: Cluster) -> Any:
                      ("healthCheckNodePort", lambda: node_port(d)), ("trafficDistribution", lambda: pick(d, DISTRIBUTIONS)),
                      ("clusterIP", lambda: pick(d, ("10.96.0.50", "", None), ("None", "bogus", "1.2.3.4"))),
                      ("clusterIPs", lambda: pick(d, (["10.96.0.50"],), (["10.96.0.50", "fd00::1"], "10.96.0.50"))),
-                     ("sessionAffinity", lambda: pick(d, ("None",), ("ClientIP",))),
-                     ("loadBalancerSourceRanges", lambda: ["203.0.113.0/25"])):
+                     ("sessionAffinity", lambda: pick(d, ("None", "ClientIP"), ("clientIP",))),
+                     ("sessionAffinityConfig", lambda: pick(d, ({"clientIP": {"timeoutSeconds": 60}},),
+                                                            ({"clientIP": 5}, {"clientIP": {"timeoutSeconds": 0}}))),
+                     ("loadBalancerSourceRanges", lambda: pick(d, SOURCE_RANGES))):
         if d.chance(0.15):
             spec[key] = gen()
     port_entry: Any = {k: gen() for k, gen, p in (("port", lambda: port(d), 0.95),
@@ -419,6 +427,20 @@ OPS: tuple[Op, ...] = (
     Op("patch_service", lambda c, d: c.patch_service(name_of(d, _services(c)), **_patch_kwargs(d, c)),
        ("service", "spec.", "status.", "range", "address", "pool"), True),
     Op("delete_service", lambda c, d: c.delete_service(name_of(d, _services(c))), ("service",), True),
+    Op("add_network_policy", lambda c, d: c.add_network_policy(
+        name_of(d, ("office-only", "deny-all", "np1")), **kwargs(d, {
+            "pod_selector": lambda: labels(d),
+            "ingress": lambda: pick(d, ([], [{"from": [{"ipBlock": {"cidr": "198.51.100.0/24"}}]}],
+                                        [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}},
+                                                   {"podSelector": {"matchLabels": {"app": "web"}}}]}], [{}]),
+                                    ([{"from": [{"ipBlock": {"cidr": "10.0.0.0/33"}}]}], [{"from": "x"}], [5],
+                                     [{"from": [{"namespaceSelector": {}}]}], [{"from": [{}]}],
+                                     [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["192.168.0.0/16"]}}]}],
+                                     {"from": []}, [{"from": [{"podSelector": {"matchLabels": {"app": 1}}}]}]))},
+            p=0.6)),
+       ("NetworkPolic", "networkpolic", "spec.", "metadata", "namespaceSelector"), True),
+    Op("network_policy", lambda c, d: (c.delete_network_policy if d.chance(0.5) else c.network_policy)(
+        name_of(d, [n.name for n in c.network_policies])), ("networkpolic",), True),
     Op("external_ip_for", lambda c, d: c.external_ip_for(name_of(d, _services(c))), ("externalIP",)),
     Op("atomic", lambda c, d: _atomic(c, d), ("pod", "node", "replicas", "service"), True),
     Op("from_layout", lambda c, d: Cluster.from_layout(
@@ -509,9 +531,12 @@ OPS: tuple[Op, ...] = (
     Op("follow", lambda c, d: str(proxychain.follow(pick(d, ([_proxy(d) for _ in range(d.integer(0, 3))], proxychain.cdn_chain())),
                                                     **kwargs(d, {"client": lambda: pick(d, IPS), "x_forwarded_for": lambda: pick(d, ("1.2.3.4",)),
                                                                  "app": lambda: pick(d, (proxychain.App(trusted=["10.0.0.0/8"]),)),
-                                                                 "from_pod": lambda: boolean(d), "ip_mode": lambda: pick(d, IP_MODES)}))),
-       ("client", "proxies", "proxy", "app", "from_pod", "ip_mode", "x_forwarded_for")),
-    Op("cdn_chain", lambda c, d: proxychain.cdn_chain(ingress_ip=pick(d, IPS)), ("ip",)),
+                                                                 "from_pod": lambda: boolean(d), "ip_mode": lambda: pick(d, IP_MODES),
+                                                                 "status": lambda: pick(d, ("ip", "hostname"), ("IP",))}))),
+       ("client", "proxies", "proxy", "app", "from_pod", "ip_mode", "x_forwarded_for", "status")),
+    Op("cdn_chain", lambda c, d: proxychain.cdn_chain(**kwargs(d, {
+        "ingress_ip": lambda: pick(d, IPS), "ingress_policy": lambda: pick(d, ("Cluster", "Local"), ("local",)),
+        "node_ip": lambda: pick(d, IPS)})), ("ip", "ingress_policy")),
 )
 
 

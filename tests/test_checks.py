@@ -61,7 +61,7 @@ CASES = {
             k8s.examples.uneven),
     "2.1": (checks.trace_path, [["client", "load balancer", "node-c", "node-a", "web-1"]],
             [["client", "load balancer", "node-a", "web-1"]], "enters the cluster", ...),
-    "3.1": (checks.seen_ip_local_endpoint, ["10.244.1.1"], ["198.51.100.7"], "second hop", ...),
+    "3.1": (checks.seen_ip_local_endpoint, ["10.244.1.1", "192.168.0.11"], ["198.51.100.7"], "second hop", ...),
     "3.2": (checks.seen_ip_remote, ["192.168.0.13"], ["192.168.0.12"], "received", ...),
     "3.3": (checks.extra_hop_chance, [lambda d: {n: 1 - p / sum(d.values()) for n, p in d.items()}],
             [lambda d: {n: p / sum(d.values()) for n, p in d.items()}], "staying", lambda d: None),

@@ -103,7 +103,6 @@ KNOWN_GAPS = {
     "send seed is negative": lambda: k8s.send(_cluster(), "web", seed=-1),
     "sample seed is a float": lambda: k8s.sample(_cluster(), "web", 10, seed=1.5),
     "sample n is huge": lambda: k8s.sample(_cluster(), "web", 2**64, seed=0),
-    "send via is an array": lambda: k8s.send(_cluster(), "web", via=np.array(["node-a", "node-b"]), seed=0),
     "traffic address is an array": lambda: k8s.traffic(_cluster(), "web", address=np.array([])),
     "sample n is a nested list (the message writes it out)": lambda: k8s.sample(_cluster(), "web", F._nested(16), seed=0),
 }

@@ -453,7 +453,7 @@ def test_without_a_local_detector_neither_rule_is_written():
 
 @pytest.mark.parametrize("make, says", [
     (lambda: Source("Pod", IPv4Address("10.244.1.5")), "kind \"Pod\" is not one of"),
-    (lambda: Source("pod", "bogus"), 'ip "bogus" is not an IPv4 address'),
+    (lambda: Source("pod", "bogus"), 'ip "bogus" is not an IP address'),
     (lambda: decide(k8s.examples.uneven(), "web", node="node-a", source="external", destination="clusterIP"),
      'source: "external" is not a Source'),
     (lambda: KubeProxy(masquerade_all="no"), 'masquerade_all="no" must be True or False'),
@@ -466,3 +466,32 @@ def test_sources_and_dataplanes_check_their_fields(make, says):
 
 def test_source_accepts_text_addresses():
     assert Source("external", "198.51.100.7").ip == IPv4Address("198.51.100.7")
+
+
+# ------------------------------------------------------------------------------ the fields issue 13 added
+@pytest.mark.parametrize("change, error, says", [
+    (lambda c: c.patch_service("web", load_balancer_source_ranges="198.51.100.0/24"), InvalidService,
+     'spec.LoadBalancerSourceRanges: Invalid value: "198.51.100.0/24": must be a list of CIDRs'),
+    (lambda c: c.patch_service("web", load_balancer_source_ranges=[5]), InvalidService,
+     "spec.LoadBalancerSourceRanges[0]: Invalid value: 5: must be a valid CIDR value"),
+    (lambda c: c.patch_service("web", session_affinity=["ClientIP"]), InvalidService,
+     "spec.sessionAffinity: Unsupported value: ['ClientIP']"),
+    (lambda c: c.patch_service("web", session_affinity="ClientIP", session_affinity_timeout=1.5), InvalidService,
+     "timeoutSeconds: Invalid value: 1.5: must be an integer"),
+    (lambda c: c.add_network_policy("np", ingress="bogus"), k8s.errors.InvalidNetworkPolicy,
+     'spec.ingress: Invalid value: "bogus": must be a list of ingress rules'),
+    (lambda c: c.add_network_policy("np", ingress=[{"from": [{"ipBlock": 5}]}]), k8s.errors.InvalidNetworkPolicy,
+     "spec.ingress[0].from[0].ipBlock: Invalid value: 5: must be a mapping"),
+    (lambda c: c.add_network_policy("Bad Name"), k8s.errors.InvalidNetworkPolicy, "a lowercase RFC 1123 subdomain"),
+    (lambda c: c.add_network_policy("np", pod_selector={"app": 1}), k8s.errors.InvalidNetworkPolicy,
+     "spec.podSelector: Invalid value: 1: a label value must be a string"),
+    (lambda c: c.network_policy(["x"]), NotFound, "not found"),
+])
+def test_source_ranges_affinity_and_network_policies_check_their_types(change, error, says):
+    err = refused(change, error)
+    assert says in str(err)
+
+
+def test_follow_accepts_an_ipv6_client():
+    path = proxychain.follow(proxychain.cdn_chain(), client="2001:db8::7")
+    assert str(path.client) == "2001:db8::7"

@@ -39,8 +39,12 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "learner-path"
 EXERCISE = "04-external-traffic-policy-local.ipynb"
 
-# Skips this module, with the reason, when chromium or playwright is missing.
-from test_browser import (  # noqa: E402
+from k8slearn import browser  # noqa: E402
+
+if browser.missing():  # skip this module, with the reason, when chromium or playwright is missing
+    pytest.skip(browser.missing(), allow_module_level=True)
+
+from k8slearn.browser import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     KERNEL_IDLE,

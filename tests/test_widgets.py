@@ -410,6 +410,7 @@ def test_compare_cluster_and_local_side_by_side_with_the_differences():
 def test_compare_policy_on_a_clusterip_service_teaches():
     ex = explore(k8s.Cluster.from_layout([1, 1], type="ClusterIP"), compare="policy")
     assert "needs outside traffic" in ex.outputs["k8sl-error"].value
+    assert len(_svgs(ex.outputs["k8sl-scene"].value)) == 1  # the cluster is still shown
     with pytest.raises(K8sLearnError, match="not a compare mode"):
         explore(k8s.examples.uneven(), compare="sideways")
 
