@@ -311,9 +311,10 @@ def check_service_fields(fields: Mapping[str, Any]) -> tuple[dict[str, Any], lis
     ``fields`` holds the model's field names (``name``, ``type``, ``selector``, ``port``,
     ``target_port``, ``node_port``, ``external_ips``, ``external_traffic_policy``,
     ``internal_traffic_policy``, ``health_check_node_port``, ``traffic_distribution``,
-    ``load_balancer_ip_mode``, ``cluster_ip``; any subset). Returns the values in the model's types
-    (plain ints, IPv4Address objects, a dict selector; a ``nodePort`` or ``healthCheckNodePort`` of 0
-    means unset, as in the API) and every problem found.
+    ``load_balancer_ip_mode``, ``cluster_ip``, ``load_balancer_source_ranges``, ``session_affinity``,
+    ``session_affinity_timeout``; any subset). Returns the values in the model's types (plain ints
+    and str, IPv4Address and network objects, a dict selector; a ``nodePort`` or
+    ``healthCheckNodePort`` of 0 means unset, as in the API) and every problem found.
     """
     out: dict[str, Any] = {k: str(v) if isinstance(v, str) else v for k, v in fields.items()}  # plain str
     errors: list[FieldError] = []
