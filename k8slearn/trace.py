@@ -22,9 +22,9 @@ import numpy as np
 
 from .dataplane import Decision, Source, dataplane_key, get_dataplane
 from .dataplane.decide import Dataplane
-from .errors import InvalidChange, NotFound
+from .errors import InvalidChange, NotFound, show
 from .loadbalancer import LoadBalancer, LoadBalancerProfile, resolve
-from .model import CLIENT_IP, Cluster, Node, Pod, Service, ServiceRef
+from .model import CLIENT_IP, Cluster, Node, Pod, Service, ServiceRef, is_cluster_address
 from .path import (
     EPHEMERAL_PORTS,
     PLACE_KINDS,
@@ -59,7 +59,24 @@ def rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     """
     if isinstance(seed, np.random.Generator):
         return seed
+    ok = seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) and seed >= 0) or (
+        isinstance(seed, (list, tuple)) and seed and all(isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+                                                         and x >= 0 for x in seed))
+    if not ok:
+        raise InvalidChange(f"seed={show(seed)}: a seed must be a whole number >= 0 (or None)",
+                            hint="the same seed gives the same random choices every time: for example seed=1.")
     return np.random.default_rng(seed)
+
+
+#: What a client may dial.
+ADDRESSES = ("loadBalancerIP", "nodePort", "externalIP", "clusterIP")
+
+
+def check_address(address: Any) -> str | None:
+    """``address=`` as given (one of :data:`ADDRESSES`, or None for the client's usual one)."""
+    if address is None or (isinstance(address, str) and address in ADDRESSES):
+        return address
+    raise NotFound("address", address if isinstance(address, str) else show(address), list(ADDRESSES))
 
 
 _OUTCOMES = ("delivered", "dropped", "refused", "reply discarded")
@@ -193,6 +210,10 @@ def resolve_client(cluster: Cluster, client: Any) -> tuple[str, Source, Pod | No
     """What a ``client=`` argument names: an outside IP, a pod, or a node (by name or IP)."""
     if isinstance(client, (Pod, Node)):
         client = client.name
+    if not isinstance(client, (str, IPv4Address)):
+        raise InvalidChange(f"client={show(client)}: a client is an outside IP address, or a pod or node of the "
+                            "cluster (by name or IP)",
+                            hint='for example client="198.51.100.7" or client="web-1".')
     text = str(client)
     try:
         ip = IPv4Address(text)
@@ -212,7 +233,7 @@ def resolve_client(cluster: Cluster, client: Any) -> tuple[str, Source, Pod | No
         return f"{owner.name} ({ip})", Source("pod", ip, node=owner.node, pod=owner.name), owner
     if isinstance(owner, Node):
         return f"{owner.name} ({ip})", Source("node", ip, node=owner.name), owner
-    if owner is not None or ip in cluster.cluster_cidr or ip.is_loopback:
+    if owner is not None or is_cluster_address(cluster, ip) or ip.is_loopback:
         raise InvalidChange(f"{ip} cannot be a client address here",
                             hint="use an outside address such as 198.51.100.7, or name a pod or node as the client.")
     return str(ip), Source("external", ip), None
@@ -339,10 +360,11 @@ def send(
     profile = resolve(lb, svc)
     label, source, _ = resolve_client(cluster, client)
     external = source.kind == "external"
-    address = address or default_address(svc, external)
-    if address not in ("clusterIP", "nodePort", "loadBalancerIP", "externalIP"):
-        raise NotFound("address", address, ["loadBalancerIP", "nodePort", "externalIP", "clusterIP"])
+    address = check_address(address) or default_address(svc, external)
     check_reachable(svc, external, address)
+    if not isinstance(client_port, (int, np.integer)) or isinstance(client_port, bool) or not 1 <= client_port <= 65535:
+        raise InvalidChange(f"client_port={show(client_port)}: a port is a whole number from 1 to 65535",
+                            hint="clients usually send from an ephemeral port, such as 51000.")
     if via is not None:
         cluster.node(via)  # a wrong name lists the nodes
     entry: str | None = None

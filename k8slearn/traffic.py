@@ -27,13 +27,14 @@ import numpy as np
 
 from .dataplane import Source, get_dataplane
 from .dataplane.decide import Dataplane
-from .errors import NotFound
+from .errors import NotFound, show
 from .loadbalancer import LoadBalancer, LoadBalancerProfile, resolve, spread
 from .model import CLIENT_IP, Cluster, ServiceRef
 from .path import Context, Flow, NodeDataplane, Place, admits, enumerate_paths, reply
 from .trace import (
     Packet,
     chain_for,
+    check_address,
     check_reachable,
     default_address,
     dialled_address,
@@ -93,9 +94,9 @@ def _exact(cluster: Cluster, service: ServiceRef, lb: Any, clients: str, address
     svc = cluster.service(service)
     profile = resolve(lb, svc)
     dp = get_dataplane(dataplane)
-    if clients not in CLIENTS:
-        raise NotFound("clients", clients, list(CLIENTS))
-    address = address or default_address(svc, clients == "external")
+    if not (isinstance(clients, str) and clients in CLIENTS):
+        raise NotFound("clients", clients if isinstance(clients, str) else show(clients), list(CLIENTS))
+    address = check_address(address) or default_address(svc, clients == "external")
     check_reachable(svc, clients == "external", address)
     key = ("exact", svc.name, profile, clients, address, dp)
     return cluster.cached(key, lambda: _compute(cluster, svc.name, profile, clients, address, dp))
@@ -326,9 +327,10 @@ def paths(
     svc = cluster.service(service)
     profile = resolve(lb, svc)
     dp = get_dataplane(dataplane)
-    if clients not in CLIENTS:
-        raise NotFound("clients", clients, list(CLIENTS))
-    address = address or default_address(svc, clients == "external")
+    if not (isinstance(clients, str) and clients in CLIENTS):
+        raise NotFound("clients", clients if isinstance(clients, str) else show(clients), list(CLIENTS))
+    address = check_address(address) or default_address(svc, clients == "external")
+    check_reachable(svc, clients == "external", address)
     ctx = Context(cluster, svc, dataplane=dp, lb=profile)
     rows = []
     for weight, chain, flow in _starts(cluster, svc, clients, address, profile):
@@ -451,6 +453,10 @@ def traffic(
     return _frame(exact, exact.cells)
 
 
+#: The most connections :func:`sample` draws in one call (each one is a random number in memory).
+MAX_SAMPLE = 10_000_000
+
+
 def sample(
     cluster: Cluster,
     service: ServiceRef,
@@ -472,11 +478,14 @@ def sample(
     >>> [round(x, 2) for x in s.share]
     [0.5, 0.25, 0.25]
     """
-    if not isinstance(n, int) or n < 1:
-        from .errors import InvalidChange
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or not 1 <= n <= MAX_SAMPLE:
+        from .errors import InvalidChange, show
 
-        raise InvalidChange(f"n = {n!r}: the number of connections must be a whole number >= 1",
-                            hint="for example sample(cluster, 'web', 1000, seed=1).")
+        raise InvalidChange(f"n = {show(n)}: the number of connections must be a whole number from 1 to "
+                            f"{MAX_SAMPLE:,}",
+                            hint="for example sample(cluster, 'web', 1000, seed=1); for the exact shares, use "
+                            "traffic(cluster, 'web').")
+    n = int(n)
     exact = _exact(cluster, service, lb, clients, address, dataplane)
     probs = np.concatenate([exact.cells.ravel(), [exact.outcomes[k] for k in ("dropped", "refused", "failed")]])
     probs = np.clip(probs, 0, None)

@@ -300,6 +300,15 @@ def test_nodeport_service_and_its_addresses():
 
 
 # ------------------------------------------------------------------------------------ pictures
+def test_every_load_balancer_of_the_catalogue_shows_in_the_explorer():
+    ex = explore(k8s.examples.uneven(), seed=0)
+    for key in list(k8s.LB_MODELS) + list(k8s.LB_PROFILES):
+        ex.controls["k8sl-lb"].value = key
+        assert ex.last_error is None, (key, ex.last_error)
+        assert ex.result.trace is not None and ex.result.traffic is not None, key
+        assert _svgs(ex.outputs["k8sl-scene"].value) and "<table" in ex.outputs["k8sl-health"].value
+
+
 def test_pictures_are_svg_the_browser_draws_and_they_are_small():
     ex = explore(k8s.examples.zones())
     for name in ("k8sl-scene", "k8sl-chart"):

@@ -171,6 +171,13 @@ def differences_html(titles: list[str], rows: list[dict[str, Any] | None], *, no
     return f"<div class='k8sl-diff'>{head}{body}{tail}</div>"
 
 
+def _port(port: Any) -> str:
+    """A health-check port, or a dash when nothing probes the node (a load balancer that targets pods)."""
+    if port is None or (isinstance(port, float) and math.isnan(port)):
+        return "–"
+    return f":{int(port)}"
+
+
 def health_html(frame: Any, *, limit: int = 30) -> str:
     """The load balancer's view of each node: health-check answer and share (first ``limit`` nodes)."""
     rows = []
@@ -181,7 +188,7 @@ def health_html(frame: Any, *, limit: int = 30) -> str:
         colour = "inherit" if str(r.health_check) == "200" else _SNAT
         rows.append(
             f"<tr><td>{html.escape(str(r.node))}</td><td>{'Ready' if r.ready else 'NotReady'}</td>"
-            f"<td>{int(r.pods)}</td><td>:{int(r.health_check_port)}</td>"
+            f"<td>{int(r.pods)}</td><td>{_port(r.health_check_port)}</td>"
             f"<td style='color:{colour}'>{html.escape(answer)}</td><td>{_pct(float(r.lb_share))}</td></tr>"
         )
     more = len(frame) - limit
