@@ -153,6 +153,10 @@ class InvalidNetworkPolicy(Invalid):
 _MAX_CHOICES = 30
 
 
+def _plural(kind: str) -> str:
+    return kind + ("es" if kind.endswith(("s", "x")) else "s")
+
+
 class NotFound(K8sLearnError, KeyError):
     """A name (node, pod, service) that does not exist; the message lists the valid choices."""
 
@@ -166,8 +170,8 @@ class NotFound(K8sLearnError, KeyError):
         listed = ", ".join(shown) if self.choices else "none yet"
         where = " in this cluster" if kind in ("node", "pod", "service") else ""
         super().__init__(
-            f"{kind}s {show(name)} not found",
-            hint=f"the {kind}s{where} are: {listed}.",
+            f"{_plural(kind)} {show(name)} not found",
+            hint=f"the {_plural(kind)}{where} are: {listed}.",
         )
 
     # KeyError's __str__ would add quotes around the whole message.

@@ -681,7 +681,7 @@ class LoadBalancerElement:
             forced = None
             if p.targets == "pods" and ctx.endpoint is not None:
                 if ctx.endpoint not in keys:
-                    raise InvalidChange(f"the load balancer would not send this packet to {ctx.endpoint!r}",
+                    raise InvalidChange(f"the load balancer would not send this packet to {show(ctx.endpoint)}",
                                         hint=f"it targets the ready pods: {', '.join(keys)}.")
                 forced = keys.index(ctx.endpoint)
 
@@ -819,7 +819,7 @@ class NodeDataplane:
         if ctx.endpoint is not None:
             if ctx.endpoint not in keys:
                 raise InvalidChange(
-                    f"kube-proxy on {decision.node} would not send this packet to {ctx.endpoint!r}",
+                    f"kube-proxy on {decision.node} would not send this packet to {show(ctx.endpoint)}",
                     hint=f"it picks among: {', '.join(keys)} ({decision.reason}).",
                 )
             forced = keys.index(ctx.endpoint)

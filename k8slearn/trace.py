@@ -76,7 +76,7 @@ def check_address(address: Any) -> str | None:
     """``address=`` as given (one of :data:`ADDRESSES`, or None for the client's usual one)."""
     if address is None or (isinstance(address, str) and address in ADDRESSES):
         return address
-    raise NotFound("address", address if isinstance(address, str) else show(address), list(ADDRESSES))
+    raise NotFound("address", address, list(ADDRESSES))
 
 
 _OUTCOMES = ("delivered", "dropped", "refused", "reply discarded")
@@ -362,6 +362,10 @@ def send(
     external = source.kind == "external"
     address = check_address(address) or default_address(svc, external)
     check_reachable(svc, external, address)
+    for name, value in (("via", via), ("endpoint", endpoint)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidChange(f"{name}={show(value)}: give a {'node' if name == 'via' else 'pod'} by its name",
+                                hint=f'for example {name}="{"node-a" if name == "via" else "web-1"}".')
     if not isinstance(client_port, (int, np.integer)) or isinstance(client_port, bool) or not 1 <= client_port <= 65535:
         raise InvalidChange(f"client_port={show(client_port)}: a port is a whole number from 1 to 65535",
                             hint="clients usually send from an ephemeral port, such as 51000.")

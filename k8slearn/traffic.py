@@ -27,7 +27,7 @@ import numpy as np
 
 from .dataplane import Source, get_dataplane
 from .dataplane.decide import Dataplane
-from .errors import NotFound, show
+from .errors import NotFound
 from .loadbalancer import LoadBalancer, LoadBalancerProfile, resolve, spread
 from .model import CLIENT_IP, Cluster, ServiceRef
 from .path import Context, Flow, NodeDataplane, Place, admits, enumerate_paths, reply
@@ -95,7 +95,7 @@ def _exact(cluster: Cluster, service: ServiceRef, lb: Any, clients: str, address
     profile = resolve(lb, svc)
     dp = get_dataplane(dataplane)
     if not (isinstance(clients, str) and clients in CLIENTS):
-        raise NotFound("clients", clients if isinstance(clients, str) else show(clients), list(CLIENTS))
+        raise NotFound("clients", clients, list(CLIENTS))
     address = check_address(address) or default_address(svc, clients == "external")
     check_reachable(svc, clients == "external", address)
     key = ("exact", svc.name, profile, clients, address, dp)
@@ -328,7 +328,7 @@ def paths(
     profile = resolve(lb, svc)
     dp = get_dataplane(dataplane)
     if not (isinstance(clients, str) and clients in CLIENTS):
-        raise NotFound("clients", clients if isinstance(clients, str) else show(clients), list(CLIENTS))
+        raise NotFound("clients", clients, list(CLIENTS))
     address = check_address(address) or default_address(svc, clients == "external")
     check_reachable(svc, clients == "external", address)
     ctx = Context(cluster, svc, dataplane=dp, lb=profile)

@@ -364,7 +364,7 @@ def test_endpoint_not_among_candidates_is_an_error():
     c = k8s.examples.one_two()
     with pytest.raises(InvalidChange) as info:
         k8s.send(c, "web", via="node-a", endpoint="web-2", seed=1)  # Local: node-a only has web-1
-    assert "would not send this packet to 'web-2'" in str(info.value)
+    assert "would not send this packet to \"web-2\"" in str(info.value)
     assert "web-1" in info.value.hint
 
 
