@@ -6,8 +6,9 @@
     k8s.traffic(cluster, "web")                     # exact share per pod, client IP kept, extra hops
     cluster.patch_service("web", external_traffic_policy="Local")
 
-Pictures (``k8s.draw``), the explorer (``k8s.explore``) and exercise checks (``k8s.check``) load on
-first use, so ``import k8slearn`` stays fast.
+Pictures (``k8s.draw``), the explorer (``k8s.explore``), exercise checks (``k8s.check``) and the
+notebooks' predictions (``k8s.predict``, ``k8s.reveal``, ``k8s.self_check``) load on first use, so
+``import k8slearn`` stays fast.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "LoadBalancer", "LB_MODELS",
     "K8sLearnError", "InvalidService", "InvalidChange", "NotFound", "K8sLearnWarning",
     "draw", "explore", "check", "proxies", "placement", "manifests", "viz", "widgets",
+    "predict", "reveal", "self_check", "predictions",
 ]
 
 # Loaded on first use: name -> (module, attribute or None for the module itself).
@@ -44,6 +46,10 @@ _LAZY = {
     "manifests": ("k8slearn.manifests", None),
     "viz": ("k8slearn.viz", None),
     "widgets": ("k8slearn.widgets", None),
+    "predict": ("k8slearn.predictions", "predict"),
+    "reveal": ("k8slearn.predictions", "reveal"),
+    "self_check": ("k8slearn.predictions", "self_check"),
+    "predictions": ("k8slearn.predictions", None),
 }
 
 
