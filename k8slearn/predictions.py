@@ -184,9 +184,7 @@ def _show_shares(value: Mapping[str, float]) -> str:
 def _parse_count(value: Any, options: tuple[str, ...] = (), answer: Any = None) -> int:
     if isinstance(value, bool):
         raise _BadGuess(f"{value!r} is not a count: write a whole number, such as 3.")
-    if isinstance(value, numbers.Integral):
-        n = int(value)
-    elif isinstance(value, numbers.Real) and float(value).is_integer():
+    if isinstance(value, numbers.Integral) or (isinstance(value, numbers.Real) and float(value).is_integer()):
         n = int(value)
     elif isinstance(value, str) and value.strip().isdigit():
         n = int(value.strip())
@@ -852,9 +850,9 @@ def reveal(prediction: str, observed: Any = ...) -> Note:
     why = f"Why: {p.why}"
     truth = p.outcome.format(p.show(answer))
     if not record.made:
-        return Note("info", f"{p.id}: {truth[:1].upper()}{truth[1:]}.",
-                    (why, "You did not lock in a guess this time. Next time, write one in the cell above the "
-                          "reveal first: even a wrong guess makes the answer stick."))
+        nudge = ("You did not lock in a guess this time. Next time, write one in the cell above the reveal "
+                 "first: even a wrong guess makes the answer stick.")
+        return Note("info", f"{p.id}: {truth[:1].upper()}{truth[1:]}.", (why, nudge))
     record.right = KINDS[p.kind].same(record.guess, answer, SHARE_TOLERANCE)
     said = f"You predicted {p.show(record.guess)}; {truth}."
     if record.right:

@@ -27,7 +27,7 @@ GUIDE = ROOT / "docs" / "instructor-guide.md"
 WORDS_PER_MINUTE = 70    # markdown a learner reads, per minute of the notebook's time estimate
 CELLS_PER_MINUTE = 2.5   # cells of any kind, per minute
 CORE_PATH_MINUTES = 90
-BADGE = re.compile(r"^\*(?P<kind>Core|Going further) · (?P<minutes>\d+) minutes?\*$", re.M)
+BADGE = re.compile(r"^\*(?P<kind>Core|Going further) · (?P<minutes>\d+) minutes?\*$", re.MULTILINE)
 
 _spec = importlib.util.spec_from_file_location("build_notebooks", ROOT / "tools" / "build_notebooks.py")
 build_notebooks = importlib.util.module_from_spec(_spec)

@@ -407,7 +407,6 @@ def test_no_answer_is_stored_before_its_reveal(path):
     cells = _cells(path)
     for prompt, guess, reveal in _groups(path):
         pid = GUESS.match(_text(guess).strip())["id"]
-        p = P.PREDICTIONS[pid]
         assert reveal.get("outputs") == [] and reveal.get("execution_count") is None, f"{pid}: reveal stored with outputs"
         assert _plain(guess) == str(k8s.predict(pid, ...)), f"{pid}: the guess cell stores only 'not predicted yet'"
         between = cells[cells.index(prompt) + 1: cells.index(guess)]
@@ -415,7 +414,7 @@ def test_no_answer_is_stored_before_its_reveal(path):
     for i, cell in enumerate(cells):
         if cell["cell_type"] == "code" and "reveal" in _tags(cell):
             assert cell.get("outputs") == [], f"a reveal cell with stored outputs: {_text(cell)[:60]}"
-        if cell["cell_type"] == "markdown" and re.search(r"before you run", _text(cell), re.I):
+        if cell["cell_type"] == "markdown" and re.search(r"before you run", _text(cell), re.IGNORECASE):
             following = next((c for c in cells[i + 1:] if c["cell_type"] == "code"), None)
             assert following is None or (GUESS.match(_text(following).strip()) and "guess" in _tags(following)), (
                 f"a 'before you run' prompt followed by a cell that is not a guess: {_text(cell)[:80]}")
@@ -430,7 +429,7 @@ def test_self_checks_ship_unanswered(path):
             continue
         m = SELF_CHECK.search(_text(cell))
         assert m, f"a code self-check that does not use k8s.self_check: {_text(cell)[:80]}"
-        assert re.search(r"^answer = \.\.\.", _text(cell), re.M), f"{m['id']}: ships with answer = ..."
+        assert re.search(r"^answer = \.\.\.", _text(cell), re.MULTILINE), f"{m['id']}: ships with answer = ..."
         assert "assert " not in _text(cell)
         p = P.PREDICTIONS[m["id"]]
         assert p.self_check and p.notebook == number
