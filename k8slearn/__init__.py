@@ -19,10 +19,10 @@ from typing import Any
 from . import examples
 from .dataplane import DATAPLANES, Cilium, KubeProxy, Source, decide, health_check, health_checks
 from .errors import InvalidChange, InvalidService, K8sLearnError, K8sLearnWarning, NotFound
-from .loadbalancer import LB_MODELS, LoadBalancer
+from .loadbalancer import LB_MODELS, LB_PROFILES, LOAD_BALANCERS, LoadBalancer, LoadBalancerProfile
 from .model import CLIENT_IP, Cluster, Endpoint, Node, Pod, Service
 from .trace import Hop, Packet, Place, Trace, send
-from .traffic import by_node, metrics, sample, traffic
+from .traffic import by_node, metrics, paths, sample, traffic
 
 __version__ = "0.1.0"
 
@@ -30,10 +30,10 @@ __all__ = [
     "examples", "Cluster", "Node", "Pod", "Service", "Endpoint", "CLIENT_IP",
     "send", "Trace", "Hop", "Packet", "Place", "traffic", "metrics", "sample", "by_node",
     "decide", "Source", "KubeProxy", "Cilium", "DATAPLANES", "health_check", "health_checks",
-    "LoadBalancer", "LB_MODELS",
+    "LoadBalancer", "LB_MODELS", "LoadBalancerProfile", "LB_PROFILES", "LOAD_BALANCERS",
     "K8sLearnError", "InvalidService", "InvalidChange", "NotFound", "K8sLearnWarning",
-    "draw", "explore", "check", "proxies", "placement", "manifests", "viz", "widgets",
-    "predict", "reveal", "self_check", "predictions",
+    "draw", "explore", "check", "proxies", "proxychain", "lbtable", "load_balancer_table", "paths",
+    "placement", "manifests", "viz", "widgets", "predict", "reveal", "self_check", "predictions",
 ]
 
 # Loaded on first use: name -> (module, attribute or None for the module itself).
@@ -42,6 +42,9 @@ _LAZY = {
     "explore": ("k8slearn.widgets", "explore"),
     "check": ("k8slearn.checks", None),
     "proxies": ("k8slearn.proxies", None),
+    "proxychain": ("k8slearn.proxychain", None),
+    "lbtable": ("k8slearn.lbtable", None),
+    "load_balancer_table": ("k8slearn.lbtable", "load_balancer_table"),
     "placement": ("k8slearn.placement", None),
     "manifests": ("k8slearn.manifests", None),
     "viz": ("k8slearn.viz", None),

@@ -29,7 +29,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "TIMEOUT_MS", "lab_server", "chromium", "new_page", "open_notebook",
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "TIMEOUT_MS", "KERNEL_IDLE", "RUN_STATE", "free_port", "wait_for_http",
+           "lab_server", "chromium", "new_page", "open_notebook",
            "run_all", "measure", "missing", "dismiss_popups", "CLICK", "SELECT"]
 
 CHROMIUM = Path(os.environ.get("K8SLEARN_CHROMIUM", "/usr/bin/chromium"))
@@ -49,13 +50,13 @@ def missing() -> str | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _wait_for_http(url: str, proc: subprocess.Popen, log: Path, seconds: float = 90) -> None:
+def wait_for_http(url: str, proc: subprocess.Popen, log: Path, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -89,7 +90,7 @@ def lab_server(root: Path, *, python: str = sys.executable, log_to: Path | None 
         run_env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
                        JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
                        **(env or {}))
-        port = _free_port()
+        port = free_port()
         log = tmp / "jupyterlab.log"
         with log.open("w") as out:
             proc = subprocess.Popen(
@@ -99,7 +100,7 @@ def lab_server(root: Path, *, python: str = sys.executable, log_to: Path | None 
                 cwd=root, stdout=out, stderr=subprocess.STDOUT, env=run_env)
         base = f"http://127.0.0.1:{port}"
         try:
-            _wait_for_http(f"{base}/api/status", proc, log)
+            wait_for_http(f"{base}/api/status", proc, log)
             yield base
         finally:
             proc.terminate()

@@ -1,22 +1,25 @@
 """Checks for the exercise notebooks: ``k8s.check.local_shares(answer)`` and friends.
 
 Each exercise in ``exercises/`` has an answer cell and, right after it, a check cell that calls one
-function of this module with the learner's answer. A check
+function of this module with the learner's answer. A check returns its :class:`Feedback`, which a
+notebook shows as a short styled message (HTML, with a plain-text fallback), and never raises:
 
-* says ``Not attempted yet.`` while the answer is still ``...`` (or a function that returns nothing,
+* ``Not attempted yet.`` while the answer is still ``...`` (or a function that returns nothing,
   or an example cluster left as it was), without scolding;
-* on a wrong answer explains the likely misconception in Kubernetes terms, without giving the
-  expected value away;
-* on a right answer says ``Right: ...`` and why, briefly.
+* ``Not yet: ...`` on a wrong answer, explaining the likely misconception in Kubernetes terms
+  without giving the expected value away;
+* ``Right: ...`` and why, briefly.
+
+So *Run All* on an unanswered notebook runs to its end, and :func:`summary` in its last cell counts
+what is done. The strict grade is ``k8slearn check NOTEBOOK`` (:mod:`k8slearn.grading`): it takes
+the list of a notebook's exercises from :data:`EXERCISES`, not from the notebook.
 
 The expected values come from the simulator (:func:`k8slearn.send`, :func:`k8slearn.traffic`,
-:mod:`k8slearn.proxies`) on the named example clusters, not from a table of numbers. A wrong or
-missing answer prints its message and raises :class:`NotAttempted` or :class:`WrongAnswer` (both
-:class:`CheckFailed`, a :class:`~k8slearn.errors.K8sLearnError`), so ``pytest --nbval-lax`` on the
-notebook fails and names the exercise. Hints come in levels: ``k8s.check.hint("4.2", level=1)``.
+:mod:`k8slearn.proxies`) on the named example clusters, not from a table of numbers. Hints come in
+levels: ``k8s.check.hint("4.2", level=1)``.
 
 When the environment variable ``K8SLEARN_CHECK_REPORT`` names a file, every check appends one JSON
-line to it (exercise, status, message); ``k8slearn check NOTEBOOK`` reads it for its summary.
+line to it (exercise, status, message); ``k8slearn check`` reads it. Nothing leaves the machine.
 
 Taught in the exercise notebooks, ``exercises/NN-*.ipynb`` (solutions in ``solutions/``).
 """
@@ -24,11 +27,13 @@ Taught in the exercise notebooks, ``exercises/NN-*.ipynb`` (solutions in ``solut
 from __future__ import annotations
 
 import functools
+import html
 import ipaddress
 import itertools
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -43,18 +48,21 @@ from .traffic import metrics, traffic
 
 __all__ = [
     "EXERCISES",
+    "NOTEBOOKS",
     "PROXY_BYTES",
     "REPORT_ENV",
-    "CheckFailed",
+    "STATUSES",
     "Exercise",
-    "NotAttempted",
-    "WrongAnswer",
+    "Feedback",
+    "Summary",
     "audit_service",
+    "chapter_of",
     "cilium_snat_local",
     "dataplanes_keep_ip",
     "dropped_share",
     "endpoints_per_node",
     "even_by_placement",
+    "exercises_of",
     "extra_hop_chance",
     "failing_health_checks",
     "fix_drops",
@@ -76,6 +84,7 @@ __all__ = [
     "seen_ip_local_endpoint",
     "seen_ip_local_policy",
     "seen_ip_remote",
+    "summary",
     "trace_path",
     "xff_picker",
 ]
@@ -83,27 +92,30 @@ __all__ = [
 REPORT_ENV = "K8SLEARN_CHECK_REPORT"
 NOT_ATTEMPTED = "Not attempted yet."
 
+#: What a check can say about an answer.
+STATUSES = ("done", "wrong", "not attempted")
 
-class CheckFailed(K8sLearnError):
-    """An exercise check that did not pass; ``exercise`` is its number, e.g. ``"4.2"``."""
+#: The exercise notebooks, by chapter: exercise "4.2" lives in ``exercises/04-...ipynb``.
+NOTEBOOKS: dict[int, str] = {
+    1: "01-pods-nodes-services",
+    2: "02-into-the-cluster",
+    3: "03-external-traffic-policy-cluster",
+    4: "04-external-traffic-policy-local",
+    5: "05-imbalance",
+    6: "06-spreading-pods",
+    7: "07-inside-the-cluster",
+    8: "08-proxies-and-headers",
+    9: "09-dataplanes-compared",
+    10: "10-capstone",
+}
 
-    status = "failed"
-
-    def __init__(self, exercise: str, message: str) -> None:
-        self.exercise = exercise
-        super().__init__(message)
-
-
-class NotAttempted(CheckFailed):
-    """The answer is still the placeholder ``...``."""
-
-    status = "not attempted"
-
-
-class WrongAnswer(CheckFailed):
-    """The answer does not meet the exercise; the message says what was probably misunderstood."""
-
-    status = "wrong"
+# Okabe-Ito colours (colour-blind safe); a symbol says the same, so colour is never the only cue.
+_LOOK = {
+    "done": ("\u2713", "#009E73"),
+    "wrong": ("\u2717", "#D55E00"),
+    "not attempted": ("\u2026", "#999999"),
+    "not checked": ("\u00b7", "#999999"),
+}
 
 
 class _Mistake(Exception):
@@ -124,12 +136,63 @@ class Exercise:
     check: str
     hints: tuple[str, ...]
 
+    @property
+    def chapter(self) -> int:
+        """The course notebook it practises: 4 for exercise "4.2"."""
+        return int(self.id.split(".")[0])
+
+    @property
+    def notebook(self) -> str:
+        """The exercise notebook it lives in, without ``.ipynb``: ``"04-external-traffic-policy-local"``."""
+        return NOTEBOOKS[self.chapter]
+
     def __repr__(self) -> str:
         return f"Exercise({self.id!r}, {self.kind}, {self.title!r}, check=k8s.check.{self.check})"
 
 
-#: Every exercise by number.
+#: Every exercise by number, in course order.
 EXERCISES: dict[str, Exercise] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """What a check says about one answer: ``status`` is one of :data:`STATUSES`.
+
+    A notebook shows it as a short coloured message; ``str(feedback)`` is the plain text.
+
+    >>> fb = dropped_share(...)
+    >>> fb.status, fb.passed
+    ('not attempted', False)
+    >>> print(fb)  # doctest: +ELLIPSIS
+    Not attempted yet. (Exercise 4.3: replace the ... with your answer; k8s.check.hint("4.3") gives a hint.)
+    """
+
+    exercise: str
+    status: str
+    message: str
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "done"
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"Feedback({self.exercise!r}, {self.status!r})"
+
+    def _repr_html_(self) -> str:
+        symbol, colour = _LOOK[self.status]
+        return (f"<div class='k8sl-feedback k8sl-{self.status.replace(' ', '-')}' style='border-left:4px solid "
+                f"{colour};padding:4px 10px;margin:2px 0'><b style='color:{colour}'>{symbol}</b> "
+                f"{html.escape(self.message)}</div>")
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": self.message, "text/html": self._repr_html_()}
+
+
+# The latest feedback of each exercise checked in this Python session (what summary() counts).
+_SESSION: dict[str, Feedback] = {}
 
 
 def _report(exercise: str, status: str, message: str) -> None:
@@ -146,33 +209,110 @@ def _exercise(number: str, kind: str, title: str, *hints: str) -> Callable:
         EXERCISES[number] = Exercise(number, kind, title, judge.__name__, hints)
 
         @functools.wraps(judge)
-        def check(answer: Any) -> None:
-            __tracebackhide__ = True  # IPython and pytest leave this frame out of tracebacks
-            error: CheckFailed
+        def check(answer: Any) -> Feedback:
             try:
                 if answer is Ellipsis:
                     raise _Untouched
                 verdict = judge(answer)
             except _Untouched:
-                text = (f"{NOT_ATTEMPTED} (Exercise {number}: replace the ... with your answer; "
-                        f'k8s.check.hint("{number}") gives a hint.)')
-                error = NotAttempted(number, text)
+                feedback = Feedback(number, "not attempted", (
+                    f"{NOT_ATTEMPTED} (Exercise {number}: replace the ... with your answer; "
+                    f'k8s.check.hint("{number}") gives a hint.)'))
             except _Mistake as wrong:
-                text = (f"Not yet: {wrong} (Exercise {number}; "
-                        f'k8s.check.hint("{number}", level=1) gives a hint.)')
-                error = WrongAnswer(number, text)
+                feedback = Feedback(number, "wrong", (
+                    f"Not yet: {wrong} (Exercise {number}; "
+                    f'k8s.check.hint("{number}", level=1) gives a hint.)'))
             else:
-                print(f"Right: {verdict}")
-                _report(number, "pass", verdict)
-                return
-            print(text)
-            _report(number, error.status, text)
-            raise error
+                feedback = Feedback(number, "done", f"Right: {verdict}")
+            _SESSION[number] = feedback
+            _report(number, feedback.status, feedback.message)
+            return feedback
 
         check.exercise = number  # type: ignore[attr-defined]
         return check
 
     return wrap
+
+
+def chapter_of(notebook: int | str) -> int:
+    """The chapter of a notebook given as a number or a name: ``4``, ``"04"``, ``"04-external-..."``.
+
+    >>> chapter_of("04-external-traffic-policy-local.ipynb"), chapter_of(10)
+    (4, 10)
+    """
+    m = re.match(r"\s*0*(\d+)", str(notebook))
+    chapter = int(m.group(1)) if m else None
+    if chapter not in NOTEBOOKS:
+        raise K8sLearnError(f"no exercise notebook {notebook!r}",
+                            hint=f"the exercise notebooks are {', '.join(NOTEBOOKS.values())}.")
+    return chapter
+
+
+def exercises_of(notebook: int | str) -> list[Exercise]:
+    """The exercises of one exercise notebook, in order, from the registry (never from the notebook).
+
+    >>> [e.id for e in exercises_of(4)]
+    ['4.1', '4.2', '4.3', '4.4', '4.5']
+    """
+    chapter = chapter_of(notebook)
+    return [e for e in EXERCISES.values() if e.chapter == chapter]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The exercises of one notebook and what their checks said in this session (:func:`summary`)."""
+
+    chapter: int
+    rows: tuple[tuple[Exercise, str], ...]
+
+    def counts(self) -> dict[str, int]:
+        found = {s: 0 for s in (*STATUSES, "not checked")}
+        for _, status in self.rows:
+            found[status] += 1
+        return found
+
+    def __str__(self) -> str:
+        counts = ", ".join(f"{n} {s}" for s, n in self.counts().items() if n or s == "done")
+        lines = [f"Exercises {self.chapter:02d}: {counts} (of {len(self.rows)})"]
+        lines += [f"  {e.id:>5}  {status:<13}  {e.title}" for e, status in self.rows]
+        lines.append(_STRICT.format(name=NOTEBOOKS[self.chapter]))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"Summary({self.chapter}, {self.counts()})"
+
+    def _repr_html_(self) -> str:
+        counts = ", ".join(f"{n} {s}" for s, n in self.counts().items() if n or s == "done")
+        rows = "".join(
+            f"<tr><td style='text-align:left'>{e.id}</td><td style='text-align:left;color:{_LOOK[s][1]}'>"
+            f"<b>{_LOOK[s][0]}</b> {s}</td><td style='text-align:left'>{html.escape(e.title)}</td></tr>"
+            for e, s in self.rows)
+        strict = html.escape(_STRICT.format(name=NOTEBOOKS[self.chapter]))
+        strict = re.sub(r"`([^`]+)`", r"<code>\1</code>", strict)
+        return (f"<div class='k8sl-summary'><b>Exercises {self.chapter:02d}: {counts} (of {len(self.rows)})</b>"
+                f"<table><tr><th style='text-align:left'>exercise</th><th style='text-align:left'>status</th>"
+                f"<th style='text-align:left'>title</th></tr>{rows}</table><small>{strict}</small></div>")
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": str(self), "text/html": self._repr_html_()}
+
+
+_STRICT = ("Checked in this session only. For the strict grade, save the notebook and run "
+           "`k8slearn check exercises/{name}.ipynb` in a terminal (File → New → Terminal).")
+
+
+def summary(notebook: int | str) -> Summary:
+    """What the checks of one exercise notebook said in this session: done, wrong, not attempted.
+
+    An exercise whose check has not run yet is "not checked". The list of exercises comes from the
+    registry, so a deleted check cell shows up here too.
+
+    >>> _ = dropped_share(1 / 3)
+    >>> summary(4).counts()["done"] >= 1
+    True
+    """
+    rows = tuple((e, _SESSION[e.id].status if e.id in _SESSION else "not checked") for e in exercises_of(notebook))
+    return Summary(chapter_of(notebook), rows)
 
 
 def hint(exercise: str, level: int = 1) -> str:
@@ -330,20 +470,24 @@ def trace_path(answer: Any) -> str:
 @_exercise("3.1", "predict", "Source IP with a local endpoint under Cluster",
            "Does kube-proxy decide to masquerade before or after it picks the endpoint?",
            "Under Cluster, every packet arriving for a LoadBalancer IP is marked for masquerade in KUBE-EXT-..., local endpoint or not.",
-           "MASQUERADE picks the node's address on the interface that leads to the pod: for a local pod, the CNI bridge.")
+           "MASQUERADE picks the node's address on the interface that leads to the pod: with a bridge CNI, the bridge "
+           "address; with others, the node's IP.")
 def seen_ip_local_endpoint(answer: Any) -> str:
     c = examples.uneven()
     want = send(c, "web", via="node-a", endpoint="web-1", seed=1).source_seen_by_pod
     got = _ip(answer)
-    if got == want:
-        return (f"kube-proxy masquerades every external packet under Cluster, even to a local pod; the pod sees "
-                f"the node's bridge address {want}, not the client.")
+    # Which node address MASQUERADE picks toward a local pod depends on the CNI: the bridge (gateway)
+    # address with a bridge or point-to-point plugin (the simulator's 10.244.x.1), the node's IP where
+    # the host side of the pod's link has no address of its own. Either answer shows the SNAT.
+    node_ip = c.node("node-a").ip
+    if got in (want, node_ip):
+        return (f"kube-proxy masquerades every external packet under Cluster, even to a local pod: the pod sees "
+                f"one of node-a's addresses, not the client. Which one depends on the CNI: MASQUERADE uses the "
+                f"address of the interface toward the pod, the bridge address {want} with a bridge CNI (as "
+                f"simulated here), or the node's IP {node_ip} where that interface has no address of its own.")
     if got == CLIENT_IP:
         raise _Mistake("SNAT does not only happen when there is a second hop: under Cluster kube-proxy marks every "
                        "external packet for masquerade in KUBE-EXT-..., before it knows where the pod is.")
-    if got == c.node("node-a").ip:
-        raise _Mistake("close: the packet is masqueraded, but MASQUERADE uses the address of the outgoing interface, "
-                       "and the way to a local pod is not the node's network interface.")
     raise _Mistake("that address does not take part in this connection; which node received it, and where does the pod run?")
 
 
@@ -898,95 +1042,3 @@ def proxy_lb_seen_ip(answer: Any) -> str:
                        "kube-proxy is not even in the path. This load balancer replaces the source before the pod "
                        "sees the packet.")
     raise _Mistake("this load balancer sends straight to the pod IPs; no node rewrites the packet.")
-
-
-# ------------------------------------------------------------------- k8slearn check NOTEBOOK...
-def notebook_exercises(path: str | os.PathLike) -> list[str]:
-    """The exercise numbers whose checks a notebook calls, in order (read from its code cells)."""
-    import re
-
-    by_check = {e.check: number for number, e in EXERCISES.items()}
-    with open(path, encoding="utf-8") as handle:
-        nb = json.load(handle)
-    found: list[str] = []
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") != "code":
-            continue
-        source = "".join(cell.get("source", ""))
-        for name in re.findall(r"check\.(\w+)\(", source):
-            if name in by_check and by_check[name] not in found:
-                found.append(by_check[name])
-    return found
-
-
-def check_notebooks(paths: list[str], *, timeout: int = 300, out: Callable[[str], None] = print) -> int:
-    """Run notebooks under ``pytest --nbval-lax`` and summarise their exercises; 0 iff all pass.
-
-    This is ``k8slearn check NOTEBOOK...``. Each notebook runs in a fresh kernel from its own folder;
-    the checks report to a temporary file (see ``K8SLEARN_CHECK_REPORT``), and a check cell that
-    never reported (the cells before it failed, or the name ``answer`` does not exist) counts as an error.
-    """
-    import importlib.util
-    import subprocess
-    import sys
-    import tempfile
-    from pathlib import Path
-
-    if importlib.util.find_spec("pytest") is None or importlib.util.find_spec("nbval") is None:
-        raise K8sLearnError("k8slearn check needs pytest and nbval, which are not installed",
-                            hint="install them with: python -m pip install pytest nbval "
-                                 "(python3 course.py lab installs them for you).")
-    notebooks = [Path(p) for p in paths]
-    for nb in notebooks:
-        if not nb.is_file() or nb.suffix != ".ipynb":
-            raise K8sLearnError(f"{nb}: not a notebook file", hint="give .ipynb files, e.g. exercises/04-*.ipynb.")
-    passed = total = 0
-    all_ok = True
-    for nb in notebooks:
-        expected = notebook_exercises(nb)
-        with tempfile.TemporaryDirectory(prefix="k8slearn-check-") as tmp:
-            report = Path(tmp) / "report.jsonl"
-            env = dict(os.environ, **{REPORT_ENV: str(report), "MPLBACKEND": "Agg"})
-            cmd = [sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider",
-                   "--rootdir", str(nb.resolve().parent), "-o", "testpaths=", nb.resolve().name]
-            done = subprocess.run(cmd, cwd=nb.resolve().parent, env=env, capture_output=True, text=True,
-                                  timeout=timeout, check=False)
-            results: dict[str, dict] = {}
-            if report.exists():
-                for line in report.read_text(encoding="utf-8").splitlines():
-                    row = json.loads(line)
-                    results[row["exercise"]] = row
-        failed_cells = done.stdout.count("\nFAILED ") + done.stdout.startswith("FAILED ")
-        checks_failed = sum(1 for n in expected if results.get(n, {}).get("status") != "pass")
-        out(f"{nb}")
-        if done.returncode not in (0, 1):
-            tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
-            out("  could not run the notebook under nbval:\n    " + "\n    ".join(tail))
-            all_ok = False
-            continue
-        for number in expected:
-            row = results.get(number)
-            status = row["status"] if row else "error"
-            title = EXERCISES[number].title
-            line = f"  {number:>5}  {status:<13}  {title}"
-            if status == "wrong":
-                line += "\n" + " " * 24 + row["message"].removeprefix("Not yet: ").split(" (Exercise")[0]
-            elif status == "error":
-                line += "\n" + " " * 24 + "the check cell raised another error, or did not run; run the notebook to see it"
-            out(line)
-        other = failed_cells - checks_failed
-        if other > 0:
-            out(f"  {other} other cell(s) raised an error; run the notebook top to bottom to see where.")
-        counts = {s: sum(1 for n in expected if (results.get(n) or {"status": "error"})["status"] == s)
-                  for s in ("pass", "not attempted", "wrong", "error")}
-        out("  " + ", ".join(f"{v} {k if k != 'pass' else 'passed'}" for k, v in counts.items() if v or k == "pass")
-            + f" of {len(expected)} exercise(s)")
-        passed += counts["pass"]
-        total += len(expected)
-        if not expected or counts["pass"] != len(expected) or done.returncode != 0:
-            all_ok = False
-        if not expected:
-            out("  no exercise checks found in this notebook")
-    if len(notebooks) > 1:
-        out(f"{passed} of {total} exercises pass in {len(notebooks)} notebooks.")
-    return 0 if all_ok else 1

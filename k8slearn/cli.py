@@ -1,4 +1,4 @@
-"""The ``k8slearn`` command line: ``k8slearn version``, ``k8slearn --help``.
+"""The ``k8slearn`` command line: ``k8slearn version``, ``k8slearn --help``, ``k8slearn check ...``.
 
 Subcommands live in :data:`COMMANDS`, one row each: a name, a one-line help, a function that adds
 its arguments and a function that runs it and returns the exit code. To add one (``check``,
@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from k8slearn.errors import K8sLearnError
 
-__all__ = ["COMMANDS", "main"]
+__all__ = ["CHECK_EXIT_CODES", "COMMANDS", "main"]
 
 
 class Command(NamedTuple):
@@ -83,15 +83,50 @@ def _lab(args: argparse.Namespace) -> int:
     return 0 if report["all_agree"] else 1
 
 
+#: The exit codes of ``k8slearn check`` and ``k8slearn progress`` (k8slearn.grading returns them).
+CHECK_EXIT_CODES = {
+    0: "every exercise is done",
+    1: "some exercises are not done yet (wrong, not attempted, error or missing)",
+    2: "a notebook could not be checked (not a readable exercise notebook, a cell ran\n"
+       "     too long, the kernel stopped), or the command line was wrong",
+}
+
+
+def _exit_codes() -> str:
+    return "exit codes:\n" + "\n".join(f"  {code}  {text}" for code, text in CHECK_EXIT_CODES.items())
+
+
 def _check_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="exercise notebooks (.ipynb) to check")
-    parser.add_argument("--timeout", type=int, default=300, help="seconds allowed per notebook (default 300)")
+    parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK",
+                        help="exercise notebooks (.ipynb), relative to the folder you are in")
+    parser.add_argument("--timeout", type=float, default=300, metavar="SECONDS",
+                        help="time the cells of one notebook may take together (default 300)")
+    parser.epilog = (
+        "Each notebook runs in a fresh kernel from its own folder, on this computer; save it first.\n"
+        "The exercises of a notebook come from k8slearn, not from the notebook: a deleted check cell\n"
+        "counts as missing. Per exercise: done, wrong (with the explanation), not attempted, error\n"
+        "(a cell of that exercise raised) or missing.\n\n" + _exit_codes())
 
 
 def _check(args: argparse.Namespace) -> int:
-    from k8slearn import checks
+    from k8slearn import grading
 
-    return checks.check_notebooks(args.notebooks, timeout=args.timeout)
+    return grading.check_notebooks(args.notebooks, timeout=args.timeout)
+
+
+def _progress_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("folder", nargs="?", metavar="FOLDER",
+                        help="the exercises folder (default: ./exercises, the folder you are in, or the course's)")
+    parser.add_argument("--timeout", type=float, default=300, metavar="SECONDS",
+                        help="time the cells of one notebook may take together (default 300)")
+    parser.epilog = ("Grades every exercise notebook as `k8slearn check` does, in short: done, wrong,\n"
+                     "not attempted, error or missing per exercise. Nothing is sent anywhere.\n\n" + _exit_codes())
+
+
+def _progress(args: argparse.Namespace) -> int:
+    from k8slearn import grading
+
+    return grading.progress(args.folder, timeout=args.timeout)
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -120,8 +155,10 @@ COMMANDS: list[Command] = [
             _no_arguments, _doctor),
     Command("lab", "compare the simulator with the Linux kernel, in network namespaces (needs root)",
             _lab_arguments, _lab),
-    Command("check", "run exercise notebooks under nbval and say which exercises pass",
+    Command("check", "grade exercise notebooks: done, wrong, not attempted, error or missing per exercise",
             _check_arguments, _check),
+    Command("progress", "summarise all your exercise notebooks (done / wrong / not attempted per exercise)",
+            _progress_arguments, _progress),
     Command("bench", "is the explorer fast enough to feel instant? (update times, exact shares, sampler, import)",
             _bench_arguments, _bench),
 ]
@@ -135,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for command in COMMANDS:
-        sub_parser = sub.add_parser(command.name, help=command.help, description=command.help)
+        sub_parser = sub.add_parser(command.name, help=command.help, description=command.help,
+                                    formatter_class=argparse.RawDescriptionHelpFormatter)
         command.add_arguments(sub_parser)
         sub_parser.set_defaults(run=command.run)
     return parser

@@ -13,6 +13,7 @@ __all__ = [
     "FieldError",
     "Invalid",
     "InvalidService",
+    "InvalidNetworkPolicy",
     "NotFound",
     "InvalidChange",
     "K8sLearnWarning",
@@ -89,6 +90,12 @@ class InvalidService(Invalid):
     """A Service spec the API server would reject."""
 
     kind = "Service"
+
+
+class InvalidNetworkPolicy(Invalid):
+    """A NetworkPolicy spec the API server would reject."""
+
+    kind = "NetworkPolicy"
 
 
 class NotFound(K8sLearnError, KeyError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .model import Cluster
 
-__all__ = ["uneven", "one_two", "empty_node", "balanced", "zones", "in_cluster", "large", "NAMES"]
+__all__ = ["uneven", "one_two", "empty_node", "balanced", "zones", "two_zones", "in_cluster", "large", "NAMES"]
 
 
 def uneven(*, external_traffic_policy: str = "Cluster") -> Cluster:
@@ -80,6 +80,23 @@ def zones() -> Cluster:
     return Cluster.from_layout([1, 1, 1, 0], zones=["zone-a", "zone-a", "zone-b", "zone-b"], name="zones")
 
 
+def two_zones(*, external_traffic_policy: str = "Local") -> Cluster:
+    """Three nodes in two zones, pods 1 / 2 / 1, behind a Local LoadBalancer: how load balancers differ.
+
+    Each way of spreading gives each pod a different share here: per node (1/3 per node), per zone
+    then per node (an AWS NLB with cross-zone load balancing off: zone-b's one node gets half),
+    per pod (1/4 each).
+    ::
+
+        zone-a: node-a web-1 | node-b web-2 web-3        zone-b: node-c web-4
+
+    >>> [(n.name, n.zone) for n in two_zones().nodes]
+    [('node-a', 'zone-a'), ('node-b', 'zone-a'), ('node-c', 'zone-b')]
+    """
+    return Cluster.from_layout([1, 2, 1], zones=["zone-a", "zone-a", "zone-b"],
+                               external_traffic_policy=external_traffic_policy, name="two-zones")
+
+
 def in_cluster() -> Cluster:
     """The uneven cluster plus a client pod ``client`` on node-c, for traffic from inside.
 
@@ -112,5 +129,6 @@ NAMES = {
     "empty_node": empty_node,
     "balanced": balanced,
     "zones": zones,
+    "two_zones": two_zones,
     "in_cluster": in_cluster,
 }

@@ -27,7 +27,12 @@ from typing import Any
 
 from .errors import FieldError, InvalidChange, InvalidService, K8sLearnWarning
 from .model import Cluster, Pod, Service, ServiceRef
-from .validation import externally_accessible, validate_service_spec
+from .validation import (
+    DEFAULT_AFFINITY_TIMEOUT,
+    externally_accessible,
+    parse_cidr,
+    validate_service_spec,
+)
 
 __all__ = [
     "ECHO_IMAGE", "CLIENT_IMAGE", "SPREAD", "namespace_manifest", "service_manifest", "deployment_manifest",
@@ -76,6 +81,11 @@ def service_manifest(cluster: Cluster, service: ServiceRef, *, namespace: str | 
     spec["internalTrafficPolicy"] = svc.internal_traffic_policy
     if svc.traffic_distribution:
         spec["trafficDistribution"] = svc.traffic_distribution
+    if svc.load_balancer_source_ranges:
+        spec["loadBalancerSourceRanges"] = [str(r) for r in svc.load_balancer_source_ranges]
+    if svc.session_affinity != "None":
+        spec["sessionAffinity"] = svc.session_affinity
+        spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": svc.session_affinity_timeout}}
     if pin_addresses:
         if svc.cluster_ip is not None:
             spec["clusterIP"] = str(svc.cluster_ip)
@@ -226,7 +236,7 @@ def from_yaml(text: str) -> list[dict[str, Any]]:
 # Fields of a Service spec the model has; the others are reported, not silently dropped.
 _MODELLED = {"type", "selector", "ports", "externalIPs", "externalTrafficPolicy", "internalTrafficPolicy",
              "trafficDistribution", "clusterIP", "clusterIPs", "healthCheckNodePort", "ipFamilies",
-             "ipFamilyPolicy", "sessionAffinity"}
+             "ipFamilyPolicy", "sessionAffinity", "sessionAffinityConfig", "loadBalancerSourceRanges"}
 
 
 def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None) -> Service:
@@ -255,8 +265,9 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
     if not name:
         raise InvalidChange("metadata.name: Required value", hint="every object needs a name.")
     ignored = sorted(set(spec) - _MODELLED)
-    if spec.get("sessionAffinity", "None") != "None":
-        ignored.append("sessionAffinity")
+    affinity = spec.get("sessionAffinity", "None")
+    timeout = ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}).get("timeoutSeconds")
+    ranges = tuple(spec.get("loadBalancerSourceRanges") or ())
     if ignored:
         warnings.warn(f"Service {name!r}: k8slearn does not model {', '.join(ignored)}; ignored",
                       K8sLearnWarning, stacklevel=2)
@@ -284,7 +295,8 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
             traffic_distribution=spec.get("trafficDistribution"), node_port=port.get("nodePort"),
             health_check_node_port=spec.get("healthCheckNodePort"), port=port.get("port"), target_port=target,
             selector=spec.get("selector"),
-            taken_node_ports=cluster._taken_node_ports() if cluster is not None else None)
+            taken_node_ports=cluster._taken_node_ports() if cluster is not None else None,
+            load_balancer_source_ranges=ranges, session_affinity=affinity, session_affinity_timeout=timeout)
     if errors:
         raise InvalidService(name, errors)
     if cluster is not None:
@@ -293,13 +305,17 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
             node_port=port.get("nodePort"), external_ips=external_ips,
             external_traffic_policy=spec.get("externalTrafficPolicy"), internal_traffic_policy=itp,
             health_check_node_port=spec.get("healthCheckNodePort"),
-            traffic_distribution=spec.get("trafficDistribution"))
+            traffic_distribution=spec.get("trafficDistribution"), load_balancer_source_ranges=ranges,
+            session_affinity=affinity, session_affinity_timeout=timeout)
     svc = Service(name, type=type_, selector=dict(spec.get("selector") or {}), port=port["port"],
                   target_port=target, node_port=port.get("nodePort"),
                   cluster_ip=IPv4Address(spec["clusterIP"]) if spec.get("clusterIP") not in (None, "", "None") else None,
                   external_ips=tuple(IPv4Address(a) for a in external_ips), external_traffic_policy=etp,
                   internal_traffic_policy=itp, health_check_node_port=spec.get("healthCheckNodePort"),
-                  traffic_distribution=spec.get("trafficDistribution"))
+                  traffic_distribution=spec.get("trafficDistribution"),
+                  load_balancer_source_ranges=tuple(parse_cidr(r) for r in ranges), session_affinity=affinity,
+                  session_affinity_timeout=(timeout if timeout is not None else
+                                            DEFAULT_AFFINITY_TIMEOUT if affinity == "ClientIP" else None))
     if meta.get("namespace"):
         svc = dataclasses.replace(svc, namespace=meta["namespace"])
     return svc

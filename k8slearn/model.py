@@ -15,20 +15,29 @@ import html
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Network, ip_network
 from types import MappingProxyType
 from typing import Any, Union
 
-from .errors import FieldError, InvalidChange, InvalidService, K8sLearnWarning, NotFound
+from .errors import (
+    FieldError,
+    InvalidChange,
+    InvalidNetworkPolicy,
+    InvalidService,
+    K8sLearnWarning,
+    NotFound,
+)
 from .validation import (
+    DEFAULT_AFFINITY_TIMEOUT,
     NODE_PORT_RANGE,
     check_replicas,
     externally_accessible,
     needs_health_check,
+    validate_network_policy,
     validate_service_spec,
 )
 
-__all__ = ["Node", "Pod", "Service", "Endpoint", "Cluster", "node_names", "CLIENT_IP"]
+__all__ = ["Node", "Pod", "Service", "Endpoint", "NetworkPolicy", "IPBlock", "Cluster", "node_names", "CLIENT_IP"]
 
 #: The default external client: 198.51.100.0/24 is TEST-NET-2, reserved for documentation (RFC 5737).
 CLIENT_IP = IPv4Address("198.51.100.7")
@@ -53,6 +62,7 @@ _CHANGE_HINT = {
     "Pod": 'move_pod("web-1", "node-b") or cluster.set_pod("web-1", ready=False)',
     "Node": 'set_node("node-a", ready=False)',
     "Endpoint": 'set_pod("web-1", ready=False)',
+    "NetworkPolicy": 'delete_network_policy("...") then add_network_policy("...", ingress=[...])',
 }
 
 
@@ -194,10 +204,16 @@ class Service:
     #: short-circuit in-cluster traffic to the LB IP; "Proxy" tells it not to, so that traffic goes
     #: through the load balancer (and gets its PROXY header or TLS). Set by the cloud provider.
     load_balancer_ip_mode: str = "VIP"
+    #: ``spec.loadBalancerSourceRanges``: the client CIDRs allowed to reach the load balancer (empty: all).
+    load_balancer_source_ranges: tuple[IPv4Network | IPv6Network, ...] = ()
+    #: ``spec.sessionAffinity`` ("None" or "ClientIP") and ``sessionAffinityConfig.clientIP.timeoutSeconds``.
+    session_affinity: str = "None"
+    session_affinity_timeout: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "selector", MappingProxyType(dict(self.selector)))
         object.__setattr__(self, "external_ips", tuple(self.external_ips))
+        object.__setattr__(self, "load_balancer_source_ranges", tuple(self.load_balancer_source_ranges))
 
     def __hash__(self) -> int:
         return hash((self.namespace, self.name, self.type, self.cluster_ip, self.node_port))
@@ -213,6 +229,10 @@ class Service:
             parts.append(f"external_traffic_policy={self.external_traffic_policy!r}")
         if self.internal_traffic_policy != "Cluster":
             parts.append(f"internal_traffic_policy={self.internal_traffic_policy!r}")
+        if self.load_balancer_source_ranges:
+            parts.append(f"load_balancer_source_ranges={[str(n) for n in self.load_balancer_source_ranges]!r}")
+        if self.session_affinity != "None":
+            parts.append(f"session_affinity={self.session_affinity!r}")
         return f"Service({', '.join(parts)})"
 
     def summary(self) -> str:
@@ -227,6 +247,10 @@ class Service:
             text += f", externalTrafficPolicy={self.external_traffic_policy}"
         if self.internal_traffic_policy != "Cluster":
             text += f", internalTrafficPolicy={self.internal_traffic_policy}"
+        if self.load_balancer_source_ranges:
+            text += f", loadBalancerSourceRanges={','.join(map(str, self.load_balancer_source_ranges))}"
+        if self.session_affinity != "None":
+            text += f", sessionAffinity={self.session_affinity}"
         return text
 
     __str__ = summary
@@ -249,6 +273,10 @@ class Service:
             rows.append(("trafficDistribution", self.traffic_distribution))
         if self.type == "LoadBalancer" and self.load_balancer_ip_mode != "VIP":
             rows.append(("status ipMode", self.load_balancer_ip_mode))
+        if self.load_balancer_source_ranges:
+            rows.append(("loadBalancerSourceRanges", ", ".join(map(str, self.load_balancer_source_ranges))))
+        if self.session_affinity != "None":
+            rows.append(("sessionAffinity", f"{self.session_affinity} ({self.session_affinity_timeout} s)"))
         return _table(f"Service {self.name}", rows)
 
 
@@ -284,6 +312,70 @@ class Endpoint:
     __str__ = summary
 
 
+@dataclass(frozen=True, slots=True)
+class IPBlock:
+    """A NetworkPolicy peer by address: ``cidr`` minus the ``except`` ranges (``networking.k8s.io/v1``)."""
+
+    cidr: IPv4Network | IPv6Network
+    except_: tuple[IPv4Network | IPv6Network, ...] = ()
+
+    def __contains__(self, address: object) -> bool:
+        ip = address if not isinstance(address, str) else IPv4Address(address)
+        if getattr(ip, "version", None) != self.cidr.version or ip not in self.cidr:
+            return False
+        return not any(ip in net for net in self.except_)
+
+    def __repr__(self) -> str:
+        extra = f", except={[str(n) for n in self.except_]!r}" if self.except_ else ""
+        return f"IPBlock({str(self.cidr)!r}{extra})"
+
+
+@_snapshot
+@dataclass(frozen=True, slots=True)
+class NetworkPolicy:
+    """A NetworkPolicy's ingress part: which pods it selects, and where their traffic may come from.
+
+    ``pod_selector`` selects the pods it applies to (``{}`` selects every pod); ``ingress`` is a tuple
+    of rules, each a tuple of peers: an :class:`IPBlock` or a pod selector (a mapping of labels). A
+    rule with no peers allows every source; a policy with no rules allows none. Traffic to a selected
+    pod is allowed if some rule of some selecting policy matches its source, or if the source is the
+    pod's own node (``NetworkPolicySpec.ingress`` in ``k8s.io/api/networking/v1``). Build policies
+    with :meth:`Cluster.add_network_policy`.
+    """
+
+    name: str
+    pod_selector: Mapping[str, str] = field(default_factory=dict, hash=False)
+    ingress: tuple[tuple[Any, ...], ...] = ()
+    namespace: str = "default"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pod_selector", MappingProxyType(dict(self.pod_selector)))
+
+    def __hash__(self) -> int:
+        return hash((self.namespace, self.name, self.ingress))
+
+    def selects(self, pod: Pod) -> bool:
+        return all(pod.labels.get(k) == v for k, v in self.pod_selector.items())
+
+    def __repr__(self) -> str:
+        return f"NetworkPolicy({self.name!r}, pod_selector={dict(self.pod_selector)!r}, rules={len(self.ingress)})"
+
+    def summary(self) -> str:
+        rules = []
+        for rule in self.ingress:
+            peers = [str(p.cidr) + (f" except {','.join(map(str, p.except_))}" if p.except_ else "")
+                     if isinstance(p, IPBlock) else f"pods {dict(p)}" for p in rule]
+            rules.append(" or ".join(peers) if peers else "anyone")
+        allowed = "; ".join(rules) if rules else "nobody"
+        return f"NetworkPolicy {self.name!r}: pods {dict(self.pod_selector) or 'all'} accept from {allowed}"
+
+    __str__ = summary
+
+    def _repr_html_(self) -> str:
+        return _table(f"NetworkPolicy {self.name}", [("pods", dict(self.pod_selector) or "all"),
+                                                     ("ingress from", self.summary().split("accept from ", 1)[1])])
+
+
 def node_names(count: int) -> list[str]:
     """Deterministic node names: node-a ... node-z, then node-27, node-28, ...
 
@@ -303,6 +395,7 @@ class _State:
     nodes: tuple[Node, ...]
     pods: tuple[Pod, ...]
     services: tuple[Service, ...]
+    network_policies: tuple[NetworkPolicy, ...] = ()
 
 
 class Cluster:
@@ -400,6 +493,10 @@ class Cluster:
     @property
     def services(self) -> tuple[Service, ...]:
         return self._state.services
+
+    @property
+    def network_policies(self) -> tuple[NetworkPolicy, ...]:
+        return self._state.network_policies
 
     def cached(self, key: Any, compute: Any) -> Any:
         """``compute()``, remembered until the next change to the cluster (for derived views)."""
@@ -564,7 +661,7 @@ class Cluster:
                  services: Iterable[Service] | None = None) -> _State:
         s = self._state
         return _State(tuple(s.nodes if nodes is None else nodes), tuple(s.pods if pods is None else pods),
-                      tuple(s.services if services is None else services))
+                      tuple(s.services if services is None else services), s.network_policies)
 
     def move_pod(self, pod: PodRef, node: NodeRef) -> Pod:
         """Move a pod to another node (it gets a new IP there, as a rescheduled pod would).
@@ -723,6 +820,9 @@ class Cluster:
         internal_traffic_policy: str = "Cluster",
         health_check_node_port: int | None = None,
         traffic_distribution: str | None = None,
+        load_balancer_source_ranges: Iterable[str] = (),
+        session_affinity: str = "None",
+        session_affinity_timeout: int | None = None,
         _warn: bool = True,
     ) -> Service:
         """Create a Service, defaulted and validated as the API server would.
@@ -745,8 +845,9 @@ class Cluster:
         svc = Service(name, type=type, selector=dict(selector or {}), port=port, target_port=target_port,
                       node_port=node_port, external_ips=ips, external_traffic_policy=external_traffic_policy,
                       internal_traffic_policy=internal_traffic_policy,
-                      health_check_node_port=health_check_node_port, traffic_distribution=traffic_distribution)
-        svc = self._admit(svc, old=None)
+                      health_check_node_port=health_check_node_port, traffic_distribution=traffic_distribution,
+                      session_affinity=session_affinity, session_affinity_timeout=session_affinity_timeout)
+        svc = self._admit(svc, old=None, source_ranges=tuple(load_balancer_source_ranges))
         self._commit(self._replace(services=[*self.services, svc]))
         if _warn:
             self._warn_if_selects_nothing(svc)
@@ -765,6 +866,9 @@ class Cluster:
         traffic_distribution: str | None = None,
         selector: Mapping[str, str] | None = None,
         load_balancer_ip_mode: str | None = None,
+        load_balancer_source_ranges: Iterable[str] | None = None,
+        session_affinity: str | None = None,
+        session_affinity_timeout: int | None = None,
     ) -> Service:
         """Change a service like ``kubectl patch``: only the fields you pass change.
 
@@ -781,7 +885,8 @@ class Cluster:
                            ("internal_traffic_policy", internal_traffic_policy), ("node_port", node_port),
                            ("health_check_node_port", health_check_node_port),
                            ("traffic_distribution", traffic_distribution),
-                           ("load_balancer_ip_mode", load_balancer_ip_mode)):
+                           ("load_balancer_ip_mode", load_balancer_ip_mode), ("session_affinity", session_affinity),
+                           ("session_affinity_timeout", session_affinity_timeout)):
             if value is not None:
                 changes[key] = value
         if external_ips is not None:
@@ -799,7 +904,11 @@ class Cluster:
         if not needs_health_check(new.type, new.external_traffic_policy or ("Cluster" if externally_accessible(new.type, new.external_ips) else None)) \
                 and "health_check_node_port" not in changes:
             new = dataclasses.replace(new, health_check_node_port=None)
-        new = self._admit(new, old=old)
+        if session_affinity == "None" and session_affinity_timeout is None:
+            new = dataclasses.replace(new, session_affinity_timeout=None)  # the config goes with the affinity
+        ranges = (tuple(load_balancer_source_ranges) if load_balancer_source_ranges is not None
+                  else tuple(str(n) for n in old.load_balancer_source_ranges))
+        new = self._admit(new, old=old, source_ranges=ranges)
         self._commit(self._replace(services=[new if s.name == old.name else s for s in self.services]))
         if "selector" in changes:
             self._warn_if_selects_nothing(new)
@@ -811,17 +920,21 @@ class Cluster:
         self._commit(self._replace(services=[s for s in self.services if s.name != svc.name]))
         return svc
 
-    def _admit(self, svc: Service, *, old: Service | None) -> Service:
+    def _admit(self, svc: Service, *, old: Service | None, source_ranges: tuple[str, ...] = ()) -> Service:
         """Default, validate and allocate, like the API server's create/update path."""
         external = externally_accessible(svc.type, svc.external_ips)
         if external and svc.external_traffic_policy is None:
             svc = dataclasses.replace(svc, external_traffic_policy="Cluster")  # defaults.go
+        if svc.session_affinity == "ClientIP" and svc.session_affinity_timeout is None:
+            svc = dataclasses.replace(svc, session_affinity_timeout=DEFAULT_AFFINITY_TIMEOUT)  # defaults.go
         taken = self._taken_node_ports(excluding=svc.name)
         errors: list[FieldError] = validate_service_spec(
             type=svc.type, external_ips=svc.external_ips, external_traffic_policy=svc.external_traffic_policy,
             internal_traffic_policy=svc.internal_traffic_policy, traffic_distribution=svc.traffic_distribution,
             node_port=svc.node_port, health_check_node_port=svc.health_check_node_port,
             port=svc.port, target_port=svc.target_port, selector=svc.selector, taken_node_ports=taken,
+            load_balancer_source_ranges=source_ranges, session_affinity=svc.session_affinity,
+            session_affinity_timeout=svc.session_affinity_timeout,
         )
         if svc.load_balancer_ip_mode not in ("VIP", "Proxy"):
             errors.append(FieldError(
@@ -849,6 +962,8 @@ class Cluster:
                                      "node listens on both, so no two services can share one."))
         if errors:
             raise InvalidService(svc.name, errors)
+        svc = dataclasses.replace(svc, load_balancer_source_ranges=tuple(
+            ip_network(str(r).strip(), strict=False) for r in source_ranges))
         used = {s.cluster_ip for s in self.services if s.name != svc.name}
         if svc.cluster_ip is None:
             svc = dataclasses.replace(svc, cluster_ip=self._next_address(_SERVICE_CIDR.network_address + 10, used))
@@ -872,6 +987,68 @@ class Cluster:
                 K8sLearnWarning,
                 stacklevel=3,
             )
+
+    # ------------------------------------------------------------------ network policies
+    def network_policy(self, name: str | NetworkPolicy) -> NetworkPolicy:
+        """The NetworkPolicy with this name (a wrong name lists the valid ones)."""
+        name = getattr(name, "name", name)
+        for np in self.network_policies:
+            if np.name == name:
+                return np
+        raise NotFound("networkpolicie", str(name), [np.name for np in self.network_policies])
+
+    def add_network_policy(self, name: str, *, pod_selector: Mapping[str, str] | None = None,
+                           ingress: Iterable[Mapping[str, Any]] = ()) -> NetworkPolicy:
+        """Create a NetworkPolicy (ingress rules only), validated as the API server would.
+
+        ``pod_selector`` is a label mapping (``{}``: every pod); ``ingress`` the API's list of rules,
+        ``{"from": [...]}`` with peers ``{"ipBlock": {"cidr": ..., "except": [...]}}`` or
+        ``{"podSelector": {"matchLabels": {...}}}``. A rule without ``from`` admits every source;
+        ``ingress=[]`` admits none (the pods are isolated).
+
+        >>> c = Cluster.from_layout([1, 1])
+        >>> c.add_network_policy("office-only", pod_selector={"app": "web"},
+        ...                      ingress=[{"from": [{"ipBlock": {"cidr": "198.51.100.0/24"}}]}])
+        NetworkPolicy('office-only', pod_selector={'app': 'web'}, rules=1)
+        >>> c.add_network_policy("bad", ingress=[{"from": [{"ipBlock": {"cidr": "10.0.0.0/33"}}]}])
+        Traceback (most recent call last):
+        ...
+        k8slearn.errors.InvalidNetworkPolicy: The NetworkPolicy "bad" is invalid: spec.ingress[0].from[0].ipBlock.cidr: Invalid value: "10.0.0.0/33": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)
+        Hint: write an address range with its prefix length.
+        """
+        if any(np.name == name for np in self.network_policies):
+            raise InvalidChange(f'networkpolicies.networking.k8s.io "{name}" already exists',
+                                hint="delete it first (delete_network_policy) or choose another name.")
+        ingress = list(ingress or ())
+        errors = validate_network_policy(name, pod_selector or {}, ingress)
+        if errors:
+            raise InvalidNetworkPolicy(name, errors)
+        rules = []
+        for rule in ingress:
+            peers: list[Any] = []
+            for peer in rule.get("from") or ():
+                if peer.get("namespaceSelector") is not None:
+                    raise InvalidChange("namespaceSelector peers are not modelled",
+                                        hint="k8slearn has one namespace; use a podSelector or an ipBlock.")
+                if peer.get("ipBlock") is not None:
+                    block = peer["ipBlock"]
+                    peers.append(IPBlock(ip_network(str(block["cidr"]).strip(), strict=False),
+                                         tuple(ip_network(str(x).strip(), strict=False) for x in block.get("except") or ())))
+                else:
+                    selector = peer["podSelector"]
+                    peers.append(MappingProxyType(dict(selector.get("matchLabels", selector) or {})))
+            rules.append(tuple(peers))
+        np = NetworkPolicy(name, dict(pod_selector or {}), tuple(rules))
+        state = dataclasses.replace(self._state, network_policies=(*self.network_policies, np))
+        self._commit(state)
+        return np
+
+    def delete_network_policy(self, name: str | NetworkPolicy) -> NetworkPolicy:
+        """Delete a NetworkPolicy (its pods accept everything again, unless another policy selects them)."""
+        np = self.network_policy(name)
+        self._commit(dataclasses.replace(self._state, network_policies=tuple(
+            p for p in self.network_policies if p.name != np.name)))
+        return np
 
     def external_ip_for(self, service: ServiceRef) -> IPv4Address:
         """The next free externalIP address (203.0.113.200 and up), for examples that need one."""

@@ -8,8 +8,16 @@ PROXY protocol header (L4; both ends must agree to use it). :func:`follow` walks
 hop by hop, and shows what the app concludes: safely (rightmost untrusted entry, FACTS.md §7) and
 naively (leftmost entry, which the client can forge).
 
+An ingress controller or Gateway runs in pods behind its *own* Service, so kube-proxy stands
+between the load balancer and it: under that Service's default ``externalTrafficPolicy: Cluster``
+the node masquerades the connection, the ingress sees a node IP as its peer and appends *that* to
+``X-Forwarded-For`` (FACTS.md §3b); only ``Local`` (or a PROXY header from the load balancer) lets
+it see the hop before. :func:`cdn_chain` builds both.
+
 In-cluster clients skip the cloud load balancer when they dial its IP (kube-proxy's short-circuit),
-so they never get its PROXY header, unless the load balancer reports ``ipMode: Proxy``.
+so they never get its PROXY header, but only when the load balancer's status publishes an ``ip``
+and does not report ``ipMode: Proxy``; with a ``hostname`` in the status (AWS) kube-proxy writes no
+rule for it and they go out through the load balancer (FACTS.md §3b, §7).
 
 Taught in notebooks/08-proxies-and-headers.ipynb.
 """
@@ -18,19 +26,22 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, ip_address, ip_network
 from typing import Any
 
+from .dataplane import Source
 from .errors import InvalidChange
 from .loadbalancer import LB_ADDRESS
 from .model import CLIENT_IP
-from .proxies import ProxyHeader, append_xff, client_ip, naive_client_ip
+from .path import App, AppElement, ChainHop, Context, Flow, FrontProxy, Packet, Place, Segment, walk
+from .proxies import naive_client_ip
 
 __all__ = ["Proxy", "App", "ChainHop", "ProxyPath", "follow", "cdn_chain"]
 
-LAYERS = ("passthrough", "L4", "L7")
+LAYERS = ("passthrough", "SNAT", "L4", "L7")
 IN_CLUSTER_CLIENT = IPv4Address("10.244.3.5")
+_PLAIN_APP = App()  # reads no PROXY header and trusts nobody
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +49,10 @@ class Proxy:
     """One hop in front of the pods.
 
     ``layer``: ``"passthrough"`` (forwards packets, e.g. a cloud network load balancer or MetalLB),
-    ``"L4"`` (a TCP proxy: new connection, bytes copied) or ``"L7"`` (an HTTP proxy: new connection,
-    headers rewritten). ``xff`` (L7 only) is ``"append"`` (the usual), ``"replace"`` (overwrite with
+    ``"SNAT"`` (forwards packets but replaces their source with its own address and writes no
+    header, e.g. a node's kube-proxy under ``externalTrafficPolicy: Cluster``), ``"L4"`` (a TCP
+    proxy: new connection, bytes copied) or ``"L7"`` (an HTTP proxy: new connection, headers
+    rewritten). ``xff`` (L7 only) is ``"append"`` (the usual), ``"replace"`` (overwrite with
     the peer, discarding what came in) or ``"keep"``. ``send_proxy_protocol`` prepends a PROXY v2
     header to its upstream connection; ``expect_proxy_protocol`` means it reads one on incoming
     connections. ``load_balancer`` marks the Service's cloud load balancer and ``in_cluster`` a hop
@@ -59,46 +72,15 @@ class Proxy:
         object.__setattr__(self, "ip", ip_address(str(self.ip)))
         if self.layer not in LAYERS:
             raise InvalidChange(f"proxy {self.name!r}: layer {self.layer!r} is not one of {', '.join(LAYERS)}",
-                                hint='"passthrough" forwards packets, "L4" proxies TCP, "L7" proxies HTTP.')
+                                hint='"passthrough" forwards packets, "SNAT" forwards them from its own address, '
+                                     '"L4" proxies TCP, "L7" proxies HTTP.')
         if self.xff not in ("append", "replace", "keep"):
             raise InvalidChange(f"proxy {self.name!r}: xff={self.xff!r}",
                                 hint='an L7 proxy "append"s the peer to X-Forwarded-For, "replace"s it, or "keep"s it.')
-        if self.layer == "passthrough" and (self.send_proxy_protocol or self.expect_proxy_protocol):
-            raise InvalidChange(f"proxy {self.name!r}: a pass-through hop cannot add or read a PROXY header",
+        if self.layer in ("passthrough", "SNAT") and (self.send_proxy_protocol or self.expect_proxy_protocol):
+            raise InvalidChange(f"proxy {self.name!r}: a {'pass-through' if self.layer == 'passthrough' else 'SNAT'} "
+                                "hop cannot add or read a PROXY header",
                                 hint="only a hop that terminates TCP (L4 or L7) can write one; make it layer=\"L4\".")
-
-
-@dataclass(frozen=True, slots=True)
-class App:
-    """The application in the pod: whether it reads PROXY headers and which proxies it trusts."""
-
-    expect_proxy_protocol: bool = False
-    trusted: tuple[IPv4Network, ...] = field(default=())
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "trusted", tuple(ip_network(str(n)) for n in self.trusted))
-
-
-@dataclass(frozen=True, slots=True)
-class ChainHop:
-    """What one hop receives: its TCP peer, the headers, and the client address it concludes."""
-
-    at: str
-    tcp_peer: Any
-    x_forwarded_for: str
-    proxy_header: str
-    believes: Any
-    problem: str = ""
-
-    def summary(self) -> str:
-        text = f"[{self.at}] TCP peer {self.tcp_peer}"
-        if self.proxy_header:
-            text += f", PROXY header {self.proxy_header}"
-        if self.x_forwarded_for:
-            text += f", X-Forwarded-For: {self.x_forwarded_for}"
-        return text + (f" — {self.problem}" if self.problem else "")
-
-    __str__ = summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,17 +136,20 @@ def follow(
     *,
     client: str | IPv4Address | None = None,
     x_forwarded_for: str | None = None,
-    app: App = App(),
+    app: App = _PLAIN_APP,
     from_pod: bool = False,
     ip_mode: str = "VIP",
+    status: str = "ip",
 ) -> ProxyPath:
     """Walk a connection from ``client`` through ``proxies`` to the app in the pod.
 
     ``client`` defaults to 198.51.100.7 (outside) or, with ``from_pod``, the pod 10.244.3.5.
     ``x_forwarded_for`` is a header the client itself sends (a spoofing attempt, or a client behind
     its own proxy). ``from_pod=True`` starts the connection inside the cluster, dialling the
-    Service's load-balancer IP: hops before the load balancer are not on the way, and with
-    ``ip_mode="VIP"`` kube-proxy short-circuits the load balancer itself.
+    Service's load-balancer address: hops before the load balancer are not on the way, and
+    kube-proxy short-circuits the load balancer itself when its ``status`` publishes an ``"ip"`` and
+    ``ip_mode`` is ``"VIP"``; with ``ip_mode="Proxy"`` or ``status="hostname"`` (AWS) the pod's
+    connection goes out through the load balancer.
 
     >>> chain = cdn_chain()
     >>> print(follow(chain, app=App(trusted=["203.0.113.0/24", "10.244.0.0/16"])))
@@ -174,10 +159,6 @@ def follow(
     (IPv4Address('198.51.100.7'), IPv4Address('1.2.3.4'))
     """
     origin = ip_address(str(client if client is not None else (IN_CLUSTER_CLIENT if from_pod else CLIENT_IP)))
-    peer: Any = origin
-    xff = x_forwarded_for or ""
-    pending: ProxyHeader | None = None
-    hops: list[ChainHop] = []
     skipped: list[str] = []
     route = list(proxies)
     if from_pod:
@@ -185,61 +166,49 @@ def follow(
         if first_lb is not None:
             skipped += [p.name + " (not on the way from a pod)" for p in route[:first_lb]]
             route = route[first_lb:]
-            if ip_mode == "VIP":
+            if ip_mode == "VIP" and status == "ip":
                 skipped.append(route[0].name + " (kube-proxy short-circuits the LB IP; ipMode: VIP)")
                 route = route[1:]
-
-    def receive(name: str, expects: bool) -> tuple[Any, str]:
-        """The client address this receiver concludes, or the problem that breaks the connection."""
-        if expects and pending is None:
-            return None, f"{name} expects a PROXY header, but the connection starts with plain data: it closes the connection"
-        if not expects and pending is not None:
-            return None, (f"{name} does not expect a PROXY header, so it reads 'PROXY ...' as the start of the request "
-                          "and rejects it as garbage")
-        return (pending.src_addr if expects else peer), ""
-
-    for p in route:
-        if p.layer == "passthrough":
-            hops.append(ChainHop(p.name, peer, xff, pending.summary() if pending else "", peer))
-            continue
-        believes, problem = receive(p.name, p.expect_proxy_protocol)
-        hops.append(ChainHop(p.name, peer, xff, pending.summary() if pending else "", believes, problem))
-        if problem:
-            return ProxyPath(origin, tuple(hops), tuple(skipped), None, None, problem)
-        if p.layer == "L7":
-            if p.xff == "append":
-                xff = append_xff(xff or None, believes)
-            elif p.xff == "replace":
-                xff = str(believes)
-        pending = _header(believes, p) if p.send_proxy_protocol else None
-        peer = p.ip
-    believes, problem = receive("the app", app.expect_proxy_protocol)
-    if problem:
-        hops.append(ChainHop("app", peer, xff, pending.summary() if pending else "", None, problem))
-        return ProxyPath(origin, tuple(hops), tuple(skipped), None, None, problem)
-    if app.expect_proxy_protocol:
-        safe = believes
-        naive = believes
-    else:
-        safe = client_ip(peer, xff, trusted=app.trusted)
-        naive = naive_client_ip(peer, xff)
-    hops.append(ChainHop("app", peer, xff, pending.summary() if pending else "", safe))
-    return ProxyPath(origin, tuple(hops), tuple(skipped), safe, naive, "")
+    # The same elements a trace through a cluster runs (k8slearn.path), without a cluster.
+    start = Place.client()
+    packet = Packet(origin, 51000, route[0].ip if route else LB_ADDRESS, 443)  # type: ignore[arg-type]
+    flow = Flow(packet, Source("external", origin), "loadBalancerIP", origin, (Segment(start, packet),),
+                xff=x_forwarded_for or "")
+    chain = [FrontProxy(p) for p in route] + [AppElement(app)]
+    walked = walk(chain, flow, Context(None, None, dataplane=None, lb=None))  # type: ignore[arg-type]
+    hops = walked.flow.receivers
+    broken = next((h.problem for h in hops if h.problem), "")
+    if broken:
+        return ProxyPath(origin, hops, tuple(skipped), None, None, broken)
+    last = hops[-1]
+    naive = last.believes if app.expect_proxy_protocol else naive_client_ip(last.tcp_peer, last.x_forwarded_for)
+    return ProxyPath(origin, hops, tuple(skipped), last.believes, naive, "")
 
 
-def _header(src: Any, proxy: Proxy) -> ProxyHeader:
-    dst = LB_ADDRESS if isinstance(src, IPv4Address) else ip_address("2001:db8::10")
-    return ProxyHeader(version=2, command="PROXY", src_addr=src, src_port=51000, dst_addr=dst, dst_port=443)
-
-
-def cdn_chain(*, ingress_ip: str = "10.244.2.9") -> list[Proxy]:
+def cdn_chain(*, ingress_ip: str = "10.244.2.9", ingress_policy: str = "Local",
+              node_ip: str = "192.168.0.11") -> list[Proxy]:
     """CDN -> cloud load balancer (pass-through) -> ingress controller (in a pod) -> app.
 
-    The CDN and the ingress are L7 proxies that append to X-Forwarded-For.
+    The CDN and the ingress are L7 proxies that append to X-Forwarded-For. ``ingress_policy`` is
+    the ``externalTrafficPolicy`` of the ingress controller's own Service: with ``"Local"`` the
+    ingress sees the CDN as its peer; with ``"Cluster"`` (the Kubernetes default) the node at
+    ``node_ip`` masquerades the connection first, so the ingress sees the node and appends the
+    node's IP to X-Forwarded-For, and an app that trusts only the CDN and the pod network concludes
+    that the node is the client (FACTS.md §3b).
+
+    >>> trust = App(trusted=["203.0.113.0/24", "10.244.0.0/16"])
+    >>> print(follow(cdn_chain(ingress_policy="Cluster"), app=trust).client_seen_by_app)
+    192.168.0.11
     """
+    if ingress_policy not in ("Cluster", "Local"):
+        raise InvalidChange(f'ingress_policy: Unsupported value: "{ingress_policy}": supported values: "Cluster", "Local"',
+                            hint="the externalTrafficPolicy of the ingress controller's own Service.")
+    node = ([Proxy("node (kube-proxy)", node_ip, "SNAT", in_cluster=True)]
+            if ingress_policy == "Cluster" else [])
     return [
         Proxy("CDN", "203.0.113.50", "L7"),
         Proxy("cloud LB", LB_ADDRESS, "passthrough", load_balancer=True),
+        *node,
         Proxy("ingress", ingress_ip, "L7", in_cluster=True),
     ]
 

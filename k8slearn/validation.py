@@ -13,6 +13,7 @@ before it commits a change.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from ipaddress import ip_network
 from typing import Any
 
 from .errors import FieldError, InvalidChange
@@ -21,6 +22,11 @@ SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 TRAFFIC_POLICIES = ("Cluster", "Local")
 TRAFFIC_DISTRIBUTIONS = ("PreferClose", "PreferSameZone", "PreferSameNode")
 NODE_PORT_RANGE = range(30000, 32768)  # kube-apiserver --service-node-port-range default 30000-32767
+SESSION_AFFINITIES = ("ClientIP", "None")
+#: ``sessionAffinityConfig.clientIP.timeoutSeconds``: defaults.go sets 10800 (3 hours); at most 86400.
+DEFAULT_AFFINITY_TIMEOUT = 10800
+MAX_AFFINITY_TIMEOUT = 86400
+_CIDR_DETAIL = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
 
 #: How the API server's message for Local on a non-external service read over time (FACTS.md §2).
 ETP_MESSAGE_HISTORY = {
@@ -74,6 +80,9 @@ def validate_service_spec(
     target_port: int = 80,
     selector: Mapping[str, str] | None = None,
     taken_node_ports: Mapping[int, str] | None = None,
+    load_balancer_source_ranges: Iterable[Any] = (),
+    session_affinity: str = "None",
+    session_affinity_timeout: int | None = None,
 ) -> list[FieldError]:
     """Return every problem with a Service spec, each worded as the API server words it.
 
@@ -144,6 +153,9 @@ def validate_service_spec(
                                      "must be between 1 and 65535, inclusive",
                                      "a TCP/UDP port number is 16 bits, and 0 is not a usable port."))
 
+    errors += _source_ranges(type, load_balancer_source_ranges)
+    errors += _session_affinity(session_affinity, session_affinity_timeout)
+
     if node_port is not None:
         if type == "ClusterIP":
             errors.append(FieldError("spec.ports[0].nodePort", "Forbidden", "",
@@ -163,4 +175,127 @@ def validate_service_spec(
                 f'service "{taken_node_ports[node_port]}" already uses port {node_port} (as its NodePort or '
                 "health-check port): such ports are opened on every node, so two services cannot share one. Leave nodePort unset to get a free one.",
             ))
+    return errors
+
+
+def parse_cidr(value: Any) -> Any:
+    """A CIDR as the API server's legacy parsing reads it (``netutils.ParseCIDRSloppy``): spaces
+    trimmed, host bits allowed (``10.0.0.1/8`` means ``10.0.0.0/8``). ``None`` if it is not one."""
+    text = str(value).strip()
+    if "/" not in text:
+        return None
+    try:
+        return ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
+def _source_ranges(type: str, ranges: Iterable[Any]) -> list[FieldError]:
+    """``spec.loadBalancerSourceRanges`` (``ValidateService`` in ``pkg/apis/core/validation/validation.go``).
+
+    Only LoadBalancer services may set it, and each entry (space padding is tolerated, a historical
+    accident) must be a CIDR. The field path really is ``spec.LoadBalancerSourceRanges``, capital L.
+    """
+    ranges = list(ranges)
+    errors: list[FieldError] = []
+    if not ranges:
+        return errors
+    path = "spec.LoadBalancerSourceRanges"
+    if type != "LoadBalancer":
+        errors.append(FieldError(path, "Forbidden", "", "may only be used when `type` is 'LoadBalancer'",
+                                 "the ranges are enforced by the cloud load balancer (and by kube-proxy for "
+                                 "packets to the load-balancer IP); without one there is nothing to filter. "
+                                 "NodePorts ignore them."))
+    for i, value in enumerate(ranges):
+        if parse_cidr(value) is None:
+            errors.append(FieldError(f"{path}[{i}]", "Invalid value", _quote(str(value).strip()), _CIDR_DETAIL,
+                                     "write an address range with its prefix length, such as 198.51.100.0/24 "
+                                     "(a single address is 198.51.100.7/32)."))
+    return errors
+
+
+def _session_affinity(affinity: str, timeout: int | None) -> list[FieldError]:
+    """``spec.sessionAffinity`` and its timeout (``validateClientIPAffinityConfig``)."""
+    if affinity not in SESSION_AFFINITIES:
+        return [FieldError("spec.sessionAffinity", "Unsupported value", _quote(affinity), _supported(SESSION_AFFINITIES),
+                           '"ClientIP" sends a source address back to the pod it reached before (per node); '
+                           '"None" picks at random each time.')]
+    if affinity == "None":
+        if timeout is not None:
+            return [FieldError("spec.sessionAffinityConfig", "Forbidden", "",
+                               "must not be set when session affinity is None",
+                               "a timeout only makes sense with sessionAffinity: ClientIP.")]
+        return []
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)
+                                or not 0 < timeout <= MAX_AFFINITY_TIMEOUT):
+        return [FieldError("spec.sessionAffinityConfig.clientIP.timeoutSeconds", "Invalid value", str(timeout),
+                           f"must be greater than 0 and less than {MAX_AFFINITY_TIMEOUT}",
+                           f"the affinity lasts this many seconds after the last connection (default "
+                           f"{DEFAULT_AFFINITY_TIMEOUT}, three hours).")]
+    return []
+
+
+def validate_network_policy(name: str, pod_selector: Any, ingress: Any) -> list[FieldError]:
+    """Every problem with a NetworkPolicy's ingress rules, in the API server's words.
+
+    Follows ``ValidateNetworkPolicySpec``, ``validateNetworkPolicyPeer`` and ``ValidateIPBlock`` in
+    ``pkg/apis/networking/validation/validation.go``. ``ingress`` is the API's list of rules, each
+    ``{"from": [peer, ...]}`` with peers ``{"ipBlock": {"cidr": ..., "except": [...]}}`` or
+    ``{"podSelector": {"matchLabels": {...}}}``.
+
+    >>> for e in validate_network_policy("allow", {}, [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8",
+    ...                                                                    "except": ["192.168.0.0/16"]}}]}]):
+    ...     print(e)
+    spec.ingress[0].from[0].ipBlock.except[0]: Invalid value: "192.168.0.0/16": must be a strict subset of `cidr`
+    """
+    errors: list[FieldError] = []
+    if pod_selector is not None and not isinstance(pod_selector, Mapping):
+        errors.append(FieldError("spec.podSelector", "Invalid value", _quote(str(pod_selector)),
+                                 "must be a label selector", 'for example {"app": "web"}; {} selects every pod.'))
+    for i, rule in enumerate(ingress or ()):
+        rule_path = f"spec.ingress[{i}]"
+        if not isinstance(rule, Mapping):
+            errors.append(FieldError(rule_path, "Invalid value", _quote(str(rule)), "must be an ingress rule",
+                                     'write {"from": [{"ipBlock": {"cidr": "198.51.100.0/24"}}]}.'))
+            continue
+        for j, peer in enumerate(rule.get("from") or ()):
+            peer_path = f"{rule_path}.from[{j}]"
+            if not isinstance(peer, Mapping):
+                peer = {}
+            kinds = [k for k in ("podSelector", "namespaceSelector", "ipBlock") if peer.get(k) is not None]
+            if not kinds:
+                errors.append(FieldError(peer_path, "Required value", "", "must specify a peer",
+                                         "a peer is an ipBlock, a podSelector or a namespaceSelector."))
+                continue
+            if len(kinds) > 1 and "ipBlock" in kinds:
+                errors.append(FieldError(peer_path, "Forbidden", "", "may not specify both ipBlock and another peer",
+                                         "an ipBlock matches addresses, a selector matches pods: use two peers "
+                                         "(two list items), which the policy ORs."))
+            if "ipBlock" in kinds:
+                errors += _ip_block(peer["ipBlock"], f"{peer_path}.ipBlock")
+    return errors
+
+
+def _ip_block(block: Any, path: str) -> list[FieldError]:
+    """``ValidateIPBlock``: a CIDR, and ``except`` ranges strictly inside it."""
+    block = block if isinstance(block, Mapping) else {}
+    cidr_text = block.get("cidr", "")
+    if not cidr_text:
+        return [FieldError(f"{path}.cidr", "Required value", "", "",
+                           "an ipBlock needs a cidr, such as 198.51.100.0/24.")]
+    cidr = parse_cidr(cidr_text)
+    if cidr is None:
+        return [FieldError(f"{path}.cidr", "Invalid value", _quote(str(cidr_text)), _CIDR_DETAIL,
+                           "write an address range with its prefix length.")]
+    errors = []
+    for k, value in enumerate(block.get("except") or ()):
+        net = parse_cidr(value)
+        if net is None:
+            errors.append(FieldError(f"{path}.except[{k}]", "Invalid value", _quote(str(value)), _CIDR_DETAIL,
+                                     "write an address range with its prefix length."))
+        elif net.version != cidr.version or not net.subnet_of(cidr) or net.prefixlen <= cidr.prefixlen:
+            errors.append(FieldError(f"{path}.except[{k}]", "Invalid value", _quote(str(value)),
+                                     "must be a strict subset of `cidr`",
+                                     f"except carves holes out of {cidr}; a range outside it (or all of it) "
+                                     "carves nothing."))
     return errors

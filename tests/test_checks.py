@@ -1,4 +1,8 @@
-"""The exercise checks: each one passes a right answer, explains a wrong one and waits for an untouched one."""
+"""The exercise checks: each one passes a right answer, explains a wrong one and waits for an untouched one.
+
+A check returns its Feedback (shown in a notebook as a short styled message) and never raises, so
+Run All on an exercise notebook runs to its end; ``k8slearn check`` grades strictly (test_grading.py).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import pytest
 
 import k8slearn as k8s
 from k8slearn import checks
-from k8slearn.checks import NotAttempted, WrongAnswer
+from k8slearn.checks import Feedback
 from k8slearn.errors import K8sLearnError
 
 
@@ -57,7 +61,7 @@ CASES = {
             k8s.examples.uneven),
     "2.1": (checks.trace_path, [["client", "load balancer", "node-c", "node-a", "web-1"]],
             [["client", "load balancer", "node-a", "web-1"]], "enters the cluster", ...),
-    "3.1": (checks.seen_ip_local_endpoint, ["10.244.1.1"], ["198.51.100.7"], "second hop", ...),
+    "3.1": (checks.seen_ip_local_endpoint, ["10.244.1.1", "192.168.0.11"], ["198.51.100.7"], "second hop", ...),
     "3.2": (checks.seen_ip_remote, ["192.168.0.13"], ["192.168.0.12"], "received", ...),
     "3.3": (checks.extra_hop_chance, [lambda d: {n: 1 - p / sum(d.values()) for n, p in d.items()}],
             [lambda d: {n: p / sum(d.values()) for n, p in d.items()}], "staying", lambda d: None),
@@ -115,69 +119,79 @@ def test_every_exercise_is_tested():
 def test_right(number, capsys):
     check, rights, *_ = CASES[number]
     for answer in rights:
-        assert check(_fresh(answer)) is None
-        assert capsys.readouterr().out.startswith("Right: ")
+        feedback = check(_fresh(answer))
+        assert isinstance(feedback, Feedback) and feedback.exercise == number
+        assert feedback.status == "done" and feedback.passed
+        assert str(feedback).startswith("Right: ")
+    assert capsys.readouterr().out == "", "a check shows its feedback by returning it, not by printing"
 
 
 @pytest.mark.parametrize("number", CASES)
-def test_wrong_explains_without_the_answer(number, capsys):
+def test_wrong_explains_without_the_answer(number):
     check, rights, wrongs, words, _ = CASES[number]
     for answer in wrongs:
-        with pytest.raises(WrongAnswer) as info:
-            check(_fresh(answer))
-        message = str(info.value)
+        feedback = check(_fresh(answer))
+        message = str(feedback)
+        assert feedback.status == "wrong" and not feedback.passed, message
+        assert message.startswith("Not yet: ")
         assert words in message
-        assert f"Exercise {number}" in message and info.value.exercise == number
-        assert message in capsys.readouterr().out  # printed as well as raised
+        assert f"Exercise {number}" in message and feedback.exercise == number
         for right in rights:  # the expected value is not given away
             if isinstance(right, (str, float)) and not isinstance(right, bool):
                 assert str(right) not in message.replace(str(answer), "")
 
 
 @pytest.mark.parametrize("number", CASES)
-def test_not_attempted(number, capsys):
+def test_not_attempted(number):
     check, *_, untouched = CASES[number]
     for answer in {id(untouched): untouched, id(...): ...}.values():
-        with pytest.raises(NotAttempted) as info:
-            check(_fresh(answer))
-        assert str(info.value).startswith("Not attempted yet.")
-        assert "wrong" not in str(info.value).lower()
-        assert capsys.readouterr().out.startswith("Not attempted yet.")
+        feedback = check(_fresh(answer))
+        assert feedback.status == "not attempted"
+        assert str(feedback).startswith("Not attempted yet.")
+        assert "wrong" not in str(feedback).lower()
 
 
-def test_failures_are_package_errors():
-    assert issubclass(NotAttempted, K8sLearnError) and issubclass(WrongAnswer, K8sLearnError)
-    assert issubclass(NotAttempted, checks.CheckFailed) and issubclass(WrongAnswer, checks.CheckFailed)
+def test_feedback_is_a_styled_message_with_a_text_fallback():
+    for feedback, colour, symbol in [(checks.dropped_share(1 / 3), "#009E73", "\u2713"),
+                                     (checks.dropped_share(0), "#D55E00", "\u2717"),
+                                     (checks.dropped_share(...), "#999999", "\u2026")]:
+        bundle = feedback._repr_mimebundle_()
+        assert bundle["text/plain"] == str(feedback)
+        assert colour in bundle["text/html"] and symbol in bundle["text/html"]
+        assert "k8sl-feedback" in bundle["text/html"]
+        assert "Traceback" not in bundle["text/html"]
+    assert repr(checks.dropped_share(0)) == "Feedback('4.3', 'wrong')"
+    escaped = checks.seen_ip_remote("<i>x")._repr_html_()
+    assert "<i>x" not in escaped and "&lt;i&gt;x" in escaped, "the learner's answer is escaped in the HTML"
 
 
-def test_type_mistakes_are_explained(capsys):
-    with pytest.raises(WrongAnswer, match="not an IP address"):
-        checks.seen_ip_remote("node-c")
-    with pytest.raises(WrongAnswer, match="dict"):
-        checks.local_shares([0.5, 0.25, 0.25])
-    with pytest.raises(WrongAnswer, match="ZeroDivisionError"):
-        checks.pod_share(lambda d: 1 / 0)
-    with pytest.raises(WrongAnswer, match="changed cluster"):
-        checks.even_by_placement("node-c")
+def test_type_mistakes_are_explained():
+    def wrong(feedback, words):
+        assert feedback.status == "wrong" and words in str(feedback), str(feedback)
+
+    wrong(checks.seen_ip_remote("node-c"), "not an IP address")
+    wrong(checks.local_shares([0.5, 0.25, 0.25]), "dict")
+    wrong(checks.pod_share(lambda d: 1 / 0), "ZeroDivisionError")
+    wrong(checks.even_by_placement("node-c"), "changed cluster")
 
 
-def test_rolling_update_and_proxy_protocol_mistakes_are_explained(capsys):
-    with pytest.raises(WrongAnswer, match="never forwards external traffic to another node"):
-        checks.rolling_update_local({"serving": "delivered", "not serving": "delivered"})
-    with pytest.raises(WrongAnswer, match="connection refused"):
-        checks.rolling_update_local({"serving": "refused", "not serving": "dropped"})
-    with pytest.raises(WrongAnswer, match="one of delivered"):
-        checks.rolling_update_local({"serving": "works", "not serving": "dropped"})
-    with pytest.raises(WrongAnswer, match="one outcome for each"):
-        checks.rolling_update_local({"serving": "delivered"})
-    with pytest.raises(WrongAnswer, match="arrives with its PROXY header"):
-        checks.proxy_protocol_from_pod({"VIP": "broken", "Proxy": "broken"})
-    with pytest.raises(WrongAnswer, match="the app reads the header"):
-        checks.proxy_protocol_from_pod({"VIP": "broken", "Proxy": "192.168.255.10"})
-    with pytest.raises(WrongAnswer, match="each ipMode"):
-        checks.proxy_protocol_from_pod({"VIP": "broken"})
-    with pytest.raises(WrongAnswer, match="not an IP address"):
-        checks.proxy_protocol_from_pod({"VIP": "broken", "Proxy": "the pod"})
+def test_rolling_update_and_proxy_protocol_mistakes_are_explained():
+    for answer, words in [
+        ({"serving": "delivered", "not serving": "delivered"}, "never forwards external traffic to another node"),
+        ({"serving": "refused", "not serving": "dropped"}, "connection refused"),
+        ({"serving": "works", "not serving": "dropped"}, "one of delivered"),
+        ({"serving": "delivered"}, "one outcome for each"),
+    ]:
+        feedback = checks.rolling_update_local(answer)
+        assert feedback.status == "wrong" and words in str(feedback), str(feedback)
+    for answer, words in [
+        ({"VIP": "broken", "Proxy": "broken"}, "arrives with its PROXY header"),
+        ({"VIP": "broken", "Proxy": "192.168.255.10"}, "the app reads the header"),
+        ({"VIP": "broken"}, "each ipMode"),
+        ({"VIP": "broken", "Proxy": "the pod"}, "not an IP address"),
+    ]:
+        feedback = checks.proxy_protocol_from_pod(answer)
+        assert feedback.status == "wrong" and words in str(feedback), str(feedback)
 
 
 def test_hints_come_in_levels(capsys):
@@ -196,16 +210,44 @@ def test_kinds_are_all_used():
     assert {e.kind for e in checks.EXERCISES.values()} == {"predict", "compute", "configure", "debug"}
 
 
-def test_report_file(tmp_path, monkeypatch, capsys):
+def test_report_file(tmp_path, monkeypatch):
     report = tmp_path / "report.jsonl"
     monkeypatch.setenv(checks.REPORT_ENV, str(report))
     checks.dropped_share(1 / 3)
-    with pytest.raises(NotAttempted):
-        checks.dropped_share(...)
-    with pytest.raises(WrongAnswer):
-        checks.dropped_share(0)
+    checks.dropped_share(...)
+    checks.dropped_share(0)
     rows = [json.loads(line) for line in report.read_text().splitlines()]
-    assert [(r["exercise"], r["status"]) for r in rows] == [("4.3", "pass"), ("4.3", "not attempted"), ("4.3", "wrong")]
+    assert [(r["exercise"], r["status"]) for r in rows] == [("4.3", "done"), ("4.3", "not attempted"), ("4.3", "wrong")]
+    assert rows[2]["message"].startswith("Not yet: ")
+
+
+def test_the_registry_knows_each_notebooks_exercises():
+    assert [e.id for e in checks.exercises_of(4)] == ["4.1", "4.2", "4.3", "4.4", "4.5"]
+    assert checks.exercises_of("04-external-traffic-policy-local.ipynb") == checks.exercises_of(4)
+    assert {e.chapter for e in checks.EXERCISES.values()} == set(checks.NOTEBOOKS)
+    assert sum(len(checks.exercises_of(n)) for n in checks.NOTEBOOKS) == len(checks.EXERCISES)
+    assert checks.EXERCISES["10.2"].notebook == "10-capstone"
+    with pytest.raises(K8sLearnError, match="01-pods-nodes-services"):
+        checks.exercises_of(11)
+
+
+def test_summary_counts_this_sessions_checks(monkeypatch):
+    monkeypatch.setattr(checks, "_SESSION", {})
+    assert {s for _, s in checks.summary(4).rows} == {"not checked"}
+    checks.seen_ip_local_policy("198.51.100.7")
+    checks.local_shares({"web-1": 1 / 3, "web-2": 1 / 3, "web-3": 1 / 3})
+    checks.dropped_share(...)
+    checks.dropped_share(1 / 3)  # the latest answer counts
+    summary = checks.summary(4)
+    assert [(e.id, s) for e, s in summary.rows] == [
+        ("4.1", "done"), ("4.2", "wrong"), ("4.3", "done"), ("4.4", "not checked"), ("4.5", "not checked")]
+    assert summary.counts() == {"done": 2, "wrong": 1, "not attempted": 0, "not checked": 2}
+    text = str(summary)
+    assert text.startswith("Exercises 04: 2 done, 1 wrong, 2 not checked (of 5)")
+    assert "k8slearn check exercises/04-external-traffic-policy-local.ipynb" in text
+    bundle = summary._repr_mimebundle_()
+    assert bundle["text/plain"] == text and "<table>" in bundle["text/html"]
+    assert "Per-pod shares under Local" in bundle["text/html"]
 
 
 def test_lazy_name():

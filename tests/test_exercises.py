@@ -1,8 +1,10 @@
-"""exercises/ is generated from solutions/, leaks no solution, and fails, unsolved, in its check cells only.
+"""exercises/ is generated from solutions/, leaks no solution, and runs to its end unsolved.
 
-``pytest --nbval-lax notebooks solutions`` (``course.py test``) runs the solutions; exercises/ is
-left out of that run on purpose, because unsolved exercises fail by design. Here each exercise
-notebook is executed with errors allowed and the failing cells are compared with its check cells.
+``pytest --nbval-lax notebooks solutions`` (``course.py test``) runs the solutions; their check cells
+are tagged ``nbval-check-output``, so a solution whose check stops saying "Right" fails there. Here
+each unsolved exercise notebook is run by the grader of ``k8slearn check``: no cell may show an
+error, every check shows "Not attempted yet." as a styled message, the summary in the last cell
+counts them, and the strict grade is "not attempted" for every exercise of the registry.
 """
 
 from __future__ import annotations
@@ -99,23 +101,42 @@ def test_no_solution_leaks(path):
 
 
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.name)
-def test_unsolved_fails_exactly_in_its_check_cells(path):
-    import nbformat
-    from nbclient import NotebookClient
+def test_unsolved_runs_to_the_end_and_grades_not_attempted(path):
+    from k8slearn import grading
+    from k8slearn.checks import exercises_of
 
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
-    failed = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-              and any(o.output_type == "error" for o in c.outputs)]
-    checks = [i for i, c in enumerate(nb.cells) if _role(c) == "check"]
-    assert failed == checks
-    for i in checks:
-        error = next(o for o in nb.cells[i].outputs if o.output_type == "error")
-        assert error.ename == "NotAttempted"
-        assert error.evalue.startswith("Not attempted yet.")
-        frames = [t for t in error.traceback if re.search(r"(Cell|File).*\bIn\b|File ", re.sub(r"\x1b\[[0-9;]*m", "", t))]
-        assert len(frames) <= 2, "the traceback stays short: the cell and the check"
+    ran: dict[int, tuple[str, list]] = {}
+    report = grading.grade(path, timeout=240, on_cell=lambda number, source, outputs: ran.update({number: (source, outputs)}))
+    assert not report.problem, report.problem
+    code = [i for i, c in enumerate(_cells(path), 1) if c["cell_type"] == "code"]
+    assert sorted(ran) == code, "every code cell ran"
+    for number, (source, outputs) in ran.items():
+        for out in outputs:
+            assert out["output_type"] != "error", f"cell {number} ({source[:40]!r}) raised {out.get('ename')}"
+            assert not (out["output_type"] == "stream" and out["name"] == "stderr"), f"stderr in cell {number}"
+    checks = [i for i, c in enumerate(_cells(path), 1) if _role(c) == "check"]
+    chapter = int(path.name[:2])
+    assert len(checks) == len(exercises_of(chapter))
+    for number in checks:
+        (result,) = [o for o in ran[number][1] if o["output_type"] == "execute_result"]
+        assert result["data"]["text/plain"].startswith("Not attempted yet."), result["data"]["text/plain"]
+        assert "k8sl-feedback" in result["data"]["text/html"] and "Traceback" not in result["data"]["text/html"]
+    last_source, last_outputs = ran[code[-1]]
+    assert last_source.strip() == f"k8s.check.summary({chapter})", "the notebook ends with its summary"
+    summary = last_outputs[0]["data"]["text/plain"]
+    assert summary.startswith(f"Exercises {chapter:02d}: 0 done, {len(checks)} not attempted (of {len(checks)})"), summary
+    assert [(g.exercise.id, g.status) for g in report.grades] == [(e.id, "not attempted") for e in exercises_of(chapter)]
+
+
+def test_solutions_check_cells_compare_their_output():
+    """nbval (course.py test) compares a solution's check output, so a check that stops passing fails."""
+    for path in SOLUTIONS:
+        nb = json.loads(path.read_text())
+        assert nb["metadata"]["k8slearn"] == {"exercises": path.stem}
+        for cell in (c for c in nb["cells"] if _role(c) == "check"):
+            assert "nbval-check-output" in cell["metadata"].get("tags", []), path.name
+            (result,) = [o for o in cell["outputs"] if o["output_type"] == "execute_result"]
+            assert "".join(result["data"]["text/plain"]).startswith("Right: "), path.name
 
 
 def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -126,10 +147,13 @@ def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 def test_cli_check_passes_a_solution():
     done = _cli("solutions/01-pods-nodes-services.ipynb")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "1.1  pass" in done.stdout and "1.2  pass" in done.stdout
+    assert re.search(r"1\.1\s+done", done.stdout) and re.search(r"1\.2\s+done", done.stdout)
+    assert "2 exercises: 2 done" in done.stdout
+    assert done.stderr == "", "the kernel's own warnings stay out of the learner's terminal"
 
 
 def test_cli_check_summarises_a_learners_notebook(tmp_path):
+    """A renamed copy with a right, a wrong, an untouched and a broken answer."""
     nb = json.loads((ROOT / "exercises" / "04-external-traffic-policy-local.ipynb").read_text())
     answers = {"answer-4-1": 'answer = "198.51.100.7"', "answer-4-2": 'answer = {"web-1": 1/3, "web-2": 1/3, "web-3": 1/3}',
                "answer-4-4": "del answer\nanswer = oops"}
@@ -142,20 +166,23 @@ def test_cli_check_summarises_a_learners_notebook(tmp_path):
     done = _cli(str(mine))
     assert done.returncode == 1, done.stdout + done.stderr
     out = done.stdout
-    assert re.search(r"4\.1\s+pass", out)
+    assert re.search(r"4\.1\s+done", out)
     assert re.search(r"4\.2\s+wrong", out) and "balances across nodes" in out
     assert re.search(r"4\.3\s+not attempted", out)
-    assert re.search(r"4\.4\s+error", out)
+    assert re.search(r"4\.4\s+error", out) and "raised NameError: name 'oops' is not defined" in out
     assert re.search(r"4\.5\s+not attempted", out)
-    assert "1 other cell(s) raised an error" in out
-    assert "1 passed, 2 not attempted, 1 wrong, 1 error of 5 exercise(s)" in out
+    assert "5 exercises: 1 done, 1 wrong, 2 not attempted, 1 error" in out
+    assert "Traceback" not in out + done.stderr
 
 
-def test_cli_check_rejects_a_missing_file(tmp_path):
+def test_cli_check_a_missing_file_is_one_line(tmp_path):
     done = _cli(str(tmp_path / "nope.ipynb"))
-    assert done.returncode == 2 and "not a notebook file" in done.stderr
+    assert done.returncode == 2
+    assert done.stdout.strip() == f"{tmp_path / 'nope.ipynb'}: could not be checked: no such file (paths are relative to the folder you are in, {ROOT})"
 
 
 def test_exercises_are_not_in_the_course_nbval_run():
+    """Unsolved, their checks say "Not attempted yet." without failing, so nbval would prove nothing
+    there; this file runs them through the grader instead."""
     source = (ROOT / "course.py").read_text()
     assert '("notebooks", "solutions")' in source and '"exercises"' not in source

@@ -23,12 +23,8 @@ def _unsupported(case: dict) -> str | None:
     svc, kp = case["service"], case["kube_proxy"]
     if kp.get("ip_family") == "IPv6":
         return "IPv6 is not modelled"
-    if svc.get("load_balancer_source_ranges"):
-        return "loadBalancerSourceRanges is not modelled"
     if svc.get("deleted"):
         return "deleted services are not modelled"
-    if case["source"] == "lb-ip":
-        return "a node source SNATed to the LB IP is not modelled"
     if case["destination"] in ("healthCheckNodePort", "non-service") or case.get("wrong_port"):
         return "only traffic to a service's own port is modelled"
     if kp.get("nodeport_addresses") and case["source"] != "localhost" and case["expect"]["verdict"] == "NO_MATCH":
@@ -56,7 +52,8 @@ def _build(case: dict) -> tuple[Cluster, dict[str, str]]:
         warnings.simplefilter("ignore")
         cluster.add_service("svc", type=svc["type"], selector={"app": "svc"}, external_ips=external_ips,
                             external_traffic_policy=svc["external_traffic_policy"],
-                            internal_traffic_policy=svc["internal_traffic_policy"])
+                            internal_traffic_policy=svc["internal_traffic_policy"],
+                            load_balancer_source_ranges=svc.get("load_balancer_source_ranges") or ())
     return cluster, names
 
 
@@ -77,7 +74,12 @@ def _source(case: dict, cluster: Cluster) -> Source:
         return Source("node", cluster.node("node-a").ip, node="node-a")
     if kind == "localhost":
         return Source("localhost", ipaddress.IPv4Address("127.0.0.1"), node="node-a")
-    return Source("external", EXTERNAL_CLIENT)
+    if kind == "lb-ip":
+        # This node's own connection to a VIP it holds loops back with the VIP as its source
+        # (TestLoadBalancer "same node to LB..., SNATted to LB"): not LOCAL for the rules, not a pod.
+        return Source("external", cluster.service("svc").load_balancer_ip)
+    # The upstream client address: inside or outside loadBalancerSourceRanges matters.
+    return Source("external", ipaddress.IPv4Address(case["source_ip"]) if case["source_ip"] else EXTERNAL_CLIENT)
 
 
 def _params():

@@ -136,11 +136,27 @@ def test_import_refuses_what_the_model_cannot_hold_and_warns_about_ignored_field
         manifests.service_from_manifest(two_ports)
     with pytest.raises(InvalidChange, match="kind Service"):
         manifests.service_from_manifest({"apiVersion": "apps/v1", "kind": "Deployment"})
-    ranged = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
-              "spec": {"type": "LoadBalancer", "loadBalancerSourceRanges": ["203.0.113.0/25"], "ports": [{"port": 80}]}}
-    with pytest.warns(K8sLearnWarning, match="loadBalancerSourceRanges"):
-        svc = manifests.service_from_manifest(ranged)
+    classed = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+               "spec": {"type": "LoadBalancer", "loadBalancerClass": "example.com/lb", "ports": [{"port": 80}]}}
+    with pytest.warns(K8sLearnWarning, match="loadBalancerClass"):
+        svc = manifests.service_from_manifest(classed)
     assert svc.external_traffic_policy == "Cluster"  # defaulted as the API server does
+
+
+def test_source_ranges_and_session_affinity_round_trip():
+    c = examples.uneven()
+    c.patch_service("web", load_balancer_source_ranges=[" 203.0.113.0/25"], session_affinity="ClientIP")
+    doc = manifests.service_manifest(c, "web")
+    assert doc["spec"]["loadBalancerSourceRanges"] == ["203.0.113.0/25"]
+    assert doc["spec"]["sessionAffinityConfig"] == {"clientIP": {"timeoutSeconds": 10800}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        svc = manifests.service_from_manifest(doc)
+    assert [str(r) for r in svc.load_balancer_source_ranges] == ["203.0.113.0/25"]
+    assert (svc.session_affinity, svc.session_affinity_timeout) == ("ClientIP", 10800)
+    doc["spec"]["type"] = "NodePort"
+    with pytest.raises(InvalidService, match="LoadBalancerSourceRanges: Forbidden"):
+        manifests.service_from_manifest(doc)
 
 
 def test_exported_service_keeps_the_chain_names_of_a_real_node():

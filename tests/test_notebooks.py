@@ -3,8 +3,8 @@
 nbval runs them (``pytest --nbval-lax notebooks solutions``, from ``course.py test``); this file checks
 what nbval cannot: objectives, time, key points, predict-then-observe moments, the misconceptions of
 FACTS.md §8, that every notebook was built from its source in ``notebooks/src``, that each fits its
-time estimate, that every section is marked core or going further (and the instructor guide's
-90-minute schedule is exactly the core sections), and that every relative link resolves.
+time estimate, and that every section is marked core or going further (and the instructor guide's
+90-minute schedule is exactly the core sections). tests/test_links.py checks the links.
 (tests/test_predictions.py checks the predictions and that no answer is stored before its reveal.)
 """
 
@@ -99,7 +99,7 @@ def test_taught_numbers_are_checked(path: Path) -> None:
     assert tagged(path, "nbval-check-output"), "cells with deterministic numbers carry the nbval-check-output tag"
 
 
-# --- time, the core path, links ------------------------------------------------------------------
+# --- time and the core path ----------------------------------------------------------------------
 
 
 def minutes_of(path: Path) -> int:
@@ -191,28 +191,3 @@ def test_the_ninety_minute_schedule_is_the_core_path() -> None:
     assert clock == CORE_PATH_MINUTES, f"the ninety-minute schedule adds up to {clock}"
     missing = sorted(set(core) - set(listed))
     assert not missing, f"core sections missing from the 90-minute schedule: {missing}"
-
-
-LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
-
-
-def _documents() -> list[Path]:
-    notebooks = [p for d in ("notebooks", "exercises", "solutions") for p in (ROOT / d).glob("*.ipynb")]
-    docs = [ROOT / "README.md", ROOT / "notebooks" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-    return sorted(notebooks) + docs
-
-
-@pytest.mark.parametrize("path", _documents(), ids=lambda p: str(p.relative_to(ROOT)))
-def test_relative_links_resolve(path: Path) -> None:
-    if path.suffix == ".ipynb":
-        body = "\n".join(text(c) for c in cells(path) if c["cell_type"] == "markdown")
-    else:
-        body = path.read_text(encoding="utf-8")
-    broken = []
-    for target in LINK.findall(body):
-        if re.match(r"[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
-            continue  # http(s), mailto and in-page anchors
-        file = (path.parent / target.split("#", 1)[0]).resolve()
-        if not file.exists():
-            broken.append(target)
-    assert not broken, f"links to files that do not exist: {broken}"

@@ -83,3 +83,29 @@ def test_traffic_through_a_proxying_load_balancer():
     # In-cluster clients are not short-circuited either: they go through the load balancer too.
     inside = k8s.traffic(c, "web", clients="pods", address="loadBalancerIP")
     assert list(inside["share"]) == [0.5, 0.25, 0.25] and (inside["client_ip_kept"] == 0.0).all()
+
+
+def test_an_ingress_behind_a_cluster_service_sees_and_appends_a_node_ip() -> None:
+    # FACTS.md §3b: the ingress controller's own Service decides what the ingress sees.
+    r = follow(cdn_chain(ingress_policy="Cluster"), app=TRUST)
+    assert r.path == ["client", "CDN", "cloud LB", "node (kube-proxy)", "ingress", "app"]
+    ingress = r.hops[3]
+    assert ingress.tcp_peer == IPv4Address("192.168.0.11")  # not the CDN
+    assert r.hops[-1].x_forwarded_for == "198.51.100.7, 192.168.0.11"
+    assert r.client_seen_by_app == IPv4Address("192.168.0.11") and not r.client_ip_kept
+    assert follow(cdn_chain(ingress_policy="Local"), app=TRUST).client_ip_kept
+    with pytest.raises(InvalidChange, match='ingress_policy: Unsupported value: "Both"'):
+        cdn_chain(ingress_policy="Both")
+
+
+def test_an_snat_hop_writes_no_header() -> None:
+    with pytest.raises(InvalidChange, match="SNAT hop cannot add or read a PROXY header"):
+        Proxy("node", "192.168.0.11", "SNAT", send_proxy_protocol=True)
+
+
+def test_a_hostname_status_means_no_short_circuit() -> None:
+    # FACTS.md §3b: kube-proxy writes no rule for a load balancer that publishes only a hostname.
+    nlb = [Proxy("NLB", LB_ADDRESS, "L4", send_proxy_protocol=True, load_balancer=True)]
+    via_lb = follow(nlb, app=App(expect_proxy_protocol=True), from_pod=True, status="hostname")
+    assert not via_lb.broken and via_lb.path == ["client", "NLB", "app"]
+    assert via_lb.client_seen_by_app == IPv4Address("10.244.3.5")

@@ -120,7 +120,7 @@ def test_other_dataplanes_are_refused_with_a_hint():
 # --------------------------------------------------------------------------- upstream's own output
 
 # kubernetes/kubernetes pkg/proxy/iptables/proxier_test.go, TestOverallIPTablesRules, expected
-# output, without the lines of svc5 (loadBalancerSourceRanges and session affinity, not modelled).
+# output (svc5 has loadBalancerSourceRanges and sessionAffinity: ClientIP).
 UPSTREAM_OVERALL = r"""
 *filter
 :KUBE-NODEPORTS - [0:0]
@@ -138,28 +138,35 @@ UPSTREAM_OVERALL = r"""
 -A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name ct_state_invalid_dropped_pkts -j DROP
 -A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT
 -A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A KUBE-PROXY-FIREWALL -m comment --comment "ns5/svc5:p80 traffic not accepted by KUBE-FW-NUKIZ6OKUXPJNT4C" -m tcp -p tcp -d 5.6.7.8 --dport 80 -j DROP
 COMMIT
 *nat
 :KUBE-NODEPORTS - [0:0]
 :KUBE-SERVICES - [0:0]
 :KUBE-EXT-4SW47YFZTEDKD3PK - [0:0]
 :KUBE-EXT-GNZBNJ2PO5MGZ6GT - [0:0]
+:KUBE-EXT-NUKIZ6OKUXPJNT4C - [0:0]
 :KUBE-EXT-X27LE4BHSL4DOUIK - [0:0]
+:KUBE-FW-NUKIZ6OKUXPJNT4C - [0:0]
 :KUBE-MARK-MASQ - [0:0]
 :KUBE-POSTROUTING - [0:0]
 :KUBE-SEP-C6EBXVWJJZMIWKLZ - [0:0]
+:KUBE-SEP-I77PXRDZVX7PMWMN - [0:0]
 :KUBE-SEP-OYPFS5VJICHGATKP - [0:0]
 :KUBE-SEP-RS4RBKLTHTF2IUXJ - [0:0]
 :KUBE-SEP-SXIVWICOYRO3J4NJ - [0:0]
 :KUBE-SEP-UKSFD7AGPMPPLUHC - [0:0]
 :KUBE-SVC-4SW47YFZTEDKD3PK - [0:0]
 :KUBE-SVC-GNZBNJ2PO5MGZ6GT - [0:0]
+:KUBE-SVC-NUKIZ6OKUXPJNT4C - [0:0]
 :KUBE-SVC-X27LE4BHSL4DOUIK - [0:0]
 :KUBE-SVC-XPGD46QRK7WJZT7O - [0:0]
 -A KUBE-NODEPORTS -m comment --comment ns2/svc2:p80 -m tcp -p tcp -d 127.0.0.0/8 --dport 3001 -m nfacct --nfacct-name localhost_nps_accepted_pkts -j KUBE-EXT-GNZBNJ2PO5MGZ6GT
 -A KUBE-NODEPORTS -m comment --comment ns2/svc2:p80 -m tcp -p tcp --dport 3001 -j KUBE-EXT-GNZBNJ2PO5MGZ6GT
 -A KUBE-NODEPORTS -m comment --comment ns3/svc3:p80 -m tcp -p tcp -d 127.0.0.0/8 --dport 3003 -m nfacct --nfacct-name localhost_nps_accepted_pkts -j KUBE-EXT-X27LE4BHSL4DOUIK
 -A KUBE-NODEPORTS -m comment --comment ns3/svc3:p80 -m tcp -p tcp --dport 3003 -j KUBE-EXT-X27LE4BHSL4DOUIK
+-A KUBE-NODEPORTS -m comment --comment ns5/svc5:p80 -m tcp -p tcp -d 127.0.0.0/8 --dport 3002 -m nfacct --nfacct-name localhost_nps_accepted_pkts -j KUBE-EXT-NUKIZ6OKUXPJNT4C
+-A KUBE-NODEPORTS -m comment --comment ns5/svc5:p80 -m tcp -p tcp --dport 3002 -j KUBE-EXT-NUKIZ6OKUXPJNT4C
 -A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80 -j KUBE-SVC-XPGD46QRK7WJZT7O
 -A KUBE-SERVICES -m comment --comment "ns2/svc2:p80 cluster IP" -m tcp -p tcp -d 172.30.0.42 --dport 80 -j KUBE-SVC-GNZBNJ2PO5MGZ6GT
 -A KUBE-SERVICES -m comment --comment "ns2/svc2:p80 external IP" -m tcp -p tcp -d 192.168.99.22 --dport 80 -j KUBE-EXT-GNZBNJ2PO5MGZ6GT
@@ -167,20 +174,28 @@ COMMIT
 -A KUBE-SERVICES -m comment --comment "ns3/svc3:p80 cluster IP" -m tcp -p tcp -d 172.30.0.43 --dport 80 -j KUBE-SVC-X27LE4BHSL4DOUIK
 -A KUBE-SERVICES -m comment --comment "ns4/svc4:p80 cluster IP" -m tcp -p tcp -d 172.30.0.44 --dport 80 -j KUBE-SVC-4SW47YFZTEDKD3PK
 -A KUBE-SERVICES -m comment --comment "ns4/svc4:p80 external IP" -m tcp -p tcp -d 192.168.99.33 --dport 80 -j KUBE-EXT-4SW47YFZTEDKD3PK
+-A KUBE-SERVICES -m comment --comment "ns5/svc5:p80 cluster IP" -m tcp -p tcp -d 172.30.0.45 --dport 80 -j KUBE-SVC-NUKIZ6OKUXPJNT4C
+-A KUBE-SERVICES -m comment --comment "ns5/svc5:p80 loadbalancer IP" -m tcp -p tcp -d 5.6.7.8 --dport 80 -j KUBE-FW-NUKIZ6OKUXPJNT4C
 -A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
 -A KUBE-EXT-4SW47YFZTEDKD3PK -m comment --comment "masquerade traffic for ns4/svc4:p80 external destinations" -j KUBE-MARK-MASQ
 -A KUBE-EXT-4SW47YFZTEDKD3PK -j KUBE-SVC-4SW47YFZTEDKD3PK
 -A KUBE-EXT-GNZBNJ2PO5MGZ6GT -m comment --comment "pod traffic for ns2/svc2:p80 external destinations" -s 10.0.0.0/8 -j KUBE-SVC-GNZBNJ2PO5MGZ6GT
 -A KUBE-EXT-GNZBNJ2PO5MGZ6GT -m comment --comment "masquerade LOCAL traffic for ns2/svc2:p80 external destinations" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ
 -A KUBE-EXT-GNZBNJ2PO5MGZ6GT -m comment --comment "route LOCAL traffic for ns2/svc2:p80 external destinations" -m addrtype --src-type LOCAL -j KUBE-SVC-GNZBNJ2PO5MGZ6GT
+-A KUBE-EXT-NUKIZ6OKUXPJNT4C -m comment --comment "masquerade traffic for ns5/svc5:p80 external destinations" -j KUBE-MARK-MASQ
+-A KUBE-EXT-NUKIZ6OKUXPJNT4C -j KUBE-SVC-NUKIZ6OKUXPJNT4C
 -A KUBE-EXT-X27LE4BHSL4DOUIK -m comment --comment "masquerade traffic for ns3/svc3:p80 external destinations" -j KUBE-MARK-MASQ
 -A KUBE-EXT-X27LE4BHSL4DOUIK -j KUBE-SVC-X27LE4BHSL4DOUIK
+-A KUBE-FW-NUKIZ6OKUXPJNT4C -m comment --comment "ns5/svc5:p80 loadbalancer IP" -s 203.0.113.0/25 -j KUBE-EXT-NUKIZ6OKUXPJNT4C
+-A KUBE-FW-NUKIZ6OKUXPJNT4C -m comment --comment "other traffic to ns5/svc5:p80 will be dropped by KUBE-PROXY-FIREWALL"
 -A KUBE-MARK-MASQ -j MARK --or-mark 0x4000
 -A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
 -A KUBE-POSTROUTING -j MARK --xor-mark 0x4000
 -A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE
 -A KUBE-SEP-C6EBXVWJJZMIWKLZ -m comment --comment ns4/svc4:p80 -s 10.180.0.5 -j KUBE-MARK-MASQ
 -A KUBE-SEP-C6EBXVWJJZMIWKLZ -m comment --comment ns4/svc4:p80 -m tcp -p tcp -j DNAT --to-destination 10.180.0.5:80
+-A KUBE-SEP-I77PXRDZVX7PMWMN -m comment --comment ns5/svc5:p80 -s 10.180.0.3 -j KUBE-MARK-MASQ
+-A KUBE-SEP-I77PXRDZVX7PMWMN -m comment --comment ns5/svc5:p80 -m recent --name KUBE-SEP-I77PXRDZVX7PMWMN --set -m tcp -p tcp -j DNAT --to-destination 10.180.0.3:80
 -A KUBE-SEP-OYPFS5VJICHGATKP -m comment --comment ns3/svc3:p80 -s 10.180.0.3 -j KUBE-MARK-MASQ
 -A KUBE-SEP-OYPFS5VJICHGATKP -m comment --comment ns3/svc3:p80 -m tcp -p tcp -j DNAT --to-destination 10.180.0.3:80
 -A KUBE-SEP-RS4RBKLTHTF2IUXJ -m comment --comment ns2/svc2:p80 -s 10.180.0.2 -j KUBE-MARK-MASQ
@@ -194,6 +209,9 @@ COMMIT
 -A KUBE-SVC-4SW47YFZTEDKD3PK -m comment --comment "ns4/svc4:p80 -> 10.180.0.5:80" -j KUBE-SEP-C6EBXVWJJZMIWKLZ
 -A KUBE-SVC-GNZBNJ2PO5MGZ6GT -m comment --comment "ns2/svc2:p80 cluster IP" -m tcp -p tcp -d 172.30.0.42 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ
 -A KUBE-SVC-GNZBNJ2PO5MGZ6GT -m comment --comment "ns2/svc2:p80 -> 10.180.0.2:80" -j KUBE-SEP-RS4RBKLTHTF2IUXJ
+-A KUBE-SVC-NUKIZ6OKUXPJNT4C -m comment --comment "ns5/svc5:p80 cluster IP" -m tcp -p tcp -d 172.30.0.45 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ
+-A KUBE-SVC-NUKIZ6OKUXPJNT4C -m comment --comment "ns5/svc5:p80 -> 10.180.0.3:80" -m recent --name KUBE-SEP-I77PXRDZVX7PMWMN --rcheck --seconds 10800 --reap -j KUBE-SEP-I77PXRDZVX7PMWMN
+-A KUBE-SVC-NUKIZ6OKUXPJNT4C -m comment --comment "ns5/svc5:p80 -> 10.180.0.3:80" -j KUBE-SEP-I77PXRDZVX7PMWMN
 -A KUBE-SVC-X27LE4BHSL4DOUIK -m comment --comment "ns3/svc3:p80 cluster IP" -m tcp -p tcp -d 172.30.0.43 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ
 -A KUBE-SVC-X27LE4BHSL4DOUIK -m comment --comment "ns3/svc3:p80 -> 10.180.0.3:80" -j KUBE-SEP-OYPFS5VJICHGATKP
 -A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 172.30.0.41 --dport 80 ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ
@@ -203,7 +221,7 @@ COMMIT
 
 
 def _upstream_equivalent() -> Cluster:
-    """svc1..svc6 of the upstream fixture (svc5 left out). node-b is upstream's "test-node"."""
+    """svc1..svc6 of the upstream fixture. node-b is upstream's "test-node"."""
     c = Cluster.from_layout({"node-a": 0, "node-b": 0}, service="svc1", type="ClusterIP", target_port=80)
     for name, node in (("svc1-ep", "node-a"), ("svc2-ep", "node-a"), ("svc3-ep", "node-a"),
                        ("svc4-remote", "node-a"), ("svc4-local", "node-b")):
@@ -216,6 +234,11 @@ def _upstream_equivalent() -> Cluster:
         # Upstream's svc4 is a NodePort service without a nodePort, i.e. reachable on its clusterIP
         # and externalIP only: a ClusterIP service with an externalIP behaves the same.
         c.add_service("svc4", selector={"app": "svc4"}, target_port=80, external_ips=["192.168.99.33"])
+        # Upstream's svc5 endpoint is 10.180.0.3, svc3's address: here it selects svc3's pod. (Its
+        # fixture also sets healthCheckNodePort on this Cluster service, which the API would refuse and
+        # kube-proxy ignores.)
+        c.add_service("svc5", type="LoadBalancer", selector={"app": "svc3"}, target_port=80,
+                      load_balancer_source_ranges=[" 203.0.113.0/25"], session_affinity="ClientIP")
         c.add_service("svc6", selector={"app": "nothing"}, target_port=80)
     return c
 
@@ -224,14 +247,14 @@ def _translation(c: Cluster) -> dict[str, str]:
     """Upstream name/address -> ours, for every token of the fixture that differs."""
     t: dict[str, str] = {}
     eps = {"svc1": ["10.180.0.1"], "svc2": ["10.180.0.2"], "svc3": ["10.180.0.3"],
-           "svc4": ["10.180.0.4", "10.180.0.5"], "svc6": []}
+           "svc4": ["10.180.0.4", "10.180.0.5"], "svc5": ["10.180.0.3"], "svc6": []}
     cluster_ips = {"svc1": "172.30.0.41", "svc2": "172.30.0.42", "svc3": "172.30.0.43",
-                   "svc4": "172.30.0.44", "svc6": "172.30.0.46"}
+                   "svc4": "172.30.0.44", "svc5": "172.30.0.45", "svc6": "172.30.0.46"}
     for name, ips in eps.items():
         i = name[-1]
         svc = c.service(name)
         t[f"ns{i}/{name}:p80"] = f"default/{name}"
-        for fn in (chains.service_chain, chains.external_chain, chains.local_chain):
+        for fn in (chains.service_chain, chains.external_chain, chains.local_chain, chains.firewall_chain):
             t[fn(f"ns{i}", name, port_name="p80")] = fn("default", name)
         t[cluster_ips[name]] = str(svc.cluster_ip)
         ours = sorted(c.endpoints(name), key=lambda e: str(e.ip))
@@ -240,6 +263,8 @@ def _translation(c: Cluster) -> dict[str, str]:
                 chains.endpoint_chain("default", name, e.ip, e.port)
             t[up] = str(e.ip)
     t["1.2.3.4"] = str(c.service("svc2").load_balancer_ip)
+    t["5.6.7.8"] = str(c.service("svc5").load_balancer_ip)
+    t["--dport 3002"] = f"--dport {c.service('svc5').node_port}"
     t["--dport 3001"] = f"--dport {c.service('svc2').node_port}"
     t["--dport 3003"] = f"--dport {c.service('svc3').node_port}"
     t["--dport 30000"] = f"--dport {c.service('svc2').health_check_node_port}"
@@ -310,8 +335,16 @@ def _matches(tokens: list[str], p: Packet, cidr_of) -> bool:
             ok = p.src_local; i += 2
         elif tok == "--dst-type":
             ok = p.dst_local; i += 2
-        elif tok in ("-m", "-p", "--comment", "--mode", "--probability", "--nfacct-name", "--ctstate"):
+        elif tok in ("-m", "-p", "--comment", "--mode", "--probability", "--nfacct-name", "--ctstate", "--name",
+                     "--seconds"):
             i += 2
+            continue
+        elif tok == "--rcheck":
+            # -m recent --rcheck: this source was seen before. A new client has no history, so (as
+            # upstream's tracer does) an affinity check never matches here.
+            return False
+        elif tok in ("--set", "--reap"):
+            i += 1
             continue
         else:
             raise AssertionError(f"interpreter does not know {tok!r} in {tokens}")
@@ -327,6 +360,8 @@ def _walk(rs: RuleSet, table: str, chain: str, p: Packet, marked: bool):
     done = []
     for line in rs.rules(table, chain):
         tokens = shlex.split(line)[2:]
+        if "-j" not in tokens:  # a comment-only rule, e.g. the end of KUBE-FW-* (upstream's tracer skips it too)
+            continue
         j = tokens.index("-j")
         match, target, args = tokens[:j], tokens[j + 1], tokens[j + 2:]
         random_ = "statistic" in match
@@ -361,7 +396,8 @@ def _kernel_answer(rs: RuleSet, p: Packet):
         assert all(o == "DNAT" for o, _, _ in nat), "some random branch falls through the chains"
         return "DNAT", dnat
     verdicts = {o for o, _, _ in _walk(rs, "filter", "KUBE-SERVICES", p, False)} | \
-        {o for o, _, _ in _walk(rs, "filter", "KUBE-EXTERNAL-SERVICES", p, False)}
+        {o for o, _, _ in _walk(rs, "filter", "KUBE-EXTERNAL-SERVICES", p, False)} | \
+        {o for o, _, _ in _walk(rs, "filter", "KUBE-PROXY-FIREWALL", p, False)}
     verdicts -= {"RETURN"}
     assert len(verdicts) <= 1
     return (verdicts.pop() if verdicts else "NO_MATCH"), set()
@@ -395,6 +431,9 @@ def _compare(cluster: Cluster, service: str, node_name: str, source: Source, des
 def _sources(cluster: Cluster, node_name: str):
     node = cluster.node(node_name)
     yield Source("external", ipaddress.IPv4Address("198.51.100.7"))
+    yield Source("external", ipaddress.IPv4Address("203.0.113.9"))  # outside the ranges set below
+    if cluster.service("web").load_balancer_ip is not None:
+        yield Source("external", cluster.service("web").load_balancer_ip)  # a VIP the node holds, looped back
     yield Source("node", node.ip, node=node_name)
     for p in cluster.pods:
         yield Source("pod", p.ip, node=p.node, pod=p.name)
@@ -410,12 +449,16 @@ def test_rules_walk_agrees_with_decide_on_examples(example, etp, dp):
     cluster = examples.NAMES[example]()
     if cluster.service("web").external_traffic_policy != etp:
         cluster.patch_service("web", external_traffic_policy=etp)
-    for variant in ("as is", "iTP Local", "terminating"):
+    for variant in ("as is", "iTP Local", "terminating", "source ranges", "affinity"):
         c = cluster.copy()
         if variant == "iTP Local":
             c.patch_service("web", internal_traffic_policy="Local")
         elif variant == "terminating" and c.pods:
             c.set_pod(c.pods[0].name, terminating=True)
+        elif variant == "source ranges":  # the client's /24 and the node network's first /28 (node IPs included)
+            c.patch_service("web", load_balancer_source_ranges=["198.51.100.0/24", "192.168.0.0/28"])
+        elif variant == "affinity":
+            c.patch_service("web", session_affinity="ClientIP", load_balancer_source_ranges=["198.51.100.0/24"])
         for node in c.nodes:
             for source in _sources(c, node.name):
                 for destination in ("clusterIP", "nodePort", "loadBalancerIP"):
@@ -462,7 +505,10 @@ def test_iptables_restore_accepts_the_rendering_in_a_scratch_namespace():
     ns = f"k8sl-rt-{uuid.uuid4().hex[:6]}"
     subprocess.run(["ip", "netns", "add", ns], check=True)
     try:
-        for cluster in (Cluster.from_layout([0, 1], type="NodePort"), examples.one_two(), examples.uneven()):
+        guarded = examples.uneven()  # KUBE-FW-* and -m recent must load too
+        guarded.patch_service("web", load_balancer_source_ranges=["198.51.100.0/24", "192.168.0.0/24"],
+                              session_affinity="ClientIP")
+        for cluster in (Cluster.from_layout([0, 1], type="NodePort"), examples.one_two(), examples.uneven(), guarded):
             for node in cluster.nodes:
                 text = render(cluster, node.name, jumps=True)
                 run = subprocess.run(["ip", "netns", "exec", ns, "iptables-restore"], input=text,
@@ -471,5 +517,6 @@ def test_iptables_restore_accepts_the_rendering_in_a_scratch_namespace():
         saved = subprocess.run(["ip", "netns", "exec", ns, "iptables-save"], text=True,
                                capture_output=True, check=True).stdout
         assert "KUBE-SVC-" in saved and "--probability 0.5" in saved
+        assert "KUBE-FW-" in saved and "--rcheck --seconds 10800 --reap" in saved
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)

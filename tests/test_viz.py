@@ -244,7 +244,8 @@ def test_nice_max():
 
 def test_a_picture_shows_itself_in_a_notebook_as_svg_png_and_text():
     pic = viz.draw(uneven_trace())
-    bundle = pic._repr_mimebundle_()
+    bundle, metadata = pic._repr_mimebundle_()
+    assert metadata["image/png"]["width"] == 780  # the PNG copy shows at the SVG's size
     assert bundle["text/plain"] == pic.alt and pic.alt.startswith("Trace diagram: 198.51.100.7 -> service web")
     assert bundle["image/svg+xml"] == pic.svg
     png = base64.b64decode(bundle["image/png"])

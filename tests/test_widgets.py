@@ -25,7 +25,7 @@ ipywidgets = pytest.importorskip("ipywidgets")
 
 def _svgs(html: str) -> list[ET.Element]:
     """The SVG pictures inside an output's HTML, parsed (so they must be well-formed)."""
-    return [ET.fromstring(m) for m in re.findall(r"<svg.*?</svg>", html, flags=re.S)]
+    return [ET.fromstring(m) for m in re.findall(r"<svg.*?</svg>", html, flags=re.DOTALL)]
 
 
 def _marked(html: str, kind: str) -> list[ET.Element]:
@@ -410,6 +410,7 @@ def test_compare_cluster_and_local_side_by_side_with_the_differences():
 def test_compare_policy_on_a_clusterip_service_teaches():
     ex = explore(k8s.Cluster.from_layout([1, 1], type="ClusterIP"), compare="policy")
     assert "needs outside traffic" in ex.outputs["k8sl-error"].value
+    assert len(_svgs(ex.outputs["k8sl-scene"].value)) == 1  # the cluster is still shown
     with pytest.raises(K8sLearnError, match="not a compare mode"):
         explore(k8s.examples.uneven(), compare="sideways")
 

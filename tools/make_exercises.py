@@ -17,6 +17,12 @@ Conventions (nbgrader-compatible, so an instructor using nbgrader can take the c
 * Both get nbgrader cell metadata: the answer cell ``solution: true`` (editable), the check cell
   ``locked: true``; ``grade_id`` is ``answer-4-2`` / ``check-4-2``. The solutions notebooks are
   annotated in place, the exercises written with outputs cleared.
+* In the solutions, check cells are tagged ``nbval-check-output``: a check never raises, so nbval
+  compares its stored "Right: ..." with what it says now (a solution that stops passing fails).
+* The notebook's metadata says which exercise notebook it is (``"k8slearn": {"exercises":
+  "04-external-traffic-policy-local"}``), so ``k8slearn check`` recognises a renamed copy.
+* The notebook's exercises must be exactly the registry's for its chapter
+  (:func:`k8slearn.checks.exercises_of`), and its last code cell must be ``k8s.check.summary(N)``.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 CHECK_CALL = re.compile(r"k8s\.check\.(\w+)\(")
+SUMMARY_CALL = re.compile(r"k8s\.check\.summary\((\d+)\)\s*$")
+CHECK_OUTPUT = "nbval-check-output"
 
 
 def _source(cell) -> str:
@@ -80,7 +88,14 @@ def _nbgrader(grade_id: str, *, solution: bool) -> dict:
 
 
 def annotate(nb):
-    """Add nbgrader metadata to the answer and check cells (in place); return [(answer, check, number)]."""
+    """Add nbgrader metadata to the answer and check cells (in place); return [(answer, check, number)].
+
+    Also tags the check cells ``nbval-check-output``, writes the notebook's ``k8slearn`` metadata, and
+    checks that the notebook holds exactly its chapter's exercises and ends with their summary.
+    """
+    from k8slearn.checks import EXERCISES as REGISTRY
+    from k8slearn.checks import exercises_of
+
     pairs = []
     cells = nb.cells
     for i, cell in enumerate(cells):
@@ -93,7 +108,22 @@ def annotate(nb):
         slug = number.replace(".", "-")
         cell.metadata["nbgrader"] = _nbgrader(f"answer-{slug}", solution=True)
         following.metadata["nbgrader"] = _nbgrader(f"check-{slug}", solution=False)
+        tags = following.metadata.setdefault("tags", [])
+        if CHECK_OUTPUT not in tags:
+            tags.append(CHECK_OUTPUT)
         pairs.append((cell, following, number))
+    if not pairs:
+        return pairs
+    chapter = REGISTRY[pairs[0][2]].chapter
+    want = [e.id for e in exercises_of(chapter)]
+    if [number for *_, number in pairs] != want:
+        raise SystemExit(f"exercises {[n for *_, n in pairs]} do not match the registry's {want} "
+                         "(k8slearn/checks.py): add or remove the exercise in both")
+    code = [c for c in cells if c.cell_type == "code"]
+    m = SUMMARY_CALL.search(_source(code[-1]))
+    if not m or int(m.group(1)) != chapter:
+        raise SystemExit(f"the last code cell should be k8s.check.summary({chapter}), not {_source(code[-1])!r}")
+    nb.metadata["k8slearn"] = {"exercises": REGISTRY[pairs[0][2]].notebook}
     return pairs
 
 
@@ -104,6 +134,11 @@ def exercise_notebook(solution):
         if cell.cell_type != "code":
             continue
         cell.source = unsolve(_source(cell))
+        tags = [t for t in cell.metadata.get("tags", []) if t != CHECK_OUTPUT]
+        if tags:
+            cell.metadata["tags"] = tags
+        else:
+            cell.metadata.pop("tags", None)
         cell.outputs = []
         cell.execution_count = None
         cell.metadata.pop("execution", None)

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from functools import lru_cache
 
-__all__ = ["port_hash", "service_chain", "local_chain", "external_chain", "endpoint_chain", "probability"]
+__all__ = ["port_hash", "service_chain", "local_chain", "external_chain", "firewall_chain", "endpoint_chain",
+           "probability"]
 
 
 def _service_port_name(namespace: str, name: str, port_name: str) -> str:
     return f"{namespace}/{name}" + (f":{port_name}" if port_name else "")
 
 
+@lru_cache(maxsize=65536)
 def port_hash(text: str) -> str:
     """The 16-character chain suffix kube-proxy derives from a string."""
     digest = hashlib.sha256(text.encode()).digest()
@@ -47,6 +50,15 @@ def local_chain(namespace: str, name: str, *, port_name: str = "", protocol: str
 def external_chain(namespace: str, name: str, *, port_name: str = "", protocol: str = "TCP") -> str:
     """``KUBE-EXT-*``: traffic to a NodePort, load-balancer IP or externalIP enters here."""
     return "KUBE-EXT-" + _suffix(namespace, name, port_name, protocol)
+
+
+def firewall_chain(namespace: str, name: str, *, port_name: str = "", protocol: str = "TCP") -> str:
+    """``KUBE-FW-*``: traffic to a load-balancer IP passes here when ``loadBalancerSourceRanges`` is set.
+
+    >>> firewall_chain("ns5", "svc5", port_name="p80")
+    'KUBE-FW-NUKIZ6OKUXPJNT4C'
+    """
+    return "KUBE-FW-" + _suffix(namespace, name, port_name, protocol)
 
 
 def endpoint_chain(namespace: str, name: str, ip: object, port: int, *, port_name: str = "",

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address
 
 from ..errors import InvalidChange, NotFound
-from ..model import Cluster, Endpoint, Service, ServiceRef
+from ..model import Cluster, Endpoint, Node, Service, ServiceRef
 from . import chains
 
 __all__ = [
     "Source", "Decision", "KubeProxy", "Cilium", "DATAPLANES", "get_dataplane", "dataplane_key", "decide",
-    "categorize",
+    "categorize", "source_allowed",
     "DESTINATIONS",
 ]
 
@@ -79,8 +79,14 @@ class Decision:
             return False
         if endpoint.ip == source_ip:  # KUBE-SEP-*: -s <endpoint IP> -j KUBE-MARK-MASQ (hairpin)
             return True
+        return self.masquerades_to(local=endpoint.node == self.node)
+
+    def masquerades_to(self, *, local: bool) -> bool:
+        """Whether a packet to an endpoint on this node (``local``) or another is SNAT'd (hairpin aside)."""
+        if self.verdict != "DNAT":
+            return False
         if self.snat == "remote":
-            return endpoint.node != self.node
+            return not local
         return self.snat == "always"
 
     def __repr__(self) -> str:
@@ -274,7 +280,7 @@ def decide(
     if not here.ready and source.kind == "external":
         return result("DROP", (), "never", (), f"{here.name} is NotReady (down): nothing on it answers")
     if isinstance(dp, Cilium):
-        return _decide_cilium(dp, svc, here.name, source, destination, cluster_eps, local_eps, has_any, result)
+        return _decide_cilium(dp, svc, here, source, destination, cluster_eps, local_eps, has_any, result)
 
     steps: list[str] = ["KUBE-SERVICES"]
     if destination == "nodePort":
@@ -284,6 +290,14 @@ def decide(
                           f"{why} does not serve NodePorts on 127.0.0.1: no rule matches, nothing listens on "
                           f"127.0.0.1:{svc.node_port}, so the connection is refused")
         steps.append("KUBE-NODEPORTS")
+
+    firewall = _firewall(svc, here, source, destination, dp, steps)
+    if firewall is not None and (has_any or dp.mode == "nftables"):
+        # iptables writes KUBE-FW-* only when the service has endpoints; nftables checks its
+        # firewall-ips map before anything else.
+        return result("DROP", (), "never", steps + [firewall[0]], firewall[1], firewall[2])
+    if destination == "loadBalancerIP" and svc.load_balancer_source_ranges and has_any and dp.mode != "ipvs":
+        steps.append(chains.firewall_chain(svc.namespace, svc.name))
 
     if not has_any:
         table = "KUBE-SERVICES" if destination == "clusterIP" else "KUBE-EXTERNAL-SERVICES"
@@ -387,11 +401,15 @@ def _ipvs_steps(steps: Sequence[str]) -> list[str]:
     return out
 
 
-def _decide_cilium(dp: Cilium, svc: Service, node: str, source: Source, destination: str,
+def _decide_cilium(dp: Cilium, svc: Service, here: Node, source: Source, destination: str,
                    cluster_eps: list[Endpoint], local_eps: list[Endpoint], has_any: bool, result) -> Decision:
+    node = here.name
     steps = ["eBPF service lookup"]
     if not has_any:
         return result("REJECT", (), "never", steps, f"{svc.name} has no ready endpoints: Cilium rejects the connection")
+    firewall = _firewall(svc, here, source, destination, dp, steps)
+    if firewall is not None:
+        return result("DROP", (), "never", steps, firewall[1], firewall[2])
     in_cluster = source.kind != "external"
     if destination == "clusterIP" or in_cluster:
         # Socket-level load balancing: in-cluster clients are translated at connect(), no SNAT.
@@ -412,6 +430,50 @@ def _decide_cilium(dp: Cilium, svc: Service, node: str, source: Source, destinat
                       "DSR: any backend; a remote one gets the client's IP and answers the client directly", dsr=True)
     return result("DNAT", cluster_eps, "remote", steps,
                   "SNAT mode: any backend; SNAT only if it is on another node")
+
+
+def source_allowed(svc: Service, node: Node, source_ip: object) -> bool:
+    """Whether ``loadBalancerSourceRanges`` let ``source_ip`` reach the LB IP on ``node`` (kube-proxy's view).
+
+    ``pkg/proxy/iptables/proxier.go``: ``KUBE-FW-*`` jumps on to ``KUBE-EXT-*`` for each range
+    (``-s <cidr>``); when a range contains the node's own IP it also accepts the load-balancer IPs as
+    sources (a node's connection to a VIP it holds loops back with the VIP as source). Anything
+    else falls through and filter ``KUBE-PROXY-FIREWALL`` drops it. nftables does the same with one
+    ``ip saddr != { ... } drop`` rule.
+    """
+    ranges = svc.load_balancer_source_ranges
+    if not ranges:
+        return True
+    inside = any(getattr(source_ip, "version", 4) == r.version and source_ip in r for r in ranges)
+    node_allowed = any(r.version == 4 and node.ip in r for r in ranges)
+    return inside or (node_allowed and source_ip == svc.load_balancer_ip)
+
+
+def _firewall(svc: Service, node: Node, source: Source, destination: str, dp: Dataplane,
+              steps: list[str]) -> tuple[str, str, str] | None:
+    """(chain, reason, rule) when ``loadBalancerSourceRanges`` stop this packet to the LB IP, else None."""
+    if destination != "loadBalancerIP" or source_allowed(svc, node, source.ip):
+        return None
+    chain = chains.firewall_chain(svc.namespace, svc.name)
+    ranges = ", ".join(str(r) for r in svc.load_balancer_source_ranges)
+    who = {"pod": "the pod's own address", "node": "the node's address", "localhost": "127.0.0.1"}.get(
+        source.kind, "the client's address")
+    if isinstance(dp, Cilium):
+        rule = "eBPF loadBalancerSourceRanges check"
+        how = "Cilium's load-balancer source-range check drops it"
+    elif dp.mode == "nftables":
+        chain = f"firewall-{chain[len('KUBE-FW-'):]}"
+        rule = f"nft {chain}: ip saddr != {{ {ranges} }} drop"
+        how = "kube-proxy's firewall-check drops it"
+    elif dp.mode == "ipvs":
+        rule = "KUBE-LOAD-BALANCER-SOURCE-CIDR (ipset): no match -> KUBE-PROXY-FIREWALL DROP"
+        how = "kube-proxy's ipset of allowed sources does not match, so it is dropped"
+    else:
+        rule = f'filter KUBE-PROXY-FIREWALL "{svc.namespace}/{svc.name} traffic not accepted by {chain}" -j DROP'
+        how = f"{chain} does not send it on, so it is not DNATed and filter KUBE-PROXY-FIREWALL drops it"
+    reason = (f"{source.ip} ({who}) is not in {svc.name}'s loadBalancerSourceRanges ({ranges}): {how} "
+              "(no reply: the client times out)")
+    return chain, reason, rule
 
 
 def _check_reachable(svc: Service, destination: str) -> None:

@@ -4,9 +4,13 @@ For a LoadBalancer service with ``externalTrafficPolicy: Local`` the probe goes 
 ``healthCheckNodePort`` (``pkg/proxy/healthcheck/service_health.go``): any path, JSON body
 ``{"service": {...}, "localEndpoints": N, "serviceProxyHealthy": true}``, header
 ``X-Load-Balancing-Endpoint-Weight: N`` (since 1.28), status 200 when N > 0 ready local endpoints
-(terminating ones are not counted), else 503. For every other service load balancers probe
-kube-proxy's own ``:10256/healthz`` (``proxy_health.go``), which fails only when kube-proxy is
-unhealthy or the node is being deleted. A NotReady node (down, in this model) does not answer.
+(terminating ones are not counted), else 503. For every other service kube-proxy's own
+``:10256/healthz`` (``proxy_health.go``) is the node-level answer, which fails only when kube-proxy
+is unhealthy or the node is being deleted. Whether a load balancer probes it depends on the
+provider (FACTS.md §3): GCE and cloud-provider-kind do, cloud-provider-aws and Azure only in their
+shared-probe modes; by default they, and the AWS Load Balancer Controller, probe the traffic port
+or the NodePort instead (each profile in ``k8slearn.loadbalancer.LB_PROFILES`` says which, and
+``k8slearn.loadbalancer.probe`` asks it). A NotReady node (down, in this model) does not answer.
 
 Taught in notebooks/04-external-traffic-policy-local.ipynb.
 """

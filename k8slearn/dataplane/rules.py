@@ -14,9 +14,13 @@ The endpoint sets come from :func:`~k8slearn.dataplane.decide.categorize`, the s
 :class:`~k8slearn.dataplane.decide.KubeProxy` options; the kernel lab (``k8slearn lab``) loads this
 text into network namespaces, so the simulator and the kernel cannot quietly disagree.
 
+``loadBalancerSourceRanges`` give the ``KUBE-FW-*`` chain (one ``-s <range>`` rule per range, the
+LB IPs as sources too when a range holds the node's IP) and a ``KUBE-PROXY-FIREWALL`` DROP for what
+falls through; ``sessionAffinity: ClientIP`` gives the ``-m recent --rcheck`` rules in front of the
+random choice and ``-m recent --set`` in each ``KUBE-SEP-*``.
+
 Differences from a real node, on purpose: services have one unnamed TCP port (so the comment reads
-``default/web`` where upstream's fixtures read ``ns1/svc1:p80``); ``loadBalancerSourceRanges`` and
-session affinity are not modelled (no ``KUBE-FW-*`` chains, no ``-m recent`` rules).
+``default/web`` where upstream's fixtures read ``ns1/svc1:p80``).
 
 Taught in notebooks/11-real-cluster-lab.ipynb (and ``k8slearn lab``).
 
@@ -251,10 +255,15 @@ def _service_rules(rs: RuleSet, cluster: Cluster, svc: Service, node: str, zone:
                    f"-d {ip} --dport {port}", "-j", ext_target)
 
     lb_ips = [svc.load_balancer_ip] if svc.load_balancer_ip is not None else []
+    fw_chain = chains.firewall_chain(ns, name, port_name=port_name)
+    uses_fw = has_endpoints and bool(lb_ips) and bool(svc.load_balancer_source_ranges)
     for ip in lb_ips:
         if has_endpoints:
             rs.add("nat", "KUBE-SERVICES", "-m comment --comment", _q(f"{spn} loadbalancer IP"), match,
-                   f"-d {ip} --dport {port}", "-j", ext_chain)
+                   f"-d {ip} --dport {port}", "-j", fw_chain if uses_fw else ext_chain)
+        if uses_fw:
+            rs.add("filter", "KUBE-PROXY-FIREWALL", "-m comment --comment",
+                   _q(f"{spn} traffic not accepted by {fw_chain}"), match, f"-d {ip} --dport {port}", "-j DROP")
     if not has_external:
         for ip in lb_ips:
             rs.add("filter", "KUBE-EXTERNAL-SERVICES", "-m comment --comment", ext_comment, match,
@@ -302,14 +311,33 @@ def _service_rules(rs: RuleSet, cluster: Cluster, svc: Service, node: str, zone:
         if has_external:
             rs.add("nat", ext_chain, "-j", external_policy_chain)
 
+    if uses_fw:  # syncProxyRules: "Set up firewall chain, if needed"
+        rs.chain("nat", fw_chain)
+        here = cluster.node(node)
+        allow_from_node = False
+        for allowed in svc.load_balancer_source_ranges:
+            rs.add("nat", fw_chain, "-m comment --comment", _q(f"{spn} loadbalancer IP"), f"-s {allowed}", "-j",
+                   ext_chain)
+            allow_from_node = allow_from_node or (allowed.version == 4 and here.ip in allowed)
+        if allow_from_node:
+            for ip in lb_ips:
+                rs.add("nat", fw_chain, "-m comment --comment", _q(f"{spn} loadbalancer IP"), f"-s {ip}", "-j", ext_chain)
+        rs.add("nat", fw_chain, "-m comment --comment", _q(f"other traffic to {spn} will be dropped by KUBE-PROXY-FIREWALL"))
+
     def sep(e: Endpoint) -> str:
         return chains.endpoint_chain(ns, name, e.ip, e.port, port_name=port_name)
 
+    affinity = svc.session_affinity == "ClientIP"
     for chain_name, used, eps in ((svc_chain, uses_cluster_chain, cluster_eps),
                                   (svl_chain, uses_local_chain, local_eps)):
         if not used:
             continue
         rs.chain("nat", chain_name)
+        if affinity:  # writeServiceToEndpointRules: session affinity rules first
+            for e in eps:
+                rs.add("nat", chain_name, "-m comment --comment", _q(f"{spn} -> {e.ip}:{e.port}"),
+                       f"-m recent --name {sep(e)} --rcheck --seconds {svc.session_affinity_timeout} --reap",
+                       "-j", sep(e))
         for i, e in enumerate(eps):
             stat = (f"-m statistic --mode random --probability {chains.probability(len(eps) - i)}"
                     if i < len(eps) - 1 else "")
@@ -319,7 +347,8 @@ def _service_rules(rs: RuleSet, cluster: Cluster, svc: Service, node: str, zone:
         chain = sep(e)
         rs.chain("nat", chain)
         rs.add("nat", chain, "-m comment --comment", spn, f"-s {e.ip}", "-j KUBE-MARK-MASQ")
-        rs.add("nat", chain, "-m comment --comment", spn, match, f"-j DNAT --to-destination {e.ip}:{e.port}")
+        recent = f"-m recent --name {chain} --set" if affinity else ""
+        rs.add("nat", chain, "-m comment --comment", spn, recent, match, f"-j DNAT --to-destination {e.ip}:{e.port}")
 
 
 def render(

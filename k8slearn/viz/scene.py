@@ -17,6 +17,7 @@ Taught in notebooks/01 to 04; the explorer is in :mod:`k8slearn.widgets`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from ..errors import InvalidChange
@@ -196,7 +197,7 @@ def _hop_between_nodes(seg: _Segment | None) -> bool:
 
 def _segments(hops: tuple[Hop, ...]) -> list[_Segment]:
     raw = [_Segment(prev.at, hop.at, hop.before, hop.step, hop.direction)
-           for prev, hop in zip(hops, hops[1:]) if prev.at != hop.at]
+           for prev, hop in pairwise(hops) if prev.at != hop.at]
     out = []
     for i, seg in enumerate(raw):
         before = raw[i - 1] if i > 0 and raw[i - 1].direction == seg.direction else None
@@ -337,7 +338,7 @@ class _Scene:
         x0, y0 = src.cx, src.bottom
         targets = [(n, lay.tabs[n].cx, lay.tabs[n].y) for n in lay.nodes]
         if lay.more_nodes is not None:
-            box, hidden = lay.more_nodes
+            box = lay.more_nodes[0]
             targets.append(("+more", box.cx, box.y))
         for name, x1, y1 in targets:
             share = None

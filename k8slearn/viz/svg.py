@@ -218,12 +218,17 @@ class Picture:
             self._png = png_bytes(self.svg)
         return self._png
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
         bundle: dict[str, Any] = {"image/svg+xml": self.svg, "text/plain": self.alt}
+        metadata: dict[str, Any] = {}
         png = self.png()
         if png is not None:
             bundle["image/png"] = base64.b64encode(png).decode("ascii")
-        return bundle
+            # drawn at 1.5x for sharp text; shown at the SVG's own size
+            width = re.search(r'viewBox="0 0 ([0-9.]+) ', self.svg)
+            if width:
+                metadata["image/png"] = {"width": round(float(width.group(1)))}
+        return bundle, metadata
 
     def html(self) -> str:
         """The picture inline, for an HTML page or widget (follows JupyterLab's theme)."""

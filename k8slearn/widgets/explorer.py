@@ -693,10 +693,11 @@ class Explorer:
         self._sync_play(0, None, False)
         try:
             sides = self._compare_sides(s)
-        except K8sLearnError as err:
+        except K8sLearnError as err:  # nothing to compare: say why, and still show the cluster
             out["k8sl-error"].value = _render.error_html(self.last_error or err)
-            out["k8sl-scene"].value = out["k8sl-hops"].value = out["k8sl-chart"].value = ""
-            out["k8sl-metrics"].value = ""
+            svg, _alt = scene(self.cluster, self.service, colours=self.colours)
+            out["k8sl-scene"].value = f"<div class='k8sl-scene-box'>{svg}</div>"
+            out["k8sl-hops"].value = out["k8sl-chart"].value = out["k8sl-metrics"].value = ""
             self.result = ExplorerResult(None, None, None, None, self._sample_n, str(self.last_error or err))
             return
         computed = [(title, self._side(c, side_s)) for title, c, side_s in sides]

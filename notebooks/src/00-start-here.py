@@ -33,8 +33,9 @@
 # - **Self-checks** hide their answer behind *Answer*, or have an `answer = ...` to fill in that
 #   says whether you are right.
 # - **Exercises**: one notebook per course notebook (from 01 on) in `exercises/`, solutions in
-#   `solutions/`. `k8slearn check exercises/<notebook>.ipynb` says which pass, which are wrong (with
-#   a hint) and which you have not tried.
+#   `solutions/`. In JupyterLab's terminal (*File → New → Terminal*), `k8slearn check
+#   exercises/<notebook>.ipynb` says which are done, which are wrong (with a hint) and which you have
+#   not tried; `k8slearn progress` lists them all.
 # - Words you do not know: the [glossary](../docs/glossary.md). Policies, commands for a real
 #   cluster and numbers to remember: the [cheat sheet](../docs/cheatsheet.md).
 # - Each section is marked **core** (the 90-minute path through the course) or **going further**.
@@ -84,10 +85,9 @@ print(cluster)
 # %% [markdown] tags=["predict"] slide="subslide"
 # ### Predict 0.1
 #
-# The client `198.51.100.7` connects to the load balancer at `203.0.113.100`, and the load balancer
-# hands the connection to `node-c`, the node with no pods. Which source IP will the pod that
-# answers see: `198.51.100.7`, or something else? Lock in your guess (an address in quotes) in the
-# next cell, then run the reveal.
+# The client `198.51.100.7` connects to the load balancer at `203.0.113.100`, which hands the
+# connection to `node-c`, the node with no pods. Which source IP will the answering pod see:
+# `198.51.100.7`, or something else? Lock in your guess (an address in quotes), then reveal.
 
 # %% tags=["guess"]
 k8s.predict("0.1", ...)
@@ -107,9 +107,9 @@ print(t)
 # ## The explorer
 # *Core · 4 minutes*
 #
-# `k8s.explore` puts the cluster, one traced connection and where all the traffic goes side by
-# side. The addresses the packet carries are written on its path; a dashed orange segment means its
-# source was replaced (SNAT). Try it:
+# `k8s.explore` shows the cluster, one traced connection and where all the traffic goes. The
+# addresses the packet carries are written on its path; a dashed orange segment means its source
+# was replaced (SNAT). Try it:
 #
 # 1. Read the path: which node did the packet enter at, which pod got it, and what source address
 #    does that pod see?

@@ -5,7 +5,9 @@
 # cell (replace the `...`) and a check cell right after it. A check says *Not attempted yet.*, explains
 # what is probably misunderstood, or says *Right*. Stuck? `k8s.check.hint("1.1")`, then `level=2`, `level=3`.
 #
-# Check the whole notebook from a terminal: `k8slearn check 01-pods-nodes-services.ipynb`.
+# The last cell counts what your checks said. For a strict grade, save the notebook (Ctrl+S), open a
+# terminal (*File → New → Terminal*) and run `k8slearn check exercises/01-pods-nodes-services.ipynb`
+# (inside `exercises/`: `k8slearn check 01-pods-nodes-services.ipynb`); `k8slearn progress` lists all your exercises.
 
 # %%
 import k8slearn as k8s
@@ -42,6 +44,14 @@ answer = cluster
 
 # %%
 k8s.check.one_pod_per_node(answer)
+
+# %% [markdown]
+# ### Your exercises in this notebook
+#
+# What the checks above said in this session (*Run All* fills it in).
+
+# %%
+k8s.check.summary(1)
 
 # %% [markdown]
 # Next: [exercises 02](02-into-the-cluster.ipynb).

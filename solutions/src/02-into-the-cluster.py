@@ -4,7 +4,9 @@
 # Practice for [notebook 2](../notebooks/02-into-the-cluster.ipynb). Replace each `...` in an answer
 # cell, then run the check cell after it; `k8s.check.hint("2.1")` gives a hint (`level=2`, `3` say more).
 #
-# Check the whole notebook from a terminal: `k8slearn check 02-into-the-cluster.ipynb`.
+# The last cell counts what your checks said. For a strict grade, save the notebook (Ctrl+S), open a
+# terminal (*File → New → Terminal*) and run `k8slearn check exercises/02-into-the-cluster.ipynb`
+# (inside `exercises/`: `k8slearn check 02-into-the-cluster.ipynb`); `k8slearn progress` lists all your exercises.
 
 # %%
 import k8slearn as k8s
@@ -32,6 +34,14 @@ k8s.check.trace_path(answer)
 
 # %%
 k8s.send(cluster, "web", via="node-c", endpoint="web-1", seed=1).path
+
+# %% [markdown]
+# ### Your exercises in this notebook
+#
+# What the checks above said in this session (*Run All* fills it in).
+
+# %%
+k8s.check.summary(2)
 
 # %% [markdown]
 # Next: [exercises 03](03-external-traffic-policy-cluster.ipynb).

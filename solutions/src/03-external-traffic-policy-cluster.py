@@ -4,7 +4,9 @@
 # Practice for [notebook 3](../notebooks/03-external-traffic-policy-cluster.ipynb). Replace each `...`,
 # then run the check cell after it; `k8s.check.hint("3.1")` gives a hint (`level=2`, `3` say more).
 #
-# Check the whole notebook from a terminal: `k8slearn check 03-external-traffic-policy-cluster.ipynb`.
+# The last cell counts what your checks said. For a strict grade, save the notebook (Ctrl+S), open a
+# terminal (*File → New → Terminal*) and run `k8slearn check exercises/03-external-traffic-policy-cluster.ipynb`
+# (inside `exercises/`: `k8slearn check 03-external-traffic-policy-cluster.ipynb`); `k8slearn progress` lists all your exercises.
 
 # %%
 import k8slearn as k8s
@@ -59,6 +61,14 @@ answer = extra_hop_chance
 
 # %%
 k8s.check.extra_hop_chance(answer)
+
+# %% [markdown]
+# ### Your exercises in this notebook
+#
+# What the checks above said in this session (*Run All* fills it in).
+
+# %%
+k8s.check.summary(3)
 
 # %% [markdown]
 # Next: [exercises 04](04-external-traffic-policy-local.ipynb).

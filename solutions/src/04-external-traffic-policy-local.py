@@ -5,7 +5,9 @@
 # [notebook 04b](../notebooks/04b-local-in-practice.ipynb). Replace each `...`,
 # then run the check cell after it; `k8s.check.hint("4.1")` gives a hint (`level=2`, `3` say more).
 #
-# Check the whole notebook from a terminal: `k8slearn check 04-external-traffic-policy-local.ipynb`.
+# The last cell counts what your checks said. For a strict grade, save the notebook (Ctrl+S), open a
+# terminal (*File → New → Terminal*) and run `k8slearn check exercises/04-external-traffic-policy-local.ipynb`
+# (inside `exercises/`: `k8slearn check 04-external-traffic-policy-local.ipynb`); `k8slearn progress` lists all your exercises.
 
 # %%
 import k8slearn as k8s
@@ -97,6 +99,14 @@ answer = {"serving": "delivered", "not serving": "dropped"}
 
 # %%
 k8s.check.rolling_update_local(answer)
+
+# %% [markdown]
+# ### Your exercises in this notebook
+#
+# What the checks above said in this session (*Run All* fills it in).
+
+# %%
+k8s.check.summary(4)
 
 # %% [markdown]
 # Next: [exercises 05](05-imbalance.ipynb).

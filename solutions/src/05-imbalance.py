@@ -4,7 +4,9 @@
 # Practice for [notebook 5](../notebooks/05-imbalance.ipynb). Replace each `...`, then run the check
 # cell after it; `k8s.check.hint("5.1")` gives a hint (`level=2`, `3` say more).
 #
-# Check the whole notebook from a terminal: `k8slearn check 05-imbalance.ipynb`.
+# The last cell counts what your checks said. For a strict grade, save the notebook (Ctrl+S), open a
+# terminal (*File → New → Terminal*) and run `k8slearn check exercises/05-imbalance.ipynb`
+# (inside `exercises/`: `k8slearn check 05-imbalance.ipynb`); `k8slearn progress` lists all your exercises.
 
 # %%
 import k8slearn as k8s
@@ -46,6 +48,14 @@ answer = "weighted"
 
 # %%
 k8s.check.lb_for_even_shares(answer)
+
+# %% [markdown]
+# ### Your exercises in this notebook
+#
+# What the checks above said in this session (*Run All* fills it in).
+
+# %%
+k8s.check.summary(5)
 
 # %% [markdown]
 # Next: [exercises 06](06-spreading-pods.ipynb).

@@ -4,7 +4,9 @@
 # Practice for [notebook 6](../notebooks/06-spreading-pods.ipynb). Replace each `...`, then run the
 # check cell after it; `k8s.check.hint("6.1")` gives a hint (`level=2`, `3` say more).
 #
-# Check the whole notebook from a terminal: `k8slearn check 06-spreading-pods.ipynb`.
+# The last cell counts what your checks said. For a strict grade, save the notebook (Ctrl+S), open a
+# terminal (*File → New → Terminal*) and run `k8slearn check exercises/06-spreading-pods.ipynb`
+# (inside `exercises/`: `k8slearn check 06-spreading-pods.ipynb`); `k8slearn progress` lists all your exercises.
 
 # %%
 import k8slearn as k8s
@@ -41,6 +43,14 @@ answer = cluster
 
 # %%
 k8s.check.scale_evenly(answer)
+
+# %% [markdown]
+# ### Your exercises in this notebook
+#
+# What the checks above said in this session (*Run All* fills it in).
+
+# %%
+k8s.check.summary(6)
 
 # %% [markdown]
 # Next: [exercises 07](07-inside-the-cluster.ipynb).

@@ -4,7 +4,9 @@
 # Practice for [notebook 7](../notebooks/07-inside-the-cluster.ipynb). Replace each `...`, then run the
 # check cell after it; `k8s.check.hint("7.1")` gives a hint (`level=2`, `3` say more).
 #
-# Check the whole notebook from a terminal: `k8slearn check 07-inside-the-cluster.ipynb`.
+# The last cell counts what your checks said. For a strict grade, save the notebook (Ctrl+S), open a
+# terminal (*File → New → Terminal*) and run `k8slearn check exercises/07-inside-the-cluster.ipynb`
+# (inside `exercises/`: `k8slearn check 07-inside-the-cluster.ipynb`); `k8slearn progress` lists all your exercises.
 
 # %%
 import k8slearn as k8s
@@ -61,6 +63,14 @@ answer = cluster
 
 # %%
 k8s.check.fix_internal_policy(answer)
+
+# %% [markdown]
+# ### Your exercises in this notebook
+#
+# What the checks above said in this session (*Run All* fills it in).
+
+# %%
+k8s.check.summary(7)
 
 # %% [markdown]
 # Next: [exercises 08](08-proxies-and-headers.ipynb).

@@ -4,7 +4,9 @@
 # Practice for [notebook 8](../notebooks/08-proxies-and-headers.ipynb). Replace each `...`, then run the
 # check cell after it; `k8s.check.hint("8.1")` gives a hint (`level=2`, `3` say more).
 #
-# Check the whole notebook from a terminal: `k8slearn check 08-proxies-and-headers.ipynb`.
+# The last cell counts what your checks said. For a strict grade, save the notebook (Ctrl+S), open a
+# terminal (*File → New → Terminal*) and run `k8slearn check exercises/08-proxies-and-headers.ipynb`
+# (inside `exercises/`: `k8slearn check 08-proxies-and-headers.ipynb`); `k8slearn progress` lists all your exercises.
 
 # %%
 import ipaddress
@@ -104,6 +106,14 @@ answer = {"VIP": "broken", "Proxy": "10.244.3.5"}
 
 # %%
 k8s.check.proxy_protocol_from_pod(answer)
+
+# %% [markdown]
+# ### Your exercises in this notebook
+#
+# What the checks above said in this session (*Run All* fills it in).
+
+# %%
+k8s.check.summary(8)
 
 # %% [markdown]
 # Next: [exercises 09](09-dataplanes-compared.ipynb).

@@ -4,7 +4,9 @@
 # Practice for [notebook 9](../notebooks/09-dataplanes-compared.ipynb). Replace each `...`, then run the
 # check cell after it; `k8s.check.hint("9.1")` gives a hint (`level=2`, `3` say more).
 #
-# Check the whole notebook from a terminal: `k8slearn check 09-dataplanes-compared.ipynb`.
+# The last cell counts what your checks said. For a strict grade, save the notebook (Ctrl+S), open a
+# terminal (*File → New → Terminal*) and run `k8slearn check exercises/09-dataplanes-compared.ipynb`
+# (inside `exercises/`: `k8slearn check 09-dataplanes-compared.ipynb`); `k8slearn progress` lists all your exercises.
 
 # %%
 import k8slearn as k8s
@@ -41,6 +43,14 @@ answer = {"cilium-dsr"}
 
 # %%
 k8s.check.dataplanes_keep_ip(answer)
+
+# %% [markdown]
+# ### Your exercises in this notebook
+#
+# What the checks above said in this session (*Run All* fills it in).
+
+# %%
+k8s.check.summary(9)
 
 # %% [markdown]
 # Next: [exercises 10](10-capstone.ipynb).

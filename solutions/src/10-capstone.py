@@ -4,7 +4,9 @@
 # Practice for [notebook 10](../notebooks/10-capstone.ipynb). Replace each `...`, then run the check cell
 # after it; `k8s.check.hint("10.1")` gives a hint (`level=2`, `3` say more).
 #
-# Check the whole notebook from a terminal: `k8slearn check 10-capstone.ipynb`.
+# The last cell counts what your checks said. For a strict grade, save the notebook (Ctrl+S), open a
+# terminal (*File → New → Terminal*) and run `k8slearn check exercises/10-capstone.ipynb`
+# (inside `exercises/`: `k8slearn check 10-capstone.ipynb`); `k8slearn progress` lists all your exercises.
 
 # %%
 import k8slearn as k8s
@@ -63,5 +65,13 @@ answer = "192.168.255.10"  # the load balancer's own address
 k8s.check.proxy_lb_seen_ip(answer)
 
 # %% [markdown]
-# That is the end of the exercises. Compare your answers with `solutions/`, or run
-# `k8slearn check *.ipynb` in this folder for a summary.
+# ### Your exercises in this notebook
+#
+# What the checks above said in this session (*Run All* fills it in).
+
+# %%
+k8s.check.summary(10)
+
+# %% [markdown]
+# That is the end of the exercises. Compare your answers with `solutions/`, and see
+# all of them at once with `k8slearn progress`.
