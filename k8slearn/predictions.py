@@ -922,11 +922,13 @@ def score(notebook: str | None = None) -> Note:
                         ("Lock in a guess with k8s.predict(...) before each reveal.",))
     made = [i for i in ids if _STATE.get(i, _Record()).made]
     if not made:
-        return Note("waiting", f"{where}: you have not locked in any of its {len(ids)} predictions in this session.",
+        which = "its prediction" if len(ids) == 1 else f"any of its {len(ids)} predictions"
+        return Note("waiting", f"{where}: you have not locked in {which} in this session.",
                     ("Predicting first is the point: try it in the next notebook, or re-run this one from the top.",))
     judged = [i for i in made if _STATE[i].revealed]
     right = sum(1 for i in judged if _STATE[i].right)
-    title = f"{where}: {right} right of the {len(made)} predictions you made ({len(ids)} in all)."
+    plural = "prediction" if len(made) == 1 else "predictions"
+    title = f"{where}: {right} right of the {len(made)} {plural} you made ({len(ids)} in all)."
     rows = []
     for i in ids:
         r = _STATE.get(i, _Record())

@@ -317,7 +317,10 @@ def test_score_counts_right_of_made_and_hides_unrevealed_answers():
 
 def test_self_checks_do_not_count_as_predictions():
     k8s.self_check("5.s1", {"web-1": 0.25, "web-2": 0.25, "web-3": 0.5})
-    assert k8s.predictions.score("05").title.startswith("Notebook 05: you have not locked in any of its 1")
+    assert k8s.predictions.score("05").title == "Notebook 05: you have not locked in its prediction in this session."
+    k8s.predict("5.1", {"web-1": 0.5, "web-2": 0.25, "web-3": 0.25})
+    k8s.reveal("5.1")
+    assert k8s.predictions.score("05").title == "Notebook 05: 1 right of the 1 prediction you made (1 in all)."
 
 
 def test_nothing_leaves_the_process(tmp_path, monkeypatch):
@@ -447,4 +450,4 @@ def test_each_notebook_ends_with_its_score(path):
     assert SCORE.match(_text(scores[0]).strip())["nb"] == _notebook_id(path)
     after = cells[cells.index(scores[0]) + 1:]
     assert all(c["cell_type"] == "markdown" for c in after), "the score comes after the last code cell"
-    assert "not locked in any" in json.dumps(scores[0]["outputs"])
+    assert "you have not locked in" in json.dumps(scores[0]["outputs"])
