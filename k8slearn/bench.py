@@ -89,7 +89,7 @@ def _changes(explorer: Any) -> list[tuple[str, Callable[[], None] | tuple[Callab
 
     return [
         ("policy", set_value("k8sl-etp", "Local")), ("policy", set_value("k8sl-etp", "Cluster")),
-        ("load balancer", set_value("k8sl-lb", "equal")), ("load balancer", set_value("k8sl-lb", "health-checked")),
+        ("load balancer", set_value("k8sl-lb", "aws-elb")), ("load balancer", set_value("k8sl-lb", "health-checked")),
         ("dataplane", set_value("k8sl-dataplane", "ipvs")), ("dataplane", set_value("k8sl-dataplane", "iptables")),
         ("move pod", (prepare_move, move(away))), ("move pod", (prepare_move, move(home))),
         ("pod state", (prepare_state, set_value("k8sl-pod-state", "NotReady"))),
@@ -311,7 +311,7 @@ def _browser_interactions() -> list[tuple[str, str, str]]:
 
     return [
         ("policy", _button(".k8sl-etp button", "Local"), _button(".k8sl-etp button", "Cluster")),
-        ("load balancer", select(".k8sl-lb select", "equal per node"), select(".k8sl-lb select", "health-checked")),
+        ("load balancer", select(".k8sl-lb select", "AWS Classic ELB"), select(".k8sl-lb select", "model: health-checked")),
         ("dataplane", select(".k8sl-dataplane select", "kube-proxy IPVS"),
          select(".k8sl-dataplane select", "kube-proxy iptables")),
         # undone by the Play widget's stop button (its third), which ends the packet's autoplay: not timed

@@ -402,7 +402,7 @@ def test_compare_cluster_and_local_side_by_side_with_the_differences():
     assert ex.controls["k8sl-compare-with"].value == "cilium-dsr"
     assert list(ex.result.compare) == ["kube-proxy iptables", "Cilium eBPF (DSR)"]
     ex.controls["k8sl-compare"].value = "lb"
-    assert list(ex.result.compare) == ["health-checked", "equal per node"]
+    assert list(ex.result.compare) == ["model: health-checked", "model: equal per node"]
     ex.controls["k8sl-compare"].value = "off"
     assert "k8sl-wide" not in ex.widget._dom_classes and len(_svgs(ex.outputs["k8sl-scene"].value)) == 1
 
@@ -479,7 +479,7 @@ ACTIONS = st.one_of(
     st.tuples(st.just("k8sl-etp"), st.sampled_from(["Cluster", "Local"])),
     st.tuples(st.just("k8sl-itp"), st.sampled_from(["Cluster", "Local"])),
     st.tuples(st.just("k8sl-type"), st.sampled_from(["ClusterIP", "NodePort", "LoadBalancer"])),
-    st.tuples(st.just("k8sl-lb"), st.sampled_from(list(k8s.LB_MODELS))),
+    st.tuples(st.just("k8sl-lb"), st.sampled_from(list(k8s.LB_MODELS) + list(k8s.LB_PROFILES))),
     st.tuples(st.just("k8sl-dataplane"), st.sampled_from(list(k8s.DATAPLANES))),
     st.tuples(st.just("k8sl-client"), st.sampled_from(["external", "pod"])),
     st.tuples(st.just("k8sl-entry"), st.integers(0, 5)),

@@ -91,6 +91,7 @@ class Layout:
     client: Box | None = None
     lb: Box | None = None
     lb_title: str = ""
+    lb_name: str = ""                    # the load balancer's profile ("AWS Classic ELB"), if known
     nodes: dict[str, Box] = field(default_factory=dict)
     tabs: dict[str, Box] = field(default_factory=dict)   # kube-proxy tab of each node
     pods: dict[str, Box] = field(default_factory=dict)
@@ -121,7 +122,7 @@ def _shown_nodes(cluster: Cluster, keep: list[str]) -> list[str]:
 
 def layout(cluster: Cluster, svc: Service | None, *, client: str | None, lb_title: str | None,
            keep_nodes: list[str] = (), keep_pods: set[str] = frozenset(), title_lines: int = 2,
-           width: float = W, compact: bool = False, path: bool = True) -> Layout:
+           width: float = W, compact: bool = False, path: bool = True, lb_name: str | None = None) -> Layout:
     """Place everything. ``keep_nodes``/``keep_pods`` are drawn even when the cluster is too big to
     draw whole (the places a trace visits). ``compact`` leaves no room for address labels (two
     scenes side by side)."""
@@ -134,7 +135,8 @@ def layout(cluster: Cluster, svc: Service | None, *, client: str | None, lb_titl
         lay.client = Box(PAD, y, w, TOP_ROW)
     if lb_title is not None:
         lay.lb_title = lb_title
-        w = max(text_width(lb_title, MONO, mono=True), text_width("load balancer", TEXT, bold=True)) + 20
+        w = max(text_width(lb_title, MONO, mono=True), text_width(lb_name or "load balancer", TEXT, bold=True)) + 20
+        lay.lb_name = lb_name or ""
         gap = 60 if compact else 190
         left = (lay.client.right + gap) if lay.client is not None else PAD
         lay.lb = Box(min(max(left, width / 2 - w / 2), width - PAD - w), y, w, TOP_ROW)
@@ -325,7 +327,7 @@ class _Scene:
             if lay.client is not None:
                 s.line(lay.client.right, lay.client.cy, b.x, lay.client.cy, cls="edge", sw=1.2)
             s.rect(b.x, b.y, b.w, b.h, fill=PALETTE["lb"], opacity=0.25, stroke=PALETTE["lb"], sw=1.5, rx=8)
-            s.text(b.x + 10, b.y + 18, "load balancer", size=TEXT, bold=True)
+            s.text(b.x + 10, b.y + 18, lay.lb_name or "load balancer", size=TEXT, bold=True)
             s.text(b.x + 10, b.y + 36, lay.lb_title, size=MONO, mono=True, cls="m")
             self.taken.append(b)
 
@@ -542,7 +544,7 @@ class _Scene:
         lay = self.lay
         a, b = seg.start, seg.end
         na, nb = _node_of(a), _node_of(b)
-        top_y = lay.nodes_top - LABEL_H - 16
+        top_y = lay.nodes_top - LABEL_H - 32  # above the shares on the fan-out edges
         below_y = lay.nodes_bottom + 24
 
         def top(n: str | None) -> list[Box]:
@@ -570,6 +572,20 @@ class _Scene:
         # keep inside the picture
         return [Box(min(max(PAD, s.x), lay.width - PAD - s.w), s.y, s.w, s.h) for s in slots]
 
+    def free_box(self, slots: list[Box], w: float) -> Box:
+        """The first slot (or the slot moved sideways a little) that covers nothing drawn yet; failing
+        that, a new row under everything (the picture grows)."""
+        lay = self.lay
+        for slot in slots:
+            for dx in (0, -40, 40, -80, 80, -120, 120, -160, 160):
+                box = Box(min(max(PAD, slot.x + dx), lay.width - PAD - w), slot.y, w, slot.h)
+                if not any(box.overlaps(t) for t in self.taken):
+                    return box
+        below = max([t.bottom for t in self.taken] + [lay.nodes_bottom + 24]) + 6
+        box = Box(slots[0].x if slots else PAD, below, w, LABEL_H)
+        self.svg.height = max(self.svg.height, box.bottom + 8)
+        return box
+
     def label(self, seg: _Segment, previous: Packet | None, client_ip: Any, *, where: str = "") -> None:
         """The addresses a run of segments carries, with what changed since the previous run."""
         p = seg.packet
@@ -583,15 +599,7 @@ class _Scene:
         line2 = f"dst {dst}"
         tags_w = max(text_width(tag_src, SMALL, bold=True), text_width(tag_dst, SMALL, bold=True))
         w = max(text_width(line1, MONO, mono=True), text_width(line2, MONO, mono=True)) + 14 + (tags_w + 8 if tags_w else 0)
-        slots = self.label_slots(seg, w)
-        box = next((s for s in slots if not any(s.overlaps(t) for t in self.taken)), None)
-        if box is None:
-            base = slots[0] if slots else Box(PAD, self.lay.nodes_bottom + 26, w, LABEL_H)
-            box = base
-            for _ in range(6):
-                if not any(box.overlaps(t) for t in self.taken):
-                    break
-                box = Box(box.x, box.y + LABEL_H + 4, box.w, box.h)
+        box = self.free_box(self.label_slots(seg, w), w)
         self.taken.append(box)
         s = self.svg
         reply = seg.direction == "reply"
@@ -714,6 +722,14 @@ def _pct(x: float) -> str:
     return f"{p:.0f}%" if abs(p - round(p)) < 0.05 else f"{p:.1f}%"
 
 
+def _lb_name(lb: Any) -> str | None:
+    """The name of a real load balancer (a catalogue profile) for its box; None for the models."""
+    from ..loadbalancer import LB_PROFILES
+
+    key = getattr(lb, "key", lb)
+    return LB_PROFILES[key].label if isinstance(key, str) and key in LB_PROFILES else None
+
+
 def _lb_title(svc: Service | None) -> str | None:
     if svc is None or svc.type != "LoadBalancer" or svc.load_balancer_ip is None:
         return None
@@ -763,6 +779,7 @@ def scene(obj: Cluster | Trace, service: Any = None, *, lb: str | LoadBalancer |
         external = svc is not None and svc.externally_accessible
         client_label = "198.51.100.7" if external else None
         lb_title = _lb_title(svc)
+    lb_name = _lb_name(trace.lb if trace is not None else lb)
     keep_nodes = [n for n in (trace.entry_node, trace.pod_node) if n] if trace is not None else []
     keep_nodes += [h.at.node for h in hops if h.at.node]
     keep_pods = {h.at.name for h in hops if h.at.kind == "pod"}
@@ -781,7 +798,7 @@ def scene(obj: Cluster | Trace, service: Any = None, *, lb: str | LoadBalancer |
                   + ("the client's IP ✓" if trace.client_ip_kept else "not the client's IP"))
     lines = _wrap(second, width - 2 * PAD, TEXT, bold=colour is not None)
     lay = layout(cluster, svc, client=client_label, lb_title=lb_title, keep_nodes=keep_nodes, keep_pods=keep_pods,
-                 width=width, compact=compact, path=trace is not None,
+                 width=width, compact=compact, path=trace is not None, lb_name=lb_name,
                  title_lines=len(lines) + (0 if compact else 1))
     sc = _Scene(cluster, svc, lay, colours)
     sc.pod_shares, sc.share_top = pod_shares, share_top

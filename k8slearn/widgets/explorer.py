@@ -19,7 +19,7 @@ import numpy as np
 
 from ..dataplane import DATAPLANES
 from ..errors import InvalidChange, K8sLearnError
-from ..loadbalancer import LB_MODELS, spread
+from ..loadbalancer import LB_PROFILES, spread
 from ..model import CLIENT_IP, Cluster, ServiceRef
 from ..trace import Trace, send
 from ..traffic import by_node, metrics, sample, traffic
@@ -39,13 +39,15 @@ DATAPLANE_LABELS = {
     "cilium-dsr": "Cilium eBPF (DSR)",
     "no-snat": "no SNAT (hypothetical)",
 }
-#: The load-balancer models as the explorer labels them (value: a key of k8slearn.LB_MODELS).
+#: The load balancers as the explorer labels them: the five abstract models (keys of
+#: k8slearn.LB_MODELS), then the real ones of the catalogue (keys of k8slearn.LB_PROFILES).
 LB_LABELS = {
-    "equal": "equal per node",
-    "health-checked": "health-checked",
-    "weighted": "weighted by local pods",
-    "single-node": "single node (MetalLB L2)",
-    "pod-targeting": "pod-targeting (IP targets)",
+    "equal": "model: equal per node",
+    "health-checked": "model: health-checked",
+    "weighted": "model: weighted by local pods",
+    "single-node": "model: single node",
+    "pod-targeting": "model: pod-targeting",
+    **{key: profile.label for key, profile in LB_PROFILES.items()},
 }
 #: What compare mode puts side by side.
 COMPARE_MODES = {"off": "off", "policy": "Cluster | Local", "dataplane": "two dataplanes",
@@ -161,7 +163,7 @@ class Explorer:
         c("k8sl-etp", W.ToggleButtons(options=["Cluster", "Local"], value=None, style={"button_width": "118px"},
                                       tooltips=["kube-proxy may send to any pod (and SNATs)",
                                                 "only to pods on the node that received it (no SNAT)"]))
-        c("k8sl-lb", W.Dropdown(options=[(LB_LABELS[m], m) for m in LB_MODELS], value="health-checked",
+        c("k8sl-lb", W.Dropdown(options=[(label, key) for key, label in LB_LABELS.items()], value="health-checked",
                                 description="load balancer", style=label, layout=full()))
         c("k8sl-dataplane", W.Dropdown(options=[(DATAPLANE_LABELS.get(k, k), k) for k in DATAPLANES],
                                        value="iptables", description="dataplane", style=label, layout=full()))
@@ -435,9 +437,9 @@ class Explorer:
                               keep=k["k8sl-compare-with"].value if k["k8sl-compare-with"].value in DATAPLANES
                               else ("cilium-dsr" if k["k8sl-dataplane"].value != "cilium-dsr" else "iptables"))
             elif mode == "lb":
-                self._options(k["k8sl-compare-with"], [(LB_LABELS[m], m) for m in LB_MODELS
-                                                       if m != k["k8sl-lb"].value],
-                              keep=k["k8sl-compare-with"].value if k["k8sl-compare-with"].value in LB_MODELS
+                self._options(k["k8sl-compare-with"], [(label, key) for key, label in LB_LABELS.items()
+                                                       if key != k["k8sl-lb"].value],
+                              keep=k["k8sl-compare-with"].value if k["k8sl-compare-with"].value in LB_LABELS
                               else "equal")
             root = self.widget
             wide = mode != "off" or k["k8sl-projector"].value
