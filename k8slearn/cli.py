@@ -47,11 +47,16 @@ def _version(args: argparse.Namespace) -> int:
 
 
 def _lab_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object (scenarios, agreement, timings)")
-    parser.add_argument("--cleanup", action="store_true", help="remove what an interrupted lab run left behind")
-    parser.add_argument("--scenario", action="append", metavar="NAME", help="run only this scenario (repeatable)")
-    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
-    parser.add_argument("--rules", metavar="NODE", help="print the kube-proxy rules the lab loads on NODE and exit")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    mode.add_argument("--rules", metavar="NODE", help="print the kube-proxy rules the lab loads on NODE and exit")
+    mode.add_argument("--cleanup", action="store_true",
+                      help="remove what a killed lab run left behind (refused while a run is in progress)")
+    parser.add_argument("--scenario", action="append", metavar="NAME",
+                        help="run only this scenario (repeatable; not with --list, --rules or --cleanup)")
+    parser.add_argument("--json", action="store_true",
+                        help="print JSON (the run's report, the scenario list, or what --cleanup removed); "
+                        "not with --rules, which prints iptables-restore text")
 
 
 def _lab(args: argparse.Namespace) -> int:
@@ -59,19 +64,33 @@ def _lab(args: argparse.Namespace) -> int:
 
     from k8slearn import lab
 
+    other = "--list" if args.list else "--rules" if args.rules is not None else "--cleanup" if args.cleanup else None
+    if args.scenario and other:
+        raise lab.LabError(f"--scenario chooses scenarios to run; it cannot be combined with {other}")
+    if args.json and args.rules is not None:
+        raise lab.LabError("--json cannot be combined with --rules: the rules are iptables-restore text")
     if args.list:
-        for sc in lab.SCENARIOS:
-            print(f"{sc.name}: {sc.title}")
+        if args.json:
+            print(json.dumps([{"name": sc.name, "title": sc.title} for sc in lab.SCENARIOS], indent=2))
+        else:
+            for sc in lab.SCENARIOS:
+                print(f"{sc.name}: {sc.title}")
         return 0
-    if args.rules:
+    if args.rules is not None:
         from k8slearn.dataplane.rules import render
         from k8slearn.examples import uneven
 
-        print(render(uneven(), args.rules, jumps=True), end="")
+        cluster = uneven()
+        node = cluster.node(args.rules)  # a wrong name lists the valid ones
+        print(render(cluster, node.name, jumps=True), end="")
         return 0
     if args.cleanup:
+        lab.check_system()
         removed = lab.cleanup()
-        print(f"removed {len(removed)} lab namespace(s)" + (f": {', '.join(removed)}" if removed else ""))
+        if args.json:
+            print(json.dumps({"removed": removed}))
+        else:
+            print(f"removed {len(removed)} lab namespace(s)" + (f": {', '.join(removed)}" if removed else ""))
         return 0
     progress = None if args.json else (lambda message: print(message, file=sys.stderr))
     try:

@@ -8,16 +8,65 @@ the rule in plain words.
 
 from __future__ import annotations
 
+import re
+import reprlib
+from typing import Any
+
 __all__ = [
     "K8sLearnError",
     "FieldError",
     "Invalid",
     "InvalidService",
+    "InvalidNode",
+    "InvalidPod",
     "InvalidNetworkPolicy",
     "NotFound",
     "InvalidChange",
     "K8sLearnWarning",
+    "show",
 ]
+
+#: How many characters of a bad value a message quotes; the rest is cut (a message stays readable,
+#: and a huge or deeply nested value never gets written out in full).
+SHOW_LIMIT = 60
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxtuple, _REPR.maxlist, _REPR.maxdict, _REPR.maxset = 3, 4, 4, 4, 4
+_REPR.maxfrozenset, _REPR.maxdeque, _REPR.maxarray = 4, 4, 4
+_REPR.maxstring, _REPR.maxlong, _REPR.maxother = SHOW_LIMIT, 40, SHOW_LIMIT
+
+
+def show(value: Any, limit: int = SHOW_LIMIT) -> str:
+    """A bad value as an error message quotes it: short, and never expanded in full.
+
+    Strings are double-quoted like the API server quotes them (Go's ``%q``), numbers and booleans
+    are written plainly, ``None`` is ``null`` (what the API server calls a missing value), and
+    anything else is a shortened ``repr``. Whatever the value, the result has at most about
+    ``limit`` characters, so a huge or deeply nested value (a YAML alias bomb) costs nothing to show.
+
+    >>> show("Local"), show(30123), show(None), show(True)
+    ('"Local"', '30123', 'null', 'True')
+    >>> show("x" * 100)
+    '"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..."'
+    >>> show([[[[1]]]] * 50)
+    '[[[[...]]], [[[...]]], [[[...]]], [[[...]]], ...]'
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        text = value[:limit].replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{text}{"..." if len(value) > limit else ""}"'
+    if isinstance(value, bool):
+        return str(value)
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # noqa: BLE001 - a value whose own repr fails still gets named
+        text = f"<{type(value).__name__}>"
+    text = _ADDRESS.sub(">", text)  # "<Foo object at 0x7f...>" -> "<Foo object>": nothing to learn from an address
+    return text if len(text) <= limit + 2 else text[:limit] + "..."
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
 
 
 class K8sLearnError(Exception):
@@ -50,7 +99,8 @@ class FieldError:
     def __init__(self, field: str, kind: str, value: str, detail: str, hint: str = "") -> None:
         self.field = field
         self.kind = kind
-        self.value = value
+        # A safety net: callers quote values with show(), which keeps them short already.
+        self.value = value if len(value) <= 2 * SHOW_LIMIT else value[:2 * SHOW_LIMIT] + "..."
         self.detail = detail
         self.hint = hint
 
@@ -77,12 +127,13 @@ class Invalid(K8sLearnError):
     def __init__(self, name: str, errors: list[FieldError]) -> None:
         self.name = name
         self.errors = list(errors)
+        quoted = show(name)
         if len(self.errors) == 1:
-            head = f'The {self.kind} "{name}" is invalid: {self.errors[0]}'
+            head = f"The {self.kind} {quoted} is invalid: {self.errors[0]}"
         else:
             items = "".join(f"\n* {e}" for e in self.errors)
-            head = f'The {self.kind} "{name}" is invalid: {items}'
-        hints = [e.hint for e in self.errors if e.hint]
+            head = f"The {self.kind} {quoted} is invalid: {items}"
+        hints = list(dict.fromkeys(e.hint for e in self.errors if e.hint))
         super().__init__(head, hint="\n      ".join(hints))
 
 
@@ -98,6 +149,10 @@ class InvalidNetworkPolicy(Invalid):
     kind = "NetworkPolicy"
 
 
+#: How many valid names a "not found" hint lists before it says how many more there are.
+_MAX_CHOICES = 30
+
+
 class NotFound(K8sLearnError, KeyError):
     """A name (node, pod, service) that does not exist; the message lists the valid choices."""
 
@@ -105,15 +160,31 @@ class NotFound(K8sLearnError, KeyError):
         self.resource = kind
         self.name = name
         self.choices = tuple(choices)
-        listed = ", ".join(repr(c) for c in self.choices) if self.choices else "none yet"
+        shown = [repr(c) for c in self.choices[:_MAX_CHOICES]]
+        if len(self.choices) > _MAX_CHOICES:
+            shown.append(f"... ({len(self.choices) - _MAX_CHOICES} more)")
+        listed = ", ".join(shown) if self.choices else "none yet"
+        where = " in this cluster" if kind in ("node", "pod", "service") else ""
         super().__init__(
-            f'{kind}s "{name}" not found',
-            hint=f"the {kind}s in this cluster are: {listed}.",
+            f"{kind}s {show(name)} not found",
+            hint=f"the {kind}s{where} are: {listed}.",
         )
 
     # KeyError's __str__ would add quotes around the whole message.
     def __str__(self) -> str:
         return K8sLearnError.__str__(self)
+
+
+class InvalidNode(Invalid):
+    """A Node the API server would reject (its name, or its zone label)."""
+
+    kind = "Node"
+
+
+class InvalidPod(Invalid):
+    """A Pod the API server would reject (its name or labels)."""
+
+    kind = "Pod"
 
 
 class InvalidChange(K8sLearnError, ValueError):

@@ -8,7 +8,11 @@ All use the same deterministic addresses: node *i* is 192.168.0.(11+i) with pods
 
 from __future__ import annotations
 
-from .model import Cluster
+from typing import Any
+
+from .errors import InvalidChange, show
+from .model import MAX_NODES, Cluster
+from .validation import as_int
 
 __all__ = ["uneven", "one_two", "empty_node", "balanced", "zones", "two_zones", "in_cluster", "large", "NAMES"]
 
@@ -66,6 +70,7 @@ def balanced(nodes: int = 3, *, external_traffic_policy: str = "Cluster") -> Clu
     >>> [p.node for p in balanced(3).pods]
     ['node-a', 'node-b', 'node-c']
     """
+    nodes = _count("nodes", nodes, 1, MAX_NODES)
     return Cluster.from_layout([1] * nodes, external_traffic_policy=external_traffic_policy, name="balanced")
 
 
@@ -118,6 +123,8 @@ def large(nodes: int = 100, pods: int = 1000, *, external_traffic_policy: str = 
     >>> c = large(10, 25); len(c.nodes), len(c.pods)
     (10, 25)
     """
+    nodes = _count("nodes", nodes, 1, MAX_NODES)
+    pods = _count("pods", pods, 0, 250 * nodes)
     per_node = [pods // nodes + (1 if i < pods % nodes else 0) for i in range(nodes)]
     return Cluster.from_layout(per_node, external_traffic_policy=external_traffic_policy, name="large")
 
@@ -132,3 +139,12 @@ NAMES = {
     "two_zones": two_zones,
     "in_cluster": in_cluster,
 }
+
+
+def _count(name: str, value: Any, low: int, high: int) -> int:
+    number = as_int(value)
+    if number is None or not low <= number <= high:
+        raise InvalidChange(f"{name}: Invalid value: {show(value)}: must be a whole number from {low} to {high:,}",
+                            hint="a node's /24 pod CIDR holds about 250 pods, and Kubernetes is designed for at "
+                            f"most {MAX_NODES:,} nodes.")
+    return number

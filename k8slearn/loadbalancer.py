@@ -41,8 +41,9 @@ from typing import Any
 
 from .dataplane import Source, decide, health_check
 from .dataplane.health import KUBE_PROXY_HEALTHZ_PORT
-from .errors import InvalidChange, NotFound
+from .errors import InvalidChange, NotFound, show
 from .model import Cluster, Node, Service, ServiceRef
+from .validation import is_bool
 
 __all__ = ["LoadBalancer", "LB_MODELS", "LoadBalancerProfile", "LB_PROFILES", "LOAD_BALANCERS",
            "get_load_balancer", "resolve", "Probe", "probe", "Spread", "spread", "LB_ADDRESS"]
@@ -210,8 +211,14 @@ class LoadBalancer:
     announcing_node: str | None = None
 
     def __post_init__(self) -> None:
-        if self.model not in LB_MODELS:
+        if not isinstance(self.model, str) or self.model not in LB_MODELS:
             raise NotFound("load-balancer model", self.model, [*LB_MODELS, *LB_PROFILES])
+        if not is_bool(self.preserve_client_ip):
+            raise InvalidChange(f"LoadBalancer: preserve_client_ip={show(self.preserve_client_ip)} must be True or False",
+                                hint="write preserve_client_ip=True or preserve_client_ip=False.")
+        if self.announcing_node is not None and not isinstance(self.announcing_node, str):
+            raise InvalidChange(f"LoadBalancer: announcing_node={show(self.announcing_node)} is not a node name",
+                                hint='name the node that announces the address, e.g. announcing_node="node-a".')
 
     def __repr__(self) -> str:
         extra = ", preserve_client_ip=True" if self.preserve_client_ip else ""
@@ -391,12 +398,11 @@ def get_load_balancer(spec: str | LoadBalancer | LoadBalancerProfile) -> LoadBal
     """
     if isinstance(spec, (LoadBalancer, LoadBalancerProfile)):
         return spec
-    key = str(spec)
-    if key in LB_PROFILES:
-        return LB_PROFILES[key]
-    if key in LB_MODELS:
-        return LoadBalancer(key)
-    raise NotFound("load balancer", key, list(LOAD_BALANCERS))
+    if isinstance(spec, str) and spec in LB_PROFILES:
+        return LB_PROFILES[spec]
+    if isinstance(spec, str) and spec in LB_MODELS:
+        return LoadBalancer(spec)
+    raise NotFound("load balancer", spec, list(LOAD_BALANCERS))
 
 
 def resolve(spec: str | LoadBalancer | LoadBalancerProfile, svc: Service) -> LoadBalancerProfile:

@@ -9,6 +9,11 @@ everything exported validates against the Kubernetes 1.35 OpenAPI schema in stri
 tests/test_manifests.py). :func:`service_from_yaml` reads a Service back into the model, checked by
 the same API-server validation the simulator applies.
 
+Reading YAML is bounded (:func:`from_yaml`): at most :data:`MAX_YAML_BYTES` of text, nesting at most
+:data:`MAX_YAML_DEPTH` deep, and at most :data:`MAX_YAML_NODES` values once every alias is expanded,
+so a small "billion laughs" document is refused at once instead of filling memory. Whatever the input,
+the result is documents or a :class:`ManifestError` (or the API server's error for a bad Service).
+
 Taught in notebooks/11-real-cluster-lab.ipynb.
 
 >>> from k8slearn import examples
@@ -20,25 +25,41 @@ Taught in notebooks/11-real-cluster-lab.ipynb.
 from __future__ import annotations
 
 import dataclasses
+import re
 import warnings
 from collections.abc import Iterable, Mapping
-from ipaddress import IPv4Address
-from typing import Any
+from typing import Any, NoReturn
 
-from .errors import FieldError, InvalidChange, InvalidService, K8sLearnWarning
+from .errors import FieldError, InvalidChange, InvalidService, K8sLearnError, K8sLearnWarning, show
 from .model import Cluster, Pod, Service, ServiceRef
 from .validation import (
     DEFAULT_AFFINITY_TIMEOUT,
+    _service_rules,
+    check_replicas,
+    check_service_fields,
+    dns1123_subdomain,
     externally_accessible,
-    parse_cidr,
-    validate_service_spec,
+    is_bool,
+    label_errors,
 )
 
 __all__ = [
     "ECHO_IMAGE", "CLIENT_IMAGE", "SPREAD", "namespace_manifest", "service_manifest", "deployment_manifest",
     "pod_manifest", "client_manifest", "export", "to_yaml", "from_yaml", "service_from_manifest",
-    "service_from_yaml",
+    "service_from_yaml", "ManifestError", "MAX_YAML_BYTES", "MAX_YAML_DEPTH", "MAX_YAML_NODES",
 ]
+
+#: The most YAML text :func:`from_yaml` reads (the API server takes requests up to 3 MiB; course
+#: manifests are a few KiB). Without libyaml (PyYAML's C parser) the limit is an eighth of this.
+MAX_YAML_BYTES = 512 * 1024
+#: The deepest nesting of lists and mappings (a Deployment with affinity rules is about 12 deep).
+MAX_YAML_DEPTH = 64
+#: The most values a stream may hold once every alias (``*name``) is expanded.
+MAX_YAML_NODES = 50_000
+
+
+class ManifestError(K8sLearnError, ValueError):
+    """YAML that cannot be read (syntax, size, nesting, aliases) or a document that is not an object."""
 
 #: The echo server: Kubernetes' own e2e test image; ``netexec`` answers ``/clientip`` with the
 #: ``ip:port`` it saw and ``/hostname`` with the pod's name.
@@ -51,12 +72,41 @@ SPREAD = (None, "anti-affinity", "anti-affinity-required", "topology-spread", "t
 _HOSTNAME = "kubernetes.io/hostname"
 
 
+_DNS1123_LABEL = re.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def _check_namespace(namespace: Any, *, optional: bool = False) -> Any:
+    """The namespace as a plain str (None stays None if optional), or the API server's error."""
+    if optional and namespace is None:
+        return None
+    if not (isinstance(namespace, str) and len(namespace) <= 63 and _DNS1123_LABEL.fullmatch(namespace)):
+        raise InvalidChange(f"namespace: Invalid value: {show(namespace)}: a lowercase RFC 1123 label must consist "
+                            "of lower case alphanumeric characters or '-', and must start and end with an "
+                            "alphanumeric character", hint='a namespace name is like "default" or "k8slearn".')
+    return str(namespace)
+
+
+def _check_node_name(param: str, value: Any) -> Any:
+    """A real node's name as a plain str (or None), or an error naming ``param``."""
+    if value is not None and not (isinstance(value, str) and not dns1123_subdomain(value)):
+        raise InvalidChange(f"{param}: Invalid value: {show(value)}: must be a node name (a lowercase RFC 1123 "
+                            "subdomain)", hint='the name of a real node, as `kubectl get nodes` shows it, e.g. "kind-worker".')
+    return None if value is None else str(value)
+
+
+def _check_flag(param: str, value: Any) -> None:
+    if not is_bool(value):
+        raise InvalidChange(f"{param}: Invalid value: {show(value)}: must be True or False",
+                            hint=f"write {param}=True or {param}=False.")
+
+
 def _labels(cluster: Cluster, svc: Service) -> dict[str, str]:
     return dict(svc.selector) or {"app": svc.name}
 
 
 def namespace_manifest(name: str) -> dict[str, Any]:
     """A Namespace, labelled so everything the course created is easy to find and delete."""
+    name = _check_namespace(name)
     return {"apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": "k8slearn"}}}
 
@@ -70,6 +120,8 @@ def service_manifest(cluster: Cluster, service: ServiceRef, *, namespace: str | 
     unless ``pin_addresses=True``.
     """
     svc = cluster.service(service)
+    namespace = _check_namespace(namespace, optional=True)
+    _check_flag("pin_addresses", pin_addresses)
     port: dict[str, Any] = {"protocol": "TCP", "port": svc.port, "targetPort": svc.target_port}
     if svc.node_port is not None:
         port["nodePort"] = svc.node_port
@@ -112,6 +164,8 @@ def _spread(spread: str | None, labels: Mapping[str, str]) -> dict[str, Any]:
     term = {"labelSelector": selector, "topologyKey": _HOSTNAME}
     if spread is None:
         return {}
+    if not isinstance(spread, str) or spread not in SPREAD:
+        _bad_spread(spread)
     if spread == "anti-affinity":
         return {"affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
             {"weight": 100, "podAffinityTerm": term}]}}}
@@ -122,7 +176,11 @@ def _spread(spread: str | None, labels: Mapping[str, str]) -> dict[str, Any]:
             "maxSkew": 1, "topologyKey": _HOSTNAME,
             "whenUnsatisfiable": "DoNotSchedule" if spread.endswith("required") else "ScheduleAnyway",
             "labelSelector": selector, "matchLabelKeys": ["pod-template-hash"]}]}
-    raise InvalidChange(f"spread={spread!r} is not one of {SPREAD}",
+    _bad_spread(spread)
+
+
+def _bad_spread(spread: Any) -> NoReturn:
+    raise InvalidChange(f"spread={show(spread)} is not one of {SPREAD}",
                         hint='"anti-affinity" prefers one pod per node (a soft rule: weight 100); '
                         '"anti-affinity-required" allows at most one per node (extra replicas stay Pending); '
                         '"topology-spread" keeps per-node counts within maxSkew 1 (ScheduleAnyway), '
@@ -143,6 +201,10 @@ def deployment_manifest(cluster: Cluster, service: ServiceRef, *, namespace: str
     'kubernetes.io/hostname'
     """
     svc = cluster.service(service)
+    namespace = _check_namespace(namespace, optional=True)
+    if replicas is not None:
+        check_replicas(replicas)
+        replicas = int(replicas)
     labels = _labels(cluster, svc)
     count = len(cluster.selected_pods(svc)) if replicas is None else replicas
     pod_spec: dict[str, Any] = {"containers": [_echo_container(svc)], **_spread(spread, labels)}
@@ -161,6 +223,8 @@ def pod_manifest(cluster: Cluster, pod: Pod | str, *, namespace: str = "default"
     (``node_name`` maps the model's node to a real one, e.g. ``kind-worker``).
     """
     p = cluster.pod(pod)
+    namespace = _check_namespace(namespace)
+    node_name = _check_node_name("node_name", node_name)
     svc = cluster.service(service) if service is not None else next(
         (s for s in cluster.services if p in cluster.selected_pods(s)), None)
     spec: dict[str, Any] = {"containers": [_echo_container(svc) if svc else
@@ -175,13 +239,21 @@ def pod_manifest(cluster: Cluster, pod: Pod | str, *, namespace: str = "default"
 def client_manifest(*, namespace: str = "default", name: str = "client", node_name: str | None = None,
                     labels: Mapping[str, str] | None = None) -> dict[str, Any]:
     """A client Pod with ``wget``, to send requests from inside the cluster (``kubectl exec``)."""
+    namespace = _check_namespace(namespace)
+    node_name = _check_node_name("node_name", node_name)
+    if not (isinstance(name, str) and not dns1123_subdomain(name)):
+        raise InvalidChange(f"name: Invalid value: {show(name)}: must be a pod name (a lowercase RFC 1123 subdomain)",
+                            hint='for example name="client".')
+    labels, errors = label_errors("metadata.labels", labels)
+    if errors:
+        raise InvalidChange(str(errors[0]), hint=errors[0].hint)
     spec: dict[str, Any] = {"containers": [{"name": "client", "image": CLIENT_IMAGE,
                                             "command": ["sleep", "3600"]}],
                             "terminationGracePeriodSeconds": 1}
     if node_name:
         spec["nodeName"] = node_name
     return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": name, "namespace": namespace, "labels": dict(labels or {"app": "client"})},
+            "metadata": {"name": str(name), "namespace": namespace, "labels": labels or {"app": "client"}},
             "spec": spec}
 
 
@@ -202,6 +274,14 @@ def export(cluster: Cluster, service: ServiceRef = "web", *, namespace: str = "k
     ['kind-worker', 'kind-worker', 'kind-worker2']
     """
     svc = cluster.service(service)
+    namespace = _check_namespace(namespace)
+    _check_flag("client", client)
+    _check_flag("pin_addresses", pin_addresses)
+    if node_map is not None:
+        if not isinstance(node_map, Mapping):
+            raise InvalidChange(f"node_map: Invalid value: {show(node_map)}: must map model nodes to real node names",
+                                hint="for example node_map={'node-a': 'kind-worker', 'node-b': 'kind-worker2'}.")
+        node_map = {k: _check_node_name("node_map", real) for k, real in node_map.items()}
     docs = [namespace_manifest(namespace), service_manifest(cluster, svc, namespace=namespace,
                                                             pin_addresses=pin_addresses)]
     if node_map is not None:
@@ -222,15 +302,127 @@ def to_yaml(docs: dict[str, Any] | Iterable[dict[str, Any]]) -> str:
     """One YAML stream (documents separated by ``---``), field order as written, for ``kubectl apply -f``."""
     import yaml
 
-    items = [docs] if isinstance(docs, Mapping) else list(docs)
-    return yaml.safe_dump_all(items, sort_keys=False, default_flow_style=False)
+    items = [docs] if isinstance(docs, Mapping) else docs
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise ManifestError(f"to_yaml: {show(docs)} is not a manifest or a list of manifests",
+                            hint="pass what export() or service_manifest() returns.")
+    items = list(items)
+    try:
+        return yaml.safe_dump_all(items, sort_keys=False, default_flow_style=False)
+    except (yaml.YAMLError, TypeError, ValueError, RecursionError) as err:
+        raise ManifestError(f"to_yaml: cannot write this as YAML: {show(str(err), 120)[1:-1]}",
+                            hint="manifests hold only text, numbers, booleans, lists and mappings "
+                            "(write an address as str(ip)).") from None
 
 
-def from_yaml(text: str) -> list[dict[str, Any]]:
-    """The documents of a YAML stream (empty documents skipped)."""
+def _where(mark: Any) -> str:
+    return f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+
+
+def _check_events(text: str | bytes, loader: Any) -> None:
+    """Walk the YAML events once, refusing deep nesting and alias expansion past the limits.
+
+    Sizes are counted, never built: an alias adds the size of the value it names, so a document
+    whose aliases would expand to billions of values is refused after reading its few hundred bytes.
+    """
     import yaml
 
-    return [d for d in yaml.safe_load_all(text) if d]
+    stack: list[list[Any]] = []          # open collections: [expanded size, deepest child, anchor]
+    anchors: dict[str, tuple[int, int]] = {}  # anchor -> (expanded size, depth) of the value it names
+    open_anchors: set[str] = set()
+    total = 0
+
+    def add(size: int, depth: int, event: Any) -> None:
+        nonlocal total
+        if len(stack) + depth > MAX_YAML_DEPTH:
+            raise ManifestError(f"YAML: nesting deeper than {MAX_YAML_DEPTH} levels{_where(event.start_mark)}",
+                                hint="Kubernetes objects are a dozen levels deep at most; this looks like a "
+                                "mistake or an attack (deep nesting, or an alias that nests a value in itself).")
+        if stack:
+            stack[-1][0] += size
+            stack[-1][1] = max(stack[-1][1], depth)
+            count = stack[-1][0]
+        else:
+            total += size
+            count = total
+        if count > MAX_YAML_NODES:
+            raise ManifestError(
+                f"YAML: more than {MAX_YAML_NODES:,} values (an alias counts as all the values it stands "
+                f"for){_where(event.start_mark)}",
+                hint="an anchor (&name) used again and again through aliases (*name) can make a few hundred "
+                "bytes expand to billions of values (a \"billion laughs\" attack); Kubernetes manifests do not "
+                "need that. Write the values out, or use fewer aliases.")
+
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.DocumentStartEvent):
+            anchors.clear()
+        elif isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            if len(stack) >= MAX_YAML_DEPTH:
+                add(0, 1, event)  # raises: too deep
+            stack.append([1, 0, event.anchor])
+            if event.anchor:
+                open_anchors.add(event.anchor)
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            size, deepest, anchor = stack.pop()
+            if anchor:
+                anchors[anchor] = (size, deepest + 1)
+                open_anchors.discard(anchor)
+            add(size, deepest + 1, event)
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor:
+                anchors[event.anchor] = (1, 1)
+            add(1, 1, event)
+        elif isinstance(event, yaml.AliasEvent):
+            if event.anchor in open_anchors:
+                raise ManifestError(f"YAML: alias *{event.anchor} refers to a value that contains it{_where(event.start_mark)}",
+                                    hint="a value cannot contain itself; Kubernetes objects are trees.")
+            size, depth = anchors.get(event.anchor, (1, 1))  # an unknown anchor is the parser's error
+            add(size, depth, event)
+
+
+def from_yaml(text: str | bytes) -> list[Any]:
+    """The documents of a YAML stream (empty documents skipped), read safely and within bounds.
+
+    Only plain YAML is read (PyYAML's safe loader: no Python objects). The input is refused with a
+    :class:`ManifestError` when it is not text, is larger than :data:`MAX_YAML_BYTES`, nests deeper
+    than :data:`MAX_YAML_DEPTH`, expands to more than :data:`MAX_YAML_NODES` values through aliases,
+    or is not valid YAML (the message gives the line and column).
+
+    >>> from_yaml("a: 1\\n---\\nb: [x, y]\\n")
+    [{'a': 1}, {'b': ['x', 'y']}]
+    >>> from_yaml("a: [1, 2\\n")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    k8slearn.manifests.ManifestError: YAML: while parsing a flow sequence: ... (line 2, column 1)
+    Hint: check the indentation and the brackets around that line.
+    """
+    import yaml
+
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise ManifestError(f"YAML: expected text, got {type(text).__name__} {show(text)}",
+                            hint="pass the file's contents, e.g. from_yaml(open(\"service.yaml\").read()).")
+    text = bytes(text) if isinstance(text, (bytes, bytearray)) else str(text)  # the C parser wants exactly str or bytes
+    fast = getattr(yaml, "CSafeLoader", None)
+    limit = MAX_YAML_BYTES if fast else MAX_YAML_BYTES // 8
+    if len(text) > limit:
+        raise ManifestError(f"YAML: {len(text):,} characters is more than the {limit:,} read",
+                            hint="course manifests are a few KiB; split the file or remove what is not needed.")
+    try:
+        _check_events(text, fast or yaml.SafeLoader)
+        docs = list(yaml.load_all(text, Loader=fast or yaml.SafeLoader))
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        problem = ": ".join(p for p in (err.context, err.problem) if p)
+        raise ManifestError(f"YAML: {problem}{_where(mark)}",
+                            hint="check the indentation and the brackets around that line.") from None
+    except yaml.YAMLError as err:
+        raise ManifestError(f"YAML: {show(str(err), 200)[1:-1]}", hint="this is not text YAML can read.") from None
+    except ManifestError:
+        raise
+    except (ValueError, OverflowError) as err:  # e.g. a 5,000-digit number, or a date like 2024-13-45
+        raise ManifestError(f"YAML: a value cannot be read: {show(str(err), 200)[1:-1]}",
+                            hint="write numbers of ordinary size and dates as YYYY-MM-DD (or quote them).") from None
+    return [d for d in docs if d is not None and d != {}]
 
 
 # Fields of a Service spec the model has; the others are reported, not silently dropped.
@@ -239,12 +431,29 @@ _MODELLED = {"type", "selector", "ports", "externalIPs", "externalTrafficPolicy"
              "ipFamilyPolicy", "sessionAffinity", "sessionAffinityConfig", "loadBalancerSourceRanges"}
 
 
+
+
+def _is(value: Any, text: str) -> bool:
+    """``value == text``, for a value that may be anything (a NumPy array compares element-wise)."""
+    return isinstance(value, str) and value == text
+
+
+def _mapping(value: Any, path: str) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ManifestError(f"{path}: Invalid value: {show(value)}: must be a mapping (an object with fields)",
+                            hint="in YAML, an object is written as indented `key: value` lines or {key: value}.")
+    return value
+
+
 def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None) -> Service:
     """A Service object from its manifest, validated like the API server would.
 
     With ``cluster`` the service is added to it (defaulted and allocated like ``kubectl apply``
     would); without, the validated :class:`~k8slearn.model.Service` is returned on its own. Every
-    problem is reported at once, in the API server's words.
+    problem is reported at once, in the API server's words. A ``clusterIP`` is kept if it is free and
+    inside 10.96.0.0/12; headless services (``clusterIP: None``) are not modelled and refused.
 
     >>> c = Cluster.from_layout([1, 1])
     >>> doc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"},
@@ -256,71 +465,118 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
     k8slearn.errors.InvalidService: The Service "db" is invalid: spec.externalTrafficPolicy: Invalid value: "Local": may only be set for externally-accessible services
     Hint: a ClusterIP service without externalIPs is reachable only inside the cluster, so there is no external traffic to keep local. Make it a NodePort or LoadBalancer service (or give it externalIPs), or use internalTrafficPolicy for traffic from pods.
     """
-    if doc.get("kind") != "Service" or doc.get("apiVersion") != "v1":
-        raise InvalidChange(f"expected apiVersion v1, kind Service; got {doc.get('apiVersion')!r}, {doc.get('kind')!r}",
+    doc = _mapping(doc, "document")
+    if not (_is(doc.get("kind"), "Service") and _is(doc.get("apiVersion"), "v1")):
+        raise InvalidChange(f"expected apiVersion v1, kind Service; got {show(doc.get('apiVersion'))}, {show(doc.get('kind'))}",
                             hint="only Services are read back into the model; pods come from the layout.")
-    meta = doc.get("metadata") or {}
-    spec = dict(doc.get("spec") or {})
+    meta = _mapping(doc.get("metadata"), "metadata")
+    spec = _mapping(doc.get("spec"), "spec")
     name = meta.get("name")
-    if not name:
-        raise InvalidChange("metadata.name: Required value", hint="every object needs a name.")
-    ignored = sorted(set(spec) - _MODELLED)
-    affinity = spec.get("sessionAffinity", "None")
-    timeout = ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}).get("timeoutSeconds")
-    ranges = tuple(spec.get("loadBalancerSourceRanges") or ())
-    if ignored:
-        warnings.warn(f"Service {name!r}: k8slearn does not model {', '.join(ignored)}; ignored",
-                      K8sLearnWarning, stacklevel=2)
-    ports = spec.get("ports") or []
+    if name is None or _is(name, ""):
+        raise InvalidChange("metadata.name: Required value: name or generateName is required",
+                            hint="every object needs a name.")
+    namespace = meta.get("namespace")
     errors: list[FieldError] = []
+    if namespace is not None and not (isinstance(namespace, str) and len(namespace) <= 63
+                                      and _DNS1123_LABEL.fullmatch(namespace)):
+        errors.append(FieldError("metadata.namespace", "Invalid value", show(namespace),
+                                 "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+                                 "'-', and must start and end with an alphanumeric character",
+                                 'a namespace name is like "default" or "k8slearn".'))
+    keys = [str(k) for k in spec]
+    ignored = sorted(k for k in keys if k not in _MODELLED)
+    affinity = spec.get("sessionAffinity", "None")
+    config = _mapping(_mapping(spec.get("sessionAffinityConfig"), "spec.sessionAffinityConfig").get("clientIP"),
+                      "spec.sessionAffinityConfig.clientIP")
+    timeout = config.get("timeoutSeconds")
+    ranges = spec.get("loadBalancerSourceRanges")
+    if ignored:
+        listed = ", ".join(show(k, 40)[1:-1] for k in ignored[:10]) + (f" and {len(ignored) - 10} more" if len(ignored) > 10 else "")
+        warnings.warn(f"Service {show(name)}: k8slearn does not model {listed}; ignored",
+                      K8sLearnWarning, stacklevel=2)
+    ports = spec.get("ports")
+    if ports is None:
+        ports = []
+    if isinstance(ports, (str, bytes, Mapping)) or not isinstance(ports, list):
+        errors.append(FieldError("spec.ports", "Invalid value", show(ports), "must be a list of ports",
+                                 "write ports as a list, even for one: ports: [{port: 80, targetPort: 8080}]."))
+        raise InvalidService(name, errors)
     if len(ports) != 1:
         errors.append(FieldError("spec.ports", "Required value" if not ports else "Too many", str(len(ports)),
                                  "" if not ports else "k8slearn models one port per service",
                                  "give the service exactly one port (split others into their own service)."))
         raise InvalidService(name, errors)
     port = ports[0]
+    if not isinstance(port, Mapping):
+        errors.append(FieldError("spec.ports[0]", "Invalid value", show(port), "must be a mapping with port, targetPort, ...",
+                                 "a port is written as {port: 80, targetPort: 8080}."))
+        raise InvalidService(name, errors)
+    if "port" not in port:
+        errors.append(FieldError("spec.ports[0].port", "Required value", "", "", "the port the service listens on, e.g. 80."))
+    protocol = port.get("protocol", "TCP")
+    if not _is(protocol, "TCP"):
+        errors.append(FieldError("spec.ports[0].protocol", "Unsupported value", show(protocol),
+                                 'supported values: "TCP"', "k8slearn models TCP services (the API also allows UDP and SCTP)."))
     target = port.get("targetPort", port.get("port"))
     if isinstance(target, str):
-        errors.append(FieldError("spec.ports[0].targetPort", "Unsupported value", f'"{target}"',
+        errors.append(FieldError("spec.ports[0].targetPort", "Unsupported value", show(target),
                                  "named target ports are not modelled", "use the container's port number."))
-    type_ = spec.get("type", "ClusterIP")
-    etp = spec.get("externalTrafficPolicy")
-    external_ips = tuple(spec.get("externalIPs") or ())
-    if etp is None and externally_accessible(type_, external_ips):
-        etp = "Cluster"  # defaults.go
-    itp = spec.get("internalTrafficPolicy", "Cluster")
-    if not errors:
-        errors += validate_service_spec(
-            type=type_, external_ips=external_ips, external_traffic_policy=etp, internal_traffic_policy=itp,
-            traffic_distribution=spec.get("trafficDistribution"), node_port=port.get("nodePort"),
-            health_check_node_port=spec.get("healthCheckNodePort"), port=port.get("port"), target_port=target,
-            selector=spec.get("selector"),
-            taken_node_ports=cluster._taken_node_ports() if cluster is not None else None,
-            load_balancer_source_ranges=ranges, session_affinity=affinity, session_affinity_timeout=timeout)
+        target = 1
+    cluster_ip = spec.get("clusterIP")
+    cluster_ips = spec.get("clusterIPs")
+    if cluster_ips is not None:
+        if not isinstance(cluster_ips, list):
+            errors.append(FieldError("spec.clusterIPs", "Invalid value", show(cluster_ips), "must be a list of IP addresses",
+                                     "clusterIPs: [10.96.0.50] (or leave it out: the API server fills it in)."))
+        elif len(cluster_ips) > 1:
+            errors.append(FieldError("spec.clusterIPs", "Too many", str(len(cluster_ips)), "k8slearn models one (IPv4) ClusterIP",
+                                     "dual-stack services are not modelled."))
+        elif cluster_ips and cluster_ip is None:
+            cluster_ip = cluster_ips[0]
+        elif cluster_ips and not (isinstance(cluster_ip, str) and _is(cluster_ips[0], cluster_ip)):
+            errors.append(FieldError("spec.clusterIPs[0]", "Invalid value", show(cluster_ips[0]),
+                                     "must match `clusterIP` when both are specified", "give the same address in both."))
+    raw = {"name": name, "type": spec.get("type", "ClusterIP"), "selector": spec.get("selector"),
+           "port": port.get("port", 80), "target_port": target, "node_port": port.get("nodePort"),
+           "external_ips": spec.get("externalIPs"), "external_traffic_policy": spec.get("externalTrafficPolicy"),
+           "internal_traffic_policy": spec.get("internalTrafficPolicy", "Cluster"),
+           "health_check_node_port": spec.get("healthCheckNodePort"),
+           "traffic_distribution": spec.get("trafficDistribution"), "cluster_ip": cluster_ip,
+           "load_balancer_source_ranges": ranges, "session_affinity": affinity, "session_affinity_timeout": timeout}
+    fields, type_errors = check_service_fields(raw)
+    errors += type_errors
     if errors:
         raise InvalidService(name, errors)
     if cluster is not None:
-        return cluster.add_service(
-            name, type=type_, selector=spec.get("selector"), port=port["port"], target_port=target,
-            node_port=port.get("nodePort"), external_ips=external_ips,
-            external_traffic_policy=spec.get("externalTrafficPolicy"), internal_traffic_policy=itp,
-            health_check_node_port=spec.get("healthCheckNodePort"),
-            traffic_distribution=spec.get("trafficDistribution"), load_balancer_source_ranges=ranges,
-            session_affinity=affinity, session_affinity_timeout=timeout)
-    svc = Service(name, type=type_, selector=dict(spec.get("selector") or {}), port=port["port"],
-                  target_port=target, node_port=port.get("nodePort"),
-                  cluster_ip=IPv4Address(spec["clusterIP"]) if spec.get("clusterIP") not in (None, "", "None") else None,
-                  external_ips=tuple(IPv4Address(a) for a in external_ips), external_traffic_policy=etp,
-                  internal_traffic_policy=itp, health_check_node_port=spec.get("healthCheckNodePort"),
-                  traffic_distribution=spec.get("trafficDistribution"),
-                  load_balancer_source_ranges=tuple(parse_cidr(r) for r in ranges), session_affinity=affinity,
-                  session_affinity_timeout=(timeout if timeout is not None else
-                                            DEFAULT_AFFINITY_TIMEOUT if affinity == "ClientIP" else None))
-    if meta.get("namespace"):
-        svc = dataclasses.replace(svc, namespace=meta["namespace"])
+        fields.pop("name")
+        return cluster.add_service(name, **fields)
+    if fields["external_traffic_policy"] is None and externally_accessible(fields["type"], fields["external_ips"]):
+        fields["external_traffic_policy"] = "Cluster"  # defaults.go
+    if fields["session_affinity"] == "ClientIP" and fields["session_affinity_timeout"] is None:
+        fields["session_affinity_timeout"] = DEFAULT_AFFINITY_TIMEOUT  # defaults.go
+    errors = _service_rules(fields, {})
+    if errors:
+        raise InvalidService(name, errors)
+    svc = Service(**fields)
+    if namespace:
+        svc = dataclasses.replace(svc, namespace=str(namespace))
     return svc
 
 
 def service_from_yaml(text: str, cluster: Cluster | None = None) -> list[Service]:
-    """Every Service in a YAML stream, read with :func:`service_from_manifest` (other kinds skipped)."""
-    return [service_from_manifest(d, cluster) for d in from_yaml(text) if d.get("kind") == "Service"]
+    """Every Service in a YAML stream, read with :func:`service_from_manifest` (other kinds skipped).
+
+    All or nothing: if any document is invalid, none of the stream's services is added to ``cluster``
+    (a warning turned into an error, ``-W error``, also undoes them).
+    """
+    docs = from_yaml(text)
+    for i, d in enumerate(docs):
+        if not isinstance(d, Mapping):
+            raise ManifestError(f"YAML document {i + 1}: {show(d)} is not a Kubernetes object",
+                                hint="each document (separated by ---) is a mapping with apiVersion, kind, "
+                                "metadata and spec.")
+    services = [d for d in docs if _is(d.get("kind"), "Service")]
+    if cluster is None:
+        return [service_from_manifest(d) for d in services]
+    with cluster.atomic():
+        return [service_from_manifest(d, cluster) for d in services]

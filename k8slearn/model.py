@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import itertools
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
 from types import MappingProxyType
 from typing import Any, Union
 
@@ -23,18 +25,29 @@ from .errors import (
     FieldError,
     InvalidChange,
     InvalidNetworkPolicy,
+    InvalidNode,
+    InvalidPod,
     InvalidService,
     K8sLearnWarning,
     NotFound,
+    show,
 )
 from .validation import (
     DEFAULT_AFFINITY_TIMEOUT,
+    IP_MODES,
     NODE_PORT_RANGE,
+    SERVICE_CIDR,
+    _service_rules,
+    as_int,
+    check_bool,
     check_replicas,
+    check_service_fields,
     externally_accessible,
+    label_errors,
+    name_errors,
     needs_health_check,
     validate_network_policy,
-    validate_service_spec,
+    zone_errors,
 )
 
 __all__ = ["Node", "Pod", "Service", "Endpoint", "NetworkPolicy", "IPBlock", "Cluster", "node_names", "CLIENT_IP"]
@@ -43,9 +56,16 @@ __all__ = ["Node", "Pod", "Service", "Endpoint", "NetworkPolicy", "IPBlock", "Cl
 CLIENT_IP = IPv4Address("198.51.100.7")
 
 _NODE_NETWORK = IPv4Network("192.168.0.0/16")
-_SERVICE_CIDR = IPv4Network("10.96.0.0/12")
-_LB_FIRST = IPv4Address("203.0.113.100")  # TEST-NET-3, documentation addresses
-_EXTERNAL_IP_FIRST = IPv4Address("203.0.113.200")
+_SERVICE_CIDR = SERVICE_CIDR
+#: Load-balancer addresses: 203.0.113.100-199, inside TEST-NET-3 (documentation addresses, RFC 5737).
+LB_POOL = (IPv4Address("203.0.113.100"), IPv4Address("203.0.113.199"))
+#: Addresses external_ip_for hands out: 203.0.113.200-254 (TEST-NET-3 too).
+EXTERNAL_IP_POOL = (IPv4Address("203.0.113.200"), IPv4Address("203.0.113.254"))
+_LB_FIRST = LB_POOL[0]
+_EXTERNAL_IP_FIRST = EXTERNAL_IP_POOL[0]
+#: The most nodes a cluster may have: Kubernetes is designed for up to 5,000 nodes per cluster
+#: (kubernetes.io/docs/setup/best-practices/cluster-large/).
+MAX_NODES = 5000
 
 
 def _frozen_message(self: Any, name: str, value: Any) -> None:
@@ -141,6 +161,8 @@ class Pod:
     terminating: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.labels, Mapping):
+            raise InvalidPod(self.name, label_errors("metadata.labels", self.labels)[1])
         object.__setattr__(self, "labels", MappingProxyType(dict(self.labels)))
 
     def __repr__(self) -> str:
@@ -211,8 +233,17 @@ class Service:
     session_affinity_timeout: int | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.selector, Mapping):
+            raise InvalidService(self.name, label_errors("spec.selector", self.selector)[1])
+        if isinstance(self.external_ips, (str, bytes)) or not isinstance(self.external_ips, Iterable):
+            raise InvalidService(self.name, [FieldError("spec.externalIPs", "Invalid value", show(self.external_ips),
+                                                        "must be a list of IP addresses")])
         object.__setattr__(self, "selector", MappingProxyType(dict(self.selector)))
         object.__setattr__(self, "external_ips", tuple(self.external_ips))
+        if isinstance(self.load_balancer_source_ranges, (str, bytes)) or not isinstance(
+                self.load_balancer_source_ranges, Iterable):
+            raise InvalidService(self.name, [FieldError("spec.LoadBalancerSourceRanges", "Invalid value",
+                                                        show(self.load_balancer_source_ranges), "must be a list of CIDRs")])
         object.__setattr__(self, "load_balancer_source_ranges", tuple(self.load_balancer_source_ranges))
 
     def __hash__(self) -> int:
@@ -406,7 +437,8 @@ class Cluster:
     :meth:`endpoints`. Change it with :meth:`move_pod`, :meth:`scale`, :meth:`add_node`,
     :meth:`remove_node`, :meth:`set_pod`, :meth:`set_node`, :meth:`add_service` and
     :meth:`patch_service`: each is checked first and, if it is invalid, raises and leaves the cluster
-    exactly as it was.
+    exactly as it was (same objects, same :attr:`version`). Several changes made inside
+    ``with cluster.atomic():`` happen together or not at all.
 
     >>> c = Cluster.from_layout({"node-a": 1, "node-b": 2}, type="LoadBalancer")
     >>> c
@@ -416,8 +448,11 @@ class Cluster:
     """
 
     def __init__(self, *, name: str = "demo", cluster_cidr: str | IPv4Network = "10.244.0.0/16") -> None:
+        if not isinstance(name, str):
+            raise InvalidChange(f"name: Invalid value: {show(name)}: must be a string",
+                                hint='the cluster\'s name is only for display, e.g. name="demo".')
         self.name = name
-        self.cluster_cidr = IPv4Network(cluster_cidr)
+        self.cluster_cidr = _cluster_cidr(cluster_cidr)
         self._state = _State((), (), ())
         self._cache: dict[Any, Any] = {}
         self.version = 0  # bumped on every change, so views can tell they are stale
@@ -441,33 +476,26 @@ class Cluster:
 
         ``layout`` is ``{"node-a": 2, "node-b": 1}`` or just ``[2, 1, 0]`` (nodes named node-a, node-b,
         ...). Addresses are deterministic: node *i* gets 192.168.0.(11+i) and pod CIDR 10.244.(i+1).0/24;
-        pods are named ``web-1``, ``web-2``, ... in node order.
+        pods are named ``web-1``, ``web-2``, ... in node order. ``zones`` gives each node's zone: a
+        list (repeated over the nodes) or a mapping from node name to zone.
 
         >>> c = Cluster.from_layout([2, 1, 0])
         >>> [(p.name, p.node, str(p.ip)) for p in c.pods]
         [('web-1', 'node-a', '10.244.1.5'), ('web-2', 'node-a', '10.244.1.6'), ('web-3', 'node-b', '10.244.2.5')]
         """
-        if not isinstance(layout, Mapping):
-            counts = list(layout)
-            layout = dict(zip(node_names(len(counts)), counts))
-        big = len(layout) > 250
+        counts_of = _layout(layout)
+        service_errors = name_errors("service", service)
+        if service_errors:
+            raise InvalidService(service, service_errors)
+        service = str(service)
+        zone_of = _zones(zones, list(counts_of))
+        big = len(counts_of) > 250
         cluster = cls(name=name, cluster_cidr="10.0.0.0/8" if big else "10.244.0.0/16")
-        if zones is None:
-            zone_of = {n: "zone-a" for n in layout}
-        elif isinstance(zones, Mapping):
-            zone_of = {n: zones.get(n, "zone-a") for n in layout}
-        else:
-            zone_list = list(zones)
-            zone_of = {n: zone_list[i % len(zone_list)] for i, n in enumerate(layout)}
-        nodes = [cluster._new_node(n, zone_of[n], i) for i, n in enumerate(layout)]
+        nodes = [cluster._new_node(n, zone_of[n], i) for i, n in enumerate(counts_of)]
         pods: list[Pod] = []
         labels = {"app": service}
         for node in nodes:
-            count = layout[node.name]
-            if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 250:
-                raise InvalidChange(f"layout[{node.name!r}] = {count!r}: a pod count must be a whole number from 0 to 250",
-                                    hint='for example {"node-a": 2, "node-b": 1, "node-c": 0}; a node\'s /24 pod CIDR holds about 250 pods.')
-            for k in range(count):  # addresses .5, .6, ... as _free_pod_ip would hand them out
+            for k in range(counts_of[node.name]):  # addresses .5, .6, ... as _free_pod_ip would hand them out
                 pods.append(Pod(f"{service}-{len(pods) + 1}", node.name, node.pod_cidr.network_address + 5 + k, labels))
         cluster._commit(_State(tuple(nodes), tuple(pods), ()))
         cluster.add_service(service, type=type, selector=labels, port=port, target_port=target_port,
@@ -480,6 +508,31 @@ class Cluster:
         other = Cluster(name=self.name, cluster_cidr=self.cluster_cidr)
         other._commit(self._state)
         return other
+
+    @contextmanager
+    def atomic(self) -> Iterator[Cluster]:
+        """Make several changes as one: if anything inside the ``with`` block raises, none happen.
+
+        The cluster is put back exactly as it was (same objects, same :attr:`version`) and the error
+        goes on; warnings turned into errors (``-W error``) count as errors too.
+
+        >>> c = Cluster.from_layout([1, 1])
+        >>> try:
+        ...     with c.atomic():
+        ...         _ = c.move_pod("web-1", "node-b")
+        ...         _ = c.scale("web", -1)
+        ... except InvalidChange:
+        ...     pass
+        >>> c.pod("web-1").node, c.version
+        ('node-a', 2)
+        """
+        saved = (self._state, self.version)
+        try:
+            yield self
+        except BaseException:
+            self._state, self.version = saved
+            self._cache = {}
+            raise
 
     # ------------------------------------------------------------------ reading
     @property
@@ -500,6 +553,11 @@ class Cluster:
 
     def cached(self, key: Any, compute: Any) -> Any:
         """``compute()``, remembered until the next change to the cluster (for derived views)."""
+        try:
+            hash(key)
+        except TypeError:
+            raise InvalidChange(f"cached: key {show(key)} cannot be hashed",
+                                hint="use a tuple of strings and numbers as the key.") from None
         key = ("user", key)
         if key not in self._cache:
             self._cache[key] = compute()
@@ -513,11 +571,11 @@ class Cluster:
         return self._cache[key]
 
     def _lookup(self, kind: str, ref: Any) -> Any:
-        if not isinstance(ref, str):
-            ref = getattr(ref, "name", ref)
-        found = self._index(kind).get(ref)
+        if isinstance(ref, (Node, Pod, Service)):
+            ref = ref.name
+        found = self._index(kind).get(ref) if isinstance(ref, str) else None
         if found is None:
-            raise NotFound(kind, str(ref), list(self._index(kind)))
+            raise NotFound(kind, ref, list(self._index(kind)))
         return found
 
     def node(self, name: NodeRef) -> Node:
@@ -548,9 +606,12 @@ class Cluster:
         svc = self.service(service)
         key = ("selected", svc.name)
         if key not in self._cache:
-            sel = svc.selector.items()
-            self._cache[key] = tuple(p for p in self.pods if sel and all(p.labels.get(k) == v for k, v in sel))
+            self._cache[key] = self._matching(svc.selector)
         return self._cache[key]
+
+    def _matching(self, selector: Mapping[str, str]) -> tuple[Pod, ...]:
+        sel = selector.items()
+        return tuple(p for p in self.pods if sel and all(p.labels.get(k) == v for k, v in sel))
 
     def endpoints(self, service: ServiceRef) -> tuple[Endpoint, ...]:
         """The service's endpoints with their conditions, as the EndpointSlice controller publishes them.
@@ -584,7 +645,7 @@ class Cluster:
 
     def owner_of(self, address: IPv4Address | str) -> Node | Pod | Service | None:
         """Which node, pod or service an address belongs to (None for an outside address)."""
-        ip = IPv4Address(str(address))
+        ip = _address("address", address)
         key = ("owners",)
         if key not in self._cache:
             owners: dict[IPv4Address, Any] = {}
@@ -643,7 +704,7 @@ class Cluster:
     def _new_node(self, name: str, zone: str, index: int) -> Node:
         ip = _NODE_NETWORK.network_address + 11 + index
         start = int(self.cluster_cidr.network_address) + (index + 1) * 256
-        if start + 256 > int(self.cluster_cidr.broadcast_address) + 1:
+        if start + 256 > int(self.cluster_cidr.broadcast_address) + 1 or index + 11 >= _NODE_NETWORK.num_addresses - 1:
             raise InvalidChange(f"no pod CIDR left in {self.cluster_cidr} for node {name!r}",
                                 hint="the cluster CIDR is split into one /24 per node; use fewer nodes.")
         return Node(name, ip, IPv4Network((start, 24)), zone)
@@ -680,7 +741,7 @@ class Cluster:
     def set_pod(self, pod: PodRef, *, ready: bool | None = None, terminating: bool | None = None) -> Pod:
         """Mark a pod ready / not ready (its readiness probe) or terminating (being deleted)."""
         p = self.pod(pod)
-        changes = {k: bool(v) for k, v in (("ready", ready), ("terminating", terminating)) if v is not None}
+        changes = {k: check_bool(k, v) for k, v in (("ready", ready), ("terminating", terminating)) if v is not None}
         new = dataclasses.replace(p, **changes)
         self._commit(self._replace(pods=[new if q.name == p.name else q for q in self.pods]))
         return new
@@ -690,8 +751,11 @@ class Cluster:
         n = self.node(node)
         changes: dict[str, Any] = {}
         if ready is not None:
-            changes["ready"] = bool(ready)
+            changes["ready"] = check_bool("ready", ready)
         if zone is not None:
+            errors = zone_errors(zone)
+            if errors:
+                raise InvalidNode(n.name, errors)
             changes["zone"] = str(zone)
         new = dataclasses.replace(n, **changes)
         self._commit(self._replace(nodes=[new if m.name == n.name else m for m in self.nodes]))
@@ -702,8 +766,18 @@ class Cluster:
         taken = set(self._index("node"))
         if name is None:
             name = next(n for n in node_names(len(taken) + 27) if n not in taken)
-        elif name in taken:
-            raise InvalidChange(f'nodes "{name}" already exists', hint=f"choose a new name; taken: {sorted(taken)}.")
+            errors = zone_errors(zone)
+        else:
+            errors = name_errors("node", name) + zone_errors(zone)
+        if errors:
+            raise InvalidNode(name, errors)
+        name, zone = str(name), str(zone)  # plain str, whatever str subclass came in
+        if len(taken) >= MAX_NODES:
+            raise InvalidChange(f"the cluster already has {len(taken)} nodes",
+                                hint=f"Kubernetes is designed for at most {MAX_NODES:,} nodes per cluster.")
+        if name in taken:
+            raise InvalidChange(f'nodes "{name}" already exists',
+                                hint=f"choose a new name; taken: {', '.join(sorted(taken)[:30])}.")
         used_ips = {n.ip for n in self.nodes}
         used_cidrs = {n.pod_cidr for n in self.nodes}
         index = 0
@@ -721,7 +795,8 @@ class Cluster:
         left = [p.name for p in self.pods_on(n)]
         if left:
             raise InvalidChange(
-                f"node {n.name!r} still runs {len(left)} pod(s): {', '.join(left)}",
+                f"node {n.name!r} still runs {len(left)} pod(s): {', '.join(left[:10])}"
+                + (f" and {len(left) - 10} more" if len(left) > 10 else ""),
                 hint=f"a node is drained before it is removed: move them first, e.g. "
                 f"cluster.move_pod({left[0]!r}, ...), or mark the node not ready with set_node({n.name!r}, ready=False) "
                 "to see what a failed node does.",
@@ -740,6 +815,7 @@ class Cluster:
         """
         svc = self.service(service)
         check_replicas(replicas)
+        replicas = as_int(replicas)
         if not svc.selector:
             raise InvalidChange(f"service {svc.name!r} has no selector, so it selects no pods to scale",
                                 hint="give the service a selector with add_service(..., selector={...}).")
@@ -750,11 +826,17 @@ class Cluster:
             drop = {p.name for p in current[replicas:]}
             pods = [p for p in pods if p.name not in drop]
         else:
-            taken = {p.name for p in pods}
             counts = {n.name: 0 for n in self.nodes}
             for p in current:
                 counts[p.node] += 1
             ready_nodes = [n for n in self.nodes if n.ready] or list(self.nodes)
+            room = {n.name: _POD_SLOTS - len(self.pods_on(n)) for n in ([target] if target else ready_nodes)}
+            if replicas - len(current) > sum(room.values()):
+                where = f"node {target.name!r}" if target else f"the {len(room)} ready node(s)"
+                raise InvalidChange(
+                    f"spec.replicas: Invalid value: {replicas}: {where} can take only {sum(room.values())} more pod(s)",
+                    hint="each node's /24 pod CIDR holds about 250 pod IPs; add nodes (add_node) or scale to fewer.")
+            taken = {p.name for p in pods}
             serial = 1
             for _ in range(replicas - len(current)):
                 where = target or min(ready_nodes, key=lambda n: counts[n.name])
@@ -770,10 +852,16 @@ class Cluster:
     def add_pod(self, name: str, node: NodeRef, *, labels: Mapping[str, str] | None = None,
                 ready: bool = True, terminating: bool = False) -> Pod:
         """Add one pod (for clients inside the cluster, or hand-made layouts)."""
+        clean, errors = label_errors("metadata.labels", labels)
+        errors = name_errors("pod", name) + errors
+        if errors:
+            raise InvalidPod(name, errors)
+        ready, terminating = check_bool("ready", ready), check_bool("terminating", terminating)
+        name = str(name)
         if name in self._index("pod"):
             raise InvalidChange(f'pods "{name}" already exists', hint="pod names are unique in a namespace.")
         n = self.node(node)
-        pod = Pod(name, n.name, self._free_pod_ip(n, self.pods), dict(labels or {}), ready, terminating)
+        pod = Pod(name, n.name, self._free_pod_ip(n, self.pods), clean, ready, terminating)
         self._commit(self._replace(pods=[*self.pods, pod]))
         return pod
 
@@ -794,15 +882,27 @@ class Cluster:
                     taken[port] = s.name
         return taken
 
-    def _allocate_node_port(self, preferred: int, taken: Mapping[int, str]) -> int:
+    def _allocate_node_port(self, preferred: int, taken: Mapping[int, str], *, what: str = "a nodePort") -> int:
         """A deterministic stand-in for the API server's random NodePort allocator."""
         if preferred in NODE_PORT_RANGE and preferred not in taken:
             return preferred
-        return next(p for p in NODE_PORT_RANGE if p not in taken)
+        port = next((p for p in NODE_PORT_RANGE if p not in taken), None)
+        if port is None:
+            # storage/alloc.go: the allocator's ErrFull, returned as an internal error.
+            raise InvalidChange(
+                f"Internal error occurred: failed to allocate {what}: range is full",
+                hint=f"all {len(NODE_PORT_RANGE):,} ports of the NodePort range 30000-32767 are in use (NodePorts "
+                "and health-check ports of every NodePort and LoadBalancer service). Delete a service or make it "
+                "a ClusterIP service to free its ports.")
+        return port
 
-    def _next_address(self, first: IPv4Address, used: set[IPv4Address]) -> IPv4Address:
+    def _next_address(self, first: IPv4Address, used: set[IPv4Address], last: IPv4Address | None = None
+                      ) -> IPv4Address | None:
+        """The first address from ``first`` (up to ``last``) that is not in ``used``, or None."""
         ip = first
         while ip in used:
+            if last is not None and ip >= last:
+                return None
             ip += 1
         return ip
 
@@ -823,13 +923,17 @@ class Cluster:
         load_balancer_source_ranges: Iterable[str] = (),
         session_affinity: str = "None",
         session_affinity_timeout: int | None = None,
+        cluster_ip: str | IPv4Address | None = None,
         _warn: bool = True,
     ) -> Service:
         """Create a Service, defaulted and validated as the API server would.
 
         ``externalTrafficPolicy`` defaults to Cluster on externally accessible services; a NodePort is
         allocated for NodePort and LoadBalancer services (30000 + port when free); a LoadBalancer gets
-        an address from 203.0.113.0/24 and, with Local, a ``healthCheckNodePort``.
+        an address from 203.0.113.100-199 and, with Local, a ``healthCheckNodePort``; the ClusterIP
+        comes from 10.96.0.0/12 unless ``cluster_ip`` asks for one. A selector that matches no pod is
+        accepted with a :class:`~k8slearn.errors.K8sLearnWarning` (before anything changes, so a
+        warning turned into an error leaves the cluster as it was).
 
         >>> c = Cluster.from_layout([1, 1])
         >>> c.add_service("db", selector={"app": "web"}, external_traffic_policy="Local")
@@ -838,19 +942,23 @@ class Cluster:
         k8slearn.errors.InvalidService: The Service "db" is invalid: spec.externalTrafficPolicy: Invalid value: "Local": may only be set for externally-accessible services
         Hint: a ClusterIP service without externalIPs is reachable only inside the cluster, so there is no external traffic to keep local. Make it a NodePort or LoadBalancer service (or give it externalIPs), or use internalTrafficPolicy for traffic from pods.
         """
+        raw = {"name": name, "type": type, "selector": {} if selector is None else selector, "port": port,
+               "target_port": target_port, "node_port": node_port, "external_ips": external_ips,
+               "external_traffic_policy": external_traffic_policy,
+               "internal_traffic_policy": internal_traffic_policy,
+               "health_check_node_port": health_check_node_port, "traffic_distribution": traffic_distribution,
+               "cluster_ip": cluster_ip, "load_balancer_source_ranges": load_balancer_source_ranges,
+               "session_affinity": session_affinity, "session_affinity_timeout": session_affinity_timeout}
+        fields, errors = check_service_fields(raw)
+        if errors:
+            raise InvalidService(name, errors)
         if name in self._index("service"):
             raise InvalidChange(f'services "{name}" already exists',
                                 hint=f"use patch_service({name!r}, ...) to change it.")
-        ips = tuple(IPv4Address(str(a)) for a in external_ips)
-        svc = Service(name, type=type, selector=dict(selector or {}), port=port, target_port=target_port,
-                      node_port=node_port, external_ips=ips, external_traffic_policy=external_traffic_policy,
-                      internal_traffic_policy=internal_traffic_policy,
-                      health_check_node_port=health_check_node_port, traffic_distribution=traffic_distribution,
-                      session_affinity=session_affinity, session_affinity_timeout=session_affinity_timeout)
-        svc = self._admit(svc, old=None, source_ranges=tuple(load_balancer_source_ranges))
-        self._commit(self._replace(services=[*self.services, svc]))
+        svc = self._admit(Service(**fields), old=None)
         if _warn:
             self._warn_if_selects_nothing(svc)
+        self._commit(self._replace(services=[*self.services, svc]))
         return svc
 
     def patch_service(
@@ -873,26 +981,27 @@ class Cluster:
         """Change a service like ``kubectl patch``: only the fields you pass change.
 
         As in the API server's update strategy, changing ``type`` drops the fields the new type cannot
-        have (unless you set them in the same patch) and defaults the ones it needs.
+        have (unless you set them in the same patch) and defaults the ones it needs. A
+        ``node_port`` or ``health_check_node_port`` of 0 means "allocate one", as in the API.
 
         >>> c = Cluster.from_layout([2, 1, 0])
         >>> c.patch_service("web", external_traffic_policy="Local").health_check_node_port
         32000
         """
         old = self.service(service)
-        changes: dict[str, Any] = {}
+        raw: dict[str, Any] = {}
         for key, value in (("type", type), ("external_traffic_policy", external_traffic_policy),
                            ("internal_traffic_policy", internal_traffic_policy), ("node_port", node_port),
                            ("health_check_node_port", health_check_node_port),
                            ("traffic_distribution", traffic_distribution),
-                           ("load_balancer_ip_mode", load_balancer_ip_mode), ("session_affinity", session_affinity),
-                           ("session_affinity_timeout", session_affinity_timeout)):
+                           ("load_balancer_ip_mode", load_balancer_ip_mode), ("external_ips", external_ips),
+                           ("selector", selector), ("load_balancer_source_ranges", load_balancer_source_ranges),
+                           ("session_affinity", session_affinity), ("session_affinity_timeout", session_affinity_timeout)):
             if value is not None:
-                changes[key] = value
-        if external_ips is not None:
-            changes["external_ips"] = tuple(IPv4Address(str(a)) for a in external_ips)
-        if selector is not None:
-            changes["selector"] = dict(selector)
+                raw[key] = value
+        changes, errors = check_service_fields(raw)
+        if errors:
+            raise InvalidService(old.name, errors)
         new = dataclasses.replace(old, **changes)
         # strategy.go dropTypeDependentFields: fields the new type cannot have go, unless set in this patch.
         if not externally_accessible(new.type, new.external_ips) and "external_traffic_policy" not in changes:
@@ -904,14 +1013,12 @@ class Cluster:
         if not needs_health_check(new.type, new.external_traffic_policy or ("Cluster" if externally_accessible(new.type, new.external_ips) else None)) \
                 and "health_check_node_port" not in changes:
             new = dataclasses.replace(new, health_check_node_port=None)
-        if session_affinity == "None" and session_affinity_timeout is None:
+        if changes.get("session_affinity") == "None" and "session_affinity_timeout" not in changes:
             new = dataclasses.replace(new, session_affinity_timeout=None)  # the config goes with the affinity
-        ranges = (tuple(load_balancer_source_ranges) if load_balancer_source_ranges is not None
-                  else tuple(str(n) for n in old.load_balancer_source_ranges))
-        new = self._admit(new, old=old, source_ranges=ranges)
-        self._commit(self._replace(services=[new if s.name == old.name else s for s in self.services]))
+        new = self._admit(new, old=old)
         if "selector" in changes:
             self._warn_if_selects_nothing(new)
+        self._commit(self._replace(services=[new if s.name == old.name else s for s in self.services]))
         return new
 
     def delete_service(self, service: ServiceRef) -> Service:
@@ -920,25 +1027,26 @@ class Cluster:
         self._commit(self._replace(services=[s for s in self.services if s.name != svc.name]))
         return svc
 
-    def _admit(self, svc: Service, *, old: Service | None, source_ranges: tuple[str, ...] = ()) -> Service:
-        """Default, validate and allocate, like the API server's create/update path."""
+    def _admit(self, svc: Service, *, old: Service | None) -> Service:
+        """Default, validate and allocate, like the API server's create/update path.
+
+        ``svc``'s fields have the right types already (:func:`~k8slearn.validation.check_service_fields`).
+        """
         external = externally_accessible(svc.type, svc.external_ips)
         if external and svc.external_traffic_policy is None:
             svc = dataclasses.replace(svc, external_traffic_policy="Cluster")  # defaults.go
         if svc.session_affinity == "ClientIP" and svc.session_affinity_timeout is None:
             svc = dataclasses.replace(svc, session_affinity_timeout=DEFAULT_AFFINITY_TIMEOUT)  # defaults.go
         taken = self._taken_node_ports(excluding=svc.name)
-        errors: list[FieldError] = validate_service_spec(
-            type=svc.type, external_ips=svc.external_ips, external_traffic_policy=svc.external_traffic_policy,
-            internal_traffic_policy=svc.internal_traffic_policy, traffic_distribution=svc.traffic_distribution,
-            node_port=svc.node_port, health_check_node_port=svc.health_check_node_port,
-            port=svc.port, target_port=svc.target_port, selector=svc.selector, taken_node_ports=taken,
-            load_balancer_source_ranges=source_ranges, session_affinity=svc.session_affinity,
-            session_affinity_timeout=svc.session_affinity_timeout,
-        )
-        if svc.load_balancer_ip_mode not in ("VIP", "Proxy"):
+        fields = {f: getattr(svc, f) for f in ("type", "external_ips", "external_traffic_policy",
+                                               "internal_traffic_policy", "traffic_distribution", "node_port",
+                                               "health_check_node_port", "port", "target_port",
+                                               "load_balancer_source_ranges", "session_affinity",
+                                               "session_affinity_timeout")}
+        errors: list[FieldError] = _service_rules(fields, taken)
+        if svc.load_balancer_ip_mode not in IP_MODES:
             errors.append(FieldError(
-                "status.loadBalancer.ingress[0].ipMode", "Unsupported value", f'"{svc.load_balancer_ip_mode}"',
+                "status.loadBalancer.ingress[0].ipMode", "Unsupported value", show(svc.load_balancer_ip_mode),
                 'supported values: "Proxy", "VIP"',
                 '"VIP": the load balancer passes packets on with the LB IP as destination; "Proxy": it '
                 "proxies them (and kube-proxy must not short-circuit in-cluster traffic to the LB IP).",
@@ -947,43 +1055,54 @@ class Cluster:
                 and old.health_check_node_port != svc.health_check_node_port
                 and needs_health_check(svc.type, svc.external_traffic_policy)):
             # validation.go validateServiceExternalTrafficFieldsUpdate: field.Forbidden(..., "field is immutable")
+            errors = [e for e in errors if e.field != "spec.healthCheckNodePort"]
             errors.append(FieldError(
                 "spec.healthCheckNodePort", "Forbidden", "",
                 "field is immutable",
                 "once allocated, the health-check port stays while the service is LoadBalancer + Local, "
                 "because the cloud load balancer's probes are configured with it.",
             ))
-        if svc.health_check_node_port is not None and svc.health_check_node_port in taken and not any(
-                e.field == "spec.healthCheckNodePort" for e in errors):
-            errors.append(FieldError("spec.healthCheckNodePort", "Invalid value", str(svc.health_check_node_port),
-                                     "provided port is already allocated",
-                                     f'service "{taken[svc.health_check_node_port]}" already uses port '
-                                     f"{svc.health_check_node_port} (as its NodePort or health-check port); every "
-                                     "node listens on both, so no two services can share one."))
+        used = {s.cluster_ip for s in self.services if s.name != svc.name}
+        if svc.cluster_ip is not None and svc.cluster_ip in used and (old is None or old.cluster_ip != svc.cluster_ip):
+            errors.append(FieldError("spec.clusterIPs", "Invalid value", show(str(svc.cluster_ip)),
+                                     f"failed to allocate IP {svc.cluster_ip}: provided IP is already allocated",
+                                     "another service has this ClusterIP; leave clusterIP unset to get a free one."))
         if errors:
             raise InvalidService(svc.name, errors)
-        svc = dataclasses.replace(svc, load_balancer_source_ranges=tuple(
-            ip_network(str(r).strip(), strict=False) for r in source_ranges))
-        used = {s.cluster_ip for s in self.services if s.name != svc.name}
         if svc.cluster_ip is None:
-            svc = dataclasses.replace(svc, cluster_ip=self._next_address(_SERVICE_CIDR.network_address + 10, used))
+            ip = self._next_address(_SERVICE_CIDR.network_address + 10, used, _SERVICE_CIDR.broadcast_address - 1)
+            if ip is None:
+                raise InvalidChange("Internal error occurred: failed to allocate a serviceIP: range is full",
+                                    hint=f"every address of the service CIDR {_SERVICE_CIDR} is in use.")
+            svc = dataclasses.replace(svc, cluster_ip=ip)
+        if svc.health_check_node_port is not None:
+            taken = {**taken, svc.health_check_node_port: svc.name}  # not for its own nodePort either
         if svc.type in ("NodePort", "LoadBalancer") and svc.node_port is None:
             svc = dataclasses.replace(svc, node_port=self._allocate_node_port(30000 + svc.port, taken))
         if svc.node_port is not None:
             taken = {**taken, svc.node_port: svc.name}
         if svc.type == "LoadBalancer" and svc.load_balancer_ip is None:
             used_lb = {s.load_balancer_ip for s in self.services if s.name != svc.name}
-            svc = dataclasses.replace(svc, load_balancer_ip=self._next_address(_LB_FIRST, used_lb))
+            used_lb |= {a for s in self.services for a in s.external_ips} | set(svc.external_ips)
+            ip = self._next_address(LB_POOL[0], used_lb, LB_POOL[1])
+            if ip is None:
+                raise InvalidChange(
+                    f"no load-balancer address left: the pool {LB_POOL[0]}-{LB_POOL[1]} is used up",
+                    hint="on a real cluster the service would be created and wait with EXTERNAL-IP <pending> "
+                    "until an address is free. Delete a LoadBalancer service, or use type NodePort.")
+            svc = dataclasses.replace(svc, load_balancer_ip=ip)
         if needs_health_check(svc.type, svc.external_traffic_policy) and svc.health_check_node_port is None:
-            svc = dataclasses.replace(svc, health_check_node_port=self._allocate_node_port(32000, taken))
+            svc = dataclasses.replace(svc, health_check_node_port=self._allocate_node_port(
+                32000, taken, what="a HealthCheck NodePort 0"))
         return svc
 
     def _warn_if_selects_nothing(self, svc: Service) -> None:
-        if not self.selected_pods(svc):
+        if not self._matching(svc.selector):
             labels = sorted({f"{k}={v}" for p in self.pods for k, v in p.labels.items()})
+            shown = ", ".join(labels[:20]) + (f" ... ({len(labels) - 20} more)" if len(labels) > 20 else "")
             warnings.warn(
-                f'Service "{svc.name}": selector {dict(svc.selector)} matches no pods, so it has no endpoints '
-                f"(kubectl accepts this). Pod labels in this cluster: {', '.join(labels) or 'none'}.",
+                f'Service "{svc.name}": selector {show(dict(svc.selector), 120)} matches no pods, so it has no '
+                f"endpoints (kubectl accepts this). Pod labels in this cluster: {shown or 'none'}.",
                 K8sLearnWarning,
                 stacklevel=3,
             )
@@ -991,11 +1110,12 @@ class Cluster:
     # ------------------------------------------------------------------ network policies
     def network_policy(self, name: str | NetworkPolicy) -> NetworkPolicy:
         """The NetworkPolicy with this name (a wrong name lists the valid ones)."""
-        name = getattr(name, "name", name)
+        if isinstance(name, NetworkPolicy):
+            name = name.name
         for np in self.network_policies:
-            if np.name == name:
+            if isinstance(name, str) and np.name == name:
                 return np
-        raise NotFound("networkpolicie", str(name), [np.name for np in self.network_policies])
+        raise NotFound("networkpolicie", name, [np.name for np in self.network_policies])
 
     def add_network_policy(self, name: str, *, pod_selector: Mapping[str, str] | None = None,
                            ingress: Iterable[Mapping[str, Any]] = ()) -> NetworkPolicy:
@@ -1016,13 +1136,15 @@ class Cluster:
         k8slearn.errors.InvalidNetworkPolicy: The NetworkPolicy "bad" is invalid: spec.ingress[0].from[0].ipBlock.cidr: Invalid value: "10.0.0.0/33": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)
         Hint: write an address range with its prefix length.
         """
+        errors = validate_network_policy(name, {} if pod_selector is None else pod_selector,
+                                         [] if ingress is None else ingress)
+        if errors:
+            raise InvalidNetworkPolicy(name, errors)
+        name = str(name)
         if any(np.name == name for np in self.network_policies):
             raise InvalidChange(f'networkpolicies.networking.k8s.io "{name}" already exists',
                                 hint="delete it first (delete_network_policy) or choose another name.")
-        ingress = list(ingress or ())
-        errors = validate_network_policy(name, pod_selector or {}, ingress)
-        if errors:
-            raise InvalidNetworkPolicy(name, errors)
+        ingress = list(ingress or ())  # validated: a list of rules
         rules = []
         for rule in ingress:
             peers: list[Any] = []
@@ -1038,7 +1160,7 @@ class Cluster:
                     selector = peer["podSelector"]
                     peers.append(MappingProxyType(dict(selector.get("matchLabels", selector) or {})))
             rules.append(tuple(peers))
-        np = NetworkPolicy(name, dict(pod_selector or {}), tuple(rules))
+        np = NetworkPolicy(name, label_errors("spec.podSelector", pod_selector)[0], tuple(rules))
         state = dataclasses.replace(self._state, network_policies=(*self.network_policies, np))
         self._commit(state)
         return np
@@ -1051,11 +1173,108 @@ class Cluster:
         return np
 
     def external_ip_for(self, service: ServiceRef) -> IPv4Address:
-        """The next free externalIP address (203.0.113.200 and up), for examples that need one."""
-        used = {a for s in self.services for a in s.external_ips}
-        return self._next_address(_EXTERNAL_IP_FIRST, used)
+        """The next free externalIP address (203.0.113.200-254), for examples that need one.
+
+        ``service`` names the service it is meant for (it need not exist yet).
+        """
+        used = {a for s in self.services for a in s.external_ips} | {s.load_balancer_ip for s in self.services}
+        ip = self._next_address(EXTERNAL_IP_POOL[0], used, EXTERNAL_IP_POOL[1])
+        if ip is None:
+            raise InvalidChange(f"no externalIP address left in {EXTERNAL_IP_POOL[0]}-{EXTERNAL_IP_POOL[1]}",
+                                hint="choose an address yourself: patch_service(..., external_ips=[\"192.0.2.10\"]).")
+        return ip
+
+
+#: Pod IPs a node's /24 pod CIDR hands out (.5 to .254), as _free_pod_ip does.
+_POD_SLOTS = 250
+
+
+def _cluster_cidr(value: Any) -> IPv4Network:
+    try:
+        if isinstance(value, (str, IPv4Network)):
+            return IPv4Network(value)
+    except ValueError:
+        pass
+    raise InvalidChange(f"cluster_cidr: Invalid value: {show(value)}: must be an IPv4 network such as \"10.244.0.0/16\"",
+                        hint="the cluster CIDR is the range pod IPs come from (kube-proxy's --cluster-cidr); "
+                        "the host part must be zero.")
+
+
+def _address(param: str, value: Any) -> IPv4Address:
+    try:
+        if isinstance(value, IPv4Address):
+            return value
+        if isinstance(value, str):
+            return IPv4Address(value.strip())
+    except ValueError:
+        pass
+    raise InvalidChange(f"{param}: Invalid value: {show(value)}: must be an IPv4 address",
+                        hint='for example "10.244.1.5" or ipaddress.IPv4Address("203.0.113.100").')
+
+
+def _layout(layout: Any) -> dict[str, int]:
+    """A from_layout() layout as {node name: pod count}, or the error that says what it should be."""
+    hint = 'for example {"node-a": 2, "node-b": 1, "node-c": 0} or [2, 1, 0]; a node\'s /24 pod CIDR holds about 250 pods.'
+    if isinstance(layout, Mapping):
+        items = list(itertools.islice(layout.items(), MAX_NODES + 1))
+    elif isinstance(layout, (str, bytes)) or not isinstance(layout, Iterable):
+        raise InvalidChange(f"layout: Invalid value: {show(layout)}: must be a list of pod counts or a mapping "
+                            "from node name to pod count", hint=hint)
+    else:
+        counts = list(itertools.islice(layout, MAX_NODES + 1))
+        items = list(zip(node_names(len(counts)), counts))
+    if not items:
+        raise InvalidChange("layout: Required value: a cluster needs at least one node", hint=hint)
+    if len(items) > MAX_NODES:
+        raise InvalidChange(f"layout: Too many: more than {MAX_NODES:,} nodes",
+                            hint=f"Kubernetes is designed for at most {MAX_NODES:,} nodes per cluster.")
+    out: dict[str, int] = {}
+    for node, count in items:
+        errors = name_errors("node", node)
+        if errors:
+            raise InvalidNode(node, errors)
+        number = as_int(count)
+        if number is None or not 0 <= number <= 250:
+            raise InvalidChange(f"layout[{node!r}] = {show(count)}: a pod count must be a whole number from 0 to 250",
+                                hint=hint)
+        out[str(node)] = number
+    return out
+
+
+def _zones(zones: Any, nodes: list[str]) -> dict[str, str]:
+    """from_layout()'s zones as {node name: zone}."""
+    hint = 'for example zones=["zone-a", "zone-b"] (repeated over the nodes) or {"node-a": "zone-a"}.'
+    if zones is None:
+        return {n: "zone-a" for n in nodes}
+    if isinstance(zones, Mapping):
+        zone_of = {n: zones.get(n, "zone-a") for n in nodes}
+    elif isinstance(zones, (str, bytes)) or not isinstance(zones, Iterable):
+        raise InvalidChange(f"zones: Invalid value: {show(zones)}: must be a list of zones or a mapping from node "
+                            "name to zone", hint=hint)
+    else:
+        zone_list = list(itertools.islice(zones, len(nodes)))
+        if not zone_list:
+            raise InvalidChange("zones: Required value: give at least one zone (or leave zones unset)", hint=hint)
+        zone_of = {n: zone_list[i % len(zone_list)] for i, n in enumerate(nodes)}
+    for node, zone in zone_of.items():
+        errors = zone_errors(zone)
+        if errors:
+            raise InvalidNode(node, errors)
+    return {node: str(zone) for node, zone in zone_of.items()}
 
 
 def is_cluster_address(cluster: Cluster, address: IPv4Address | str) -> bool:
-    """Whether an address is inside the cluster's pod CIDR (what kube-proxy's local detector checks)."""
-    return IPv4Address(str(address)) in cluster.cluster_cidr
+    """Whether an address is inside the cluster's pod CIDR: kube-proxy's local-traffic detector.
+
+    With ``--cluster-cidr`` (``detect-local-mode=ClusterCIDR``), kube-proxy decides "does this packet
+    come from a pod?" by this test alone (``pkg/proxy/util/localdetector.go``, ``NewDetectLocalByCIDR``:
+    ``-s <cluster CIDR>``), for both the ClusterIP masquerade rule and the short-circuit of pod traffic
+    to a Local service's external addresses.
+
+    >>> from k8slearn import examples
+    >>> is_cluster_address(examples.uneven(), "10.244.1.5"), is_cluster_address(examples.uneven(), "10.0.0.2")
+    (True, False)
+    """
+    if isinstance(address, IPv6Address):
+        return False  # the modelled cluster is IPv4-only: an IPv6 source is never one of its pods
+    return _address("address", address) in cluster.cluster_cidr

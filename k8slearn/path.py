@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
 import numpy as np
@@ -35,10 +35,11 @@ import numpy as np
 from .dataplane import Decision, Source, chains, decide
 from .dataplane.decide import Cilium, Dataplane
 from .dataplane.netpol import ingress_verdict
-from .errors import InvalidChange
+from .errors import InvalidChange, show
 from .loadbalancer import LB_ADDRESS, LoadBalancerProfile, spread
 from .model import Cluster, Endpoint, Service
-from .proxies import ProxyHeader, append_xff, client_ip
+from .proxies import ProxyHeader, append_xff, client_ip, trusted_networks
+from .validation import is_bool
 
 __all__ = [
     "EPHEMERAL_PORTS",
@@ -612,7 +613,10 @@ class App:
     trusted: tuple[Any, ...] = dataclasses.field(default=())
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "trusted", tuple(ip_network(str(n)) for n in self.trusted))
+        if not is_bool(self.expect_proxy_protocol):
+            raise InvalidChange(f"App: expect_proxy_protocol={show(self.expect_proxy_protocol)} must be True or False",
+                                hint="write expect_proxy_protocol=True or expect_proxy_protocol=False.")
+        object.__setattr__(self, "trusted", trusted_networks(self.trusted))
 
 
 @dataclass(frozen=True)

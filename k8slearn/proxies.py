@@ -12,9 +12,10 @@ families of fixes carry the client's address further:
   :func:`encode_v2`). A receiver must be configured for it, never guess, and accept it only from
   trusted peers.
 
-Everything here is pure and uses only the standard library. Header text never crashes the XFF
-parser; malformed ``Forwarded`` headers and PROXY headers raise a :class:`ForwardedHeaderError` or
-:class:`ProxyProtocolError` that quotes the bad input and explains the rule.
+Everything here is pure and uses only the standard library. Header text (``str`` or ``bytes``) never
+crashes the XFF parser; malformed ``Forwarded`` headers and PROXY headers raise a
+:class:`ForwardedHeaderError` or :class:`ProxyProtocolError` that quotes the bad input and explains
+the rule, and a value that is not header text at all raises a :class:`HeaderError`.
 
 Taught in the course notebook on proxies and the client IP (X-Forwarded-For, PROXY protocol).
 """
@@ -29,10 +30,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NoReturn, Union
 
-from .errors import K8sLearnError
+from .errors import K8sLearnError, show
 
 __all__ = [
     "AddressError",
+    "HeaderError",
     "ForwardedHeaderError",
     "ProxyProtocolError",
     "parse_xff",
@@ -43,6 +45,7 @@ __all__ = [
     "client_ip",
     "client_ip_by_hops",
     "naive_client_ip",
+    "trusted_networks",
     "ProxyHeader",
     "SIGNATURE_V2",
     "encode_v1",
@@ -58,7 +61,11 @@ class AddressError(K8sLearnError, ValueError):
     """An address or network given to a function here does not parse."""
 
 
-class ForwardedHeaderError(K8sLearnError, ValueError):
+class HeaderError(K8sLearnError, ValueError):
+    """A header value that is not header text: ``str`` or ``bytes``, or a list of them."""
+
+
+class ForwardedHeaderError(HeaderError):
     """A ``Forwarded`` header (RFC 7239) that breaks the grammar; the message says where."""
 
 
@@ -72,8 +79,32 @@ class ProxyProtocolError(K8sLearnError, ValueError):
 def _show(raw: bytes | str, limit: int = 60) -> str:
     """The bad input, quoted and cut short so that a message stays one readable line."""
     if not isinstance(raw, (bytes, str)):
-        raw = repr(raw)
+        return "None" if raw is None else show(raw, limit)
     return repr(raw[:limit]) + ("..." if len(raw) > limit else "")
+
+
+def _header_values(headers: object, what: str) -> list[str]:
+    """One header value or several (repeated headers), as text; bytes are read as ISO-8859-1.
+
+    HTTP header values are bytes on the wire, historically ISO-8859-1 (RFC 9110, section 5.5), so
+    every byte string can be read.
+    """
+    if headers is None:
+        return []
+    items = [headers] if isinstance(headers, (str, bytes, bytearray)) else headers
+    if not isinstance(items, Iterable) or isinstance(items, dict):
+        raise HeaderError(f"{what}: {_show(headers)} is not header text",
+                          hint="pass the header's value as a str (or bytes), or a list of values for a "
+                          "header that appears several times.")
+    values = []
+    for item in items:
+        if isinstance(item, (bytes, bytearray)):
+            item = bytes(item).decode("latin-1")
+        if not isinstance(item, str):
+            raise HeaderError(f"{what}: {_show(item)} is not header text",
+                              hint="each value is a str (or bytes), e.g. \"203.0.113.7, 10.0.0.4\".")
+        values.append(item)
+    return values
 
 
 # --------------------------------------------------------------------------------------------
@@ -110,27 +141,46 @@ def _ip(value: object, what: str) -> IPAddress:
     addr = _address(value.strip()) if isinstance(value, str) else value
     if not isinstance(addr, _IP_TYPES):
         raise AddressError(
-            f"{what}: {_show(str(value))} is not an IP address",
+            f"{what}: {_show(value)} is not an IP address",
             hint="give an IPv4 or IPv6 address, e.g. '203.0.113.7' or '2001:db8::7'.",
         )
     return addr
 
 
-def _networks(trusted: object) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+def trusted_networks(trusted: object) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Your own proxies as networks: one CIDR or address, or a list of them.
+
+    Host bits are allowed and dropped (``"10.0.0.1/8"`` is ``10.0.0.0/8``), as a proxy's configured
+    address range is meant; anything that is not a network raises :class:`AddressError`.
+
+    Examples
+    --------
+    >>> trusted_networks(["10.0.0.1/8", "192.0.2.7"])
+    (IPv4Network('10.0.0.0/8'), IPv4Network('192.0.2.7/32'))
+    >>> trusted_networks("bogus")
+    Traceback (most recent call last):
+      ...
+    k8slearn.proxies.AddressError: trusted: 'bogus' is not an IP network
+    Hint: list your proxies as CIDRs or addresses, e.g. ['10.0.0.0/8', '192.0.2.7'].
+    """
     single = (str, ipaddress.IPv4Network, ipaddress.IPv6Network, *_IP_TYPES)
     if trusted is None:
         return ()
     items = [trusted] if isinstance(trusted, single) else trusted
     nets = []
-    for item in items if isinstance(items, Iterable) else [items]:
+    for item in items if isinstance(items, Iterable) and not isinstance(items, dict) else [items]:
         try:
-            nets.append(ipaddress.ip_network(item, strict=False))
-        except (TypeError, ValueError) as exc:
+            if not isinstance(item, single):
+                raise TypeError
+            nets.append(ipaddress.ip_network(item.strip() if isinstance(item, str) else item, strict=False))
+        except (TypeError, ValueError):
             raise AddressError(
-                f"trusted: {_show(str(item))} is not an IP network ({exc})",
+                f"trusted: {_show(item)} is not an IP network",
                 hint="list your proxies as CIDRs or addresses, e.g. ['10.0.0.0/8', '192.0.2.7'].",
             ) from None
     return tuple(nets)
+
+
 
 
 def _is_trusted(addr: IPAddress, nets: tuple) -> bool:
@@ -144,7 +194,7 @@ def _is_trusted(addr: IPAddress, nets: tuple) -> bool:
 
 
 def _xff_items(headers: str | Iterable[str] | None) -> list[str]:
-    values = [] if headers is None else [headers] if isinstance(headers, str) else list(headers)
+    values = _header_values(headers, "X-Forwarded-For")
     return [item.strip() for value in values for item in value.split(",") if item.strip()]
 
 
@@ -153,15 +203,17 @@ def parse_xff(headers: str | Iterable[str] | None) -> tuple[IPAddress | str, ...
 
     Parameters
     ----------
-    headers : str, iterable of str or None
-        One header value, or several: repeated headers are one list joined in order.
+    headers : str, bytes, iterable of them, or None
+        One header value, or several: repeated headers are one list joined in order. Bytes are
+        read as ISO-8859-1, the historical charset of HTTP header values.
 
     Returns
     -------
     tuple
         One item per entry: an ``ipaddress`` object (ports such as ``:51000`` or
         ``[2001:db8::1]:443`` are dropped), or the raw text when the entry is not an address.
-        Whitespace is stripped and empty entries are skipped. It never raises.
+        Whitespace is stripped and empty entries are skipped. Header text never makes it raise;
+        a value that is not text (a number, a dict) raises :class:`HeaderError`.
 
     Examples
     --------
@@ -169,6 +221,8 @@ def parse_xff(headers: str | Iterable[str] | None) -> tuple[IPAddress | str, ...
     (IPv4Address('203.0.113.7'), IPv4Address('10.0.0.2'))
     >>> parse_xff(["2001:db8::7,, [2001:db8::8]:443", "198.51.100.1:51000, unknown"])
     (IPv6Address('2001:db8::7'), IPv6Address('2001:db8::8'), IPv4Address('198.51.100.1'), 'unknown')
+    >>> parse_xff(b"1.2.3.4")
+    (IPv4Address('1.2.3.4'),)
     """
     return tuple(_address(item) for item in _xff_items(headers))
 
@@ -282,7 +336,25 @@ class ForwardedElement:
                 object.__setattr__(self, param, f"[{value}]")
             elif isinstance(value, ipaddress.IPv4Address):
                 object.__setattr__(self, param, str(value))
-        object.__setattr__(self, "extensions", tuple((k.lower(), v) for k, v in self.extensions))
+        for param in ("for_", "by", "host", "proto"):
+            value = getattr(self, param)
+            if value is not None and not isinstance(value, str):
+                raise ForwardedHeaderError(
+                    f"Forwarded: {param.rstrip('_')}={_show(value)} is not text",
+                    hint="each parameter is a str (for_ and by may also be ipaddress objects), or None.",
+                )
+        pairs = []
+        extensions = self.extensions
+        if isinstance(extensions, (str, bytes, dict)) or not isinstance(extensions, Iterable):
+            extensions = [extensions]
+        for pair in extensions:
+            if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(x, str) for x in pair)):
+                raise ForwardedHeaderError(
+                    f"Forwarded: extension {_show(pair)} is not a (name, value) pair of texts",
+                    hint='give extensions as a tuple of pairs, e.g. extensions=(("secret", "x"),).',
+                )
+            pairs.append((pair[0].lower(), pair[1]))
+        object.__setattr__(self, "extensions", tuple(pairs))
         names = [name for name, _ in self.extensions]
         for name in names:
             if not _TOKEN.fullmatch(name) or name in ("for", "by", "host", "proto"):
@@ -433,7 +505,7 @@ def parse_forwarded(headers: str | Iterable[str] | None) -> tuple[ForwardedEleme
     k8slearn.proxies.ForwardedHeaderError: Forwarded: unexpected ':' after for=192.0.2.43 at position 14 of 'for=192.0.2.43:47011'
     Hint: ':' is not a token character, so a node with a port must be quoted: for="192.0.2.43:47011".
     """
-    values = [] if headers is None else [headers] if isinstance(headers, str) else list(headers)
+    values = _header_values(headers, "Forwarded")
     return tuple(e for value in values for e in _parse_forwarded_value(value))
 
 
@@ -446,7 +518,17 @@ def format_forwarded(elements: Iterable[ForwardedElement]) -> str:
     ...                   ForwardedElement(for_="unknown", by="_proxy1", host="example.com")])
     'for="192.0.2.43:47011", for=unknown;by=_proxy1;host=example.com'
     """
-    return ", ".join(str(e) for e in elements)
+    items = [elements] if isinstance(elements, ForwardedElement) else elements
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise HeaderError(f"format_forwarded: {_show(elements)} is not a list of ForwardedElement",
+                          hint="pass the elements, e.g. parse_forwarded(...) or [ForwardedElement(for_=...)].")
+    out = []
+    for e in items:
+        if not isinstance(e, ForwardedElement):
+            raise HeaderError(f"format_forwarded: {_show(e)} is not a ForwardedElement",
+                              hint="build elements with ForwardedElement(for_=..., proto=...).")
+        out.append(str(e))
+    return ", ".join(out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -457,15 +539,22 @@ def format_forwarded(elements: Iterable[ForwardedElement]) -> str:
 def _chain(chain: object) -> list[IPAddress | str]:
     if chain is None:
         return []
-    items = [chain] if isinstance(chain, (str, ForwardedElement)) else list(chain)  # type: ignore
+    single = (str, bytes, bytearray, ForwardedElement, *_IP_TYPES)
+    items = [chain] if isinstance(chain, single) else chain
+    if not isinstance(items, Iterable) or isinstance(items, dict):
+        raise HeaderError(f"chain: {_show(chain)} is not a header value or a list of hops",
+                          hint="pass X-Forwarded-For text, or elements from parse_forwarded().")
     hops: list[IPAddress | str] = []
     for item in items:
         if isinstance(item, ForwardedElement):
             hops.append("unknown" if item.for_address is None else item.for_address)
         elif isinstance(item, _IP_TYPES):
             hops.append(item)
-        else:
+        elif isinstance(item, (str, bytes, bytearray)):
             hops.extend(parse_xff(item))
+        else:
+            raise HeaderError(f"chain: {_show(item)} is not a hop",
+                              hint="a hop is header text, an ipaddress object or a ForwardedElement.")
     return hops
 
 
@@ -516,10 +605,11 @@ def client_ip(
     IPv6Address('2001:db8::7')
     """
     last = _ip(peer, "peer")
-    nets = _networks(trusted)
+    nets = trusted_networks(trusted)
+    hops = _chain(chain)  # checked even when the peer is not trusted, so a mistake shows at once
     if not _is_trusted(last, nets):
         return last
-    for hop in reversed(_chain(chain)):
+    for hop in reversed(hops):
         if not isinstance(hop, _IP_TYPES):
             return last
         if not _is_trusted(hop, nets):
@@ -531,22 +621,25 @@ def client_ip(
 def client_ip_by_hops(peer: str | IPAddress, chain: object = (), *, hops: int) -> IPAddress:
     """The client when exactly ``hops`` trusted proxies stand in front of you.
 
-    Counting from the right, hop 1 is the peer itself, hop 2 the last header entry, and so on:
-    the answer is the entry ``hops`` places in (``hops=0`` means no proxy: the peer). A shorter
-    chain than expected gives its leftmost entry; a hop that is not an address gives the last
-    trusted one, as in :func:`client_ip`.
+    Each trusted proxy appends the address it received the request from, so with ``hops`` proxies
+    the client is ``hops`` places in from the right, counting the TCP peer as place 0: ``hops=0``
+    (no proxy) gives the peer itself, ``hops=1`` (the peer is your one proxy) the last header entry,
+    ``hops=2`` the entry before it, and so on. A shorter chain than expected gives its leftmost
+    entry; a hop that is not an address gives the last trusted one, as in :func:`client_ip`.
 
     Examples
     --------
     >>> chain = "1.2.3.4, 203.0.113.7, 10.0.0.4"     # spoofed, client, first proxy
-    >>> client_ip_by_hops("10.0.0.5", chain, hops=2)
+    >>> client_ip_by_hops("10.0.0.5", chain, hops=2)  # proxies 10.0.0.5 (the peer) and 10.0.0.4
     IPv4Address('203.0.113.7')
+    >>> client_ip_by_hops("10.0.0.5", chain, hops=1)  # one proxy: it wrote the last entry
+    IPv4Address('10.0.0.4')
     >>> client_ip_by_hops("10.0.0.5", chain, hops=0)
     IPv4Address('10.0.0.5')
     """
     if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
         raise AddressError(
-            f"hops: {hops!r} is not a count of proxies",
+            f"hops: {_show(hops)} is not a count of proxies",
             hint="give how many proxies you run in front of the app: 0, 1, 2, ...",
         )
     path = [_ip(peer, "peer"), *reversed(_chain(chain))]
@@ -670,15 +763,23 @@ class ProxyHeader:
             raise ProxyProtocolError(f"ProxyHeader: {problem}", hint=hint)
 
         put = object.__setattr__
-        if self.version not in (1, 2) or isinstance(self.version, bool):
-            bad(f"version {self.version!r} does not exist", "the protocol has versions 1 and 2.")
-        if self.command not in ("PROXY", "LOCAL"):
-            bad(f"command {self.command!r} does not exist", "commands are 'PROXY' and 'LOCAL'.")
+        if isinstance(self.version, bool) or not isinstance(self.version, int) or self.version not in (1, 2):
+            bad(f"version {_show(self.version)} does not exist", "the protocol has versions 1 and 2.")
+        if not isinstance(self.command, str) or self.command not in ("PROXY", "LOCAL"):
+            bad(f"command {_show(self.command)} does not exist", "commands are 'PROXY' and 'LOCAL'.")
+        if self.family is not None and not isinstance(self.family, str):
+            bad(f"family {_show(self.family)} does not exist", "families are names such as 'TCP4' or 'TCP6'.")
+        if not isinstance(self.tlvs, (tuple, list)):
+            bad(f"tlvs {_show(self.tlvs)} are not (type, bytes) pairs",
+                "a TLV type is one byte (0-255) and its value is bytes: tlvs=((0x02, b'host'),).")
         for side in ("src_addr", "dst_addr"):
             value = getattr(self, side)
             if isinstance(value, str):
-                value = _ip(value, side) if self.family not in ("UNIX_STREAM", "UNIX_DGRAM") else (
-                    value.encode("utf-8"))
+                try:
+                    value = _ip(value, side) if self.family not in ("UNIX_STREAM", "UNIX_DGRAM") else (
+                        value.encode("utf-8"))
+                except UnicodeEncodeError:
+                    bad(f"{side} {_show(value)} cannot be written as UTF-8", "give the path as bytes.")
             elif isinstance(value, (bytearray, memoryview)):
                 value = bytes(value)
             put(self, side, value)
@@ -689,7 +790,7 @@ class ProxyHeader:
             put(self, "family", family)
         known = ("TCP4", "TCP6", "UNKNOWN") if self.version == 1 else tuple(_FAMILIES.values())
         if self.family not in known:
-            bad(f"family {self.family!r} does not exist in version {self.version}",
+            bad(f"family {_show(self.family)} does not exist in version {self.version}",
                 f"choose one of {', '.join(known)}.")
         if self.version == 1 and (self.command != "PROXY" or self.tlvs):
             bad("version 1 has only the PROXY command and no TLVs",
@@ -699,15 +800,15 @@ class ProxyHeader:
             if self.family in _IP_VERSION:
                 want = _IP_VERSION[self.family]
                 if not isinstance(addr, _IP_TYPES) or addr.version != want:
-                    bad(f"{self.family} needs an IPv{want} {side} address, got {addr!r}",
+                    bad(f"{self.family} needs an IPv{want} {side} address, got {_show(addr)}",
                         "the family names the address version: TCP4/UDP4 IPv4, TCP6/UDP6 IPv6.")
                 if getattr(addr, "scope_id", None):
                     bad(f"{side} address {addr} has a scope id", "the header cannot carry '%zone'.")
                 if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-                    bad(f"{side} port {port!r} is not in 0-65535", "TCP and UDP ports are 16 bits.")
+                    bad(f"{side} port {_show(port)} is not in 0-65535", "TCP and UDP ports are 16 bits.")
             elif self.family.startswith("UNIX"):
                 if not isinstance(addr, bytes) or len(addr) > 108 or addr.endswith(b"\0"):
-                    bad(f"{side} {addr!r} is not an AF_UNIX path of at most 108 bytes",
+                    bad(f"{side} {_show(addr)} is not an AF_UNIX path of at most 108 bytes",
                         "give the path as bytes without trailing NULs (they are the padding).")
                 if port is not None:
                     bad(f"{self.family} has no ports", "leave src_port and dst_port out.")
@@ -720,7 +821,7 @@ class ProxyHeader:
                     and isinstance(pair[1], (bytes, bytearray, memoryview)))  # fmt: skip
 
         if not isinstance(self.tlvs, (tuple, list)) or not all(map(is_tlv, self.tlvs)):
-            bad(f"tlvs {_show(repr(self.tlvs))} are not (type, bytes) pairs",
+            bad(f"tlvs {_show(self.tlvs)} are not (type, bytes) pairs",
                 "a TLV type is one byte (0-255) and its value is bytes: tlvs=((0x02, b'host'),).")
         tlvs = tuple((t, bytes(v)) for t, v in self.tlvs)
         size = _ADDR_LEN[_FAMILY_CODES[self.family] >> 4] + sum(3 + len(v) for _, v in tlvs)

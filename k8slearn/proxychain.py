@@ -27,21 +27,38 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, ip_address, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, ip_address
 from typing import Any
 
 from .dataplane import Source
-from .errors import InvalidChange
+from .errors import InvalidChange, show
 from .loadbalancer import LB_ADDRESS
 from .model import CLIENT_IP
 from .path import App, AppElement, ChainHop, Context, Flow, FrontProxy, Packet, Place, Segment, walk
-from .proxies import naive_client_ip
+from .proxies import AddressError, naive_client_ip, trusted_networks
+from .validation import is_bool
 
 __all__ = ["Proxy", "App", "ChainHop", "ProxyPath", "follow", "cdn_chain"]
 
 LAYERS = ("passthrough", "SNAT", "L4", "L7")
+XFF_MODES = ("append", "replace", "keep")
+IP_MODES = ("VIP", "Proxy")
+STATUSES = ("ip", "hostname")
 IN_CLUSTER_CLIENT = IPv4Address("10.244.3.5")
 _PLAIN_APP = App()  # reads no PROXY header and trusts nobody
+
+
+def _address(value: Any, what: str) -> IPv4Address | IPv6Address:
+    """An IP address from text or an ipaddress object, or an AddressError naming ``what``."""
+    try:
+        if isinstance(value, (IPv4Address, IPv6Address)):
+            return value
+        if isinstance(value, str):
+            return ip_address(value.strip())
+    except ValueError:
+        pass
+    raise AddressError(f"{what}: {show(value)} is not an IP address",
+                       hint="give an IPv4 or IPv6 address, e.g. \"203.0.113.50\" or ipaddress.ip_address(\"2001:db8::50\").")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +86,23 @@ class Proxy:
     in_cluster: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ip", ip_address(str(self.ip)))
-        if self.layer not in LAYERS:
-            raise InvalidChange(f"proxy {self.name!r}: layer {self.layer!r} is not one of {', '.join(LAYERS)}",
+        if not isinstance(self.name, str) or not self.name:
+            raise InvalidChange(f"proxy name {show(self.name)} is not a name",
+                                hint='name each hop with a short text, e.g. Proxy("CDN", "203.0.113.50").')
+        object.__setattr__(self, "ip", _address(self.ip, f"proxy {show(self.name)}: ip"))
+        if not isinstance(self.layer, str) or self.layer not in LAYERS:
+            raise InvalidChange(f"proxy {show(self.name)}: layer {show(self.layer)} is not one of {', '.join(LAYERS)}",
                                 hint='"passthrough" forwards packets, "SNAT" forwards them from its own address, '
                                      '"L4" proxies TCP, "L7" proxies HTTP.')
-        if self.xff not in ("append", "replace", "keep"):
-            raise InvalidChange(f"proxy {self.name!r}: xff={self.xff!r}",
+        if not isinstance(self.xff, str) or self.xff not in XFF_MODES:
+            raise InvalidChange(f"proxy {show(self.name)}: xff={show(self.xff)} is not one of {', '.join(XFF_MODES)}",
                                 hint='an L7 proxy "append"s the peer to X-Forwarded-For, "replace"s it, or "keep"s it.')
+        for flag in ("send_proxy_protocol", "expect_proxy_protocol", "load_balancer", "in_cluster"):
+            if not is_bool(getattr(self, flag)):
+                raise InvalidChange(f"proxy {show(self.name)}: {flag}={show(getattr(self, flag))} must be True or False",
+                                    hint=f"write {flag}=True or {flag}=False.")
         if self.layer in ("passthrough", "SNAT") and (self.send_proxy_protocol or self.expect_proxy_protocol):
-            raise InvalidChange(f"proxy {self.name!r}: a {'pass-through' if self.layer == 'passthrough' else 'SNAT'} "
+            raise InvalidChange(f"proxy {show(self.name)}: a {'pass-through' if self.layer == 'passthrough' else 'SNAT'} "
                                 "hop cannot add or read a PROXY header",
                                 hint="only a hop that terminates TCP (L4 or L7) can write one; make it layer=\"L4\".")
 
@@ -158,9 +182,28 @@ def follow(
     >>> spoof.client_seen_by_app, spoof.naive_client
     (IPv4Address('198.51.100.7'), IPv4Address('1.2.3.4'))
     """
-    origin = ip_address(str(client if client is not None else (IN_CLUSTER_CLIENT if from_pod else CLIENT_IP)))
-    skipped: list[str] = []
+    if not is_bool(from_pod):
+        raise InvalidChange(f"from_pod={show(from_pod)} must be True or False", hint="write from_pod=True or from_pod=False.")
+    if not isinstance(ip_mode, str) or ip_mode not in IP_MODES:
+        raise InvalidChange(f"ip_mode={show(ip_mode)} is not one of {', '.join(IP_MODES)}",
+                            hint='the load balancer\'s status ipMode: "VIP" (the default) or "Proxy".')
+    if not isinstance(status, str) or status not in STATUSES:
+        raise InvalidChange(f"status={show(status)} is not one of {', '.join(STATUSES)}",
+                            hint='what the load balancer\'s status publishes: an "ip" (most) or a "hostname" (AWS).')
+    if not isinstance(app, App):
+        raise InvalidChange(f"app={show(app)} is not an App", hint="for example app=App(trusted=[\"10.0.0.0/8\"]).")
+    if x_forwarded_for is not None and not isinstance(x_forwarded_for, str):
+        raise InvalidChange(f"x_forwarded_for={show(x_forwarded_for)} is not header text",
+                            hint='the header the client sends, e.g. x_forwarded_for="1.2.3.4".')
+    if isinstance(proxies, (str, bytes, Proxy)) or not isinstance(proxies, Iterable):
+        raise InvalidChange(f"proxies={show(proxies)} is not a list of Proxy hops", hint="for example proxies=cdn_chain().")
     route = list(proxies)
+    if not all(isinstance(p, Proxy) for p in route):
+        bad = next(p for p in route if not isinstance(p, Proxy))
+        raise InvalidChange(f"proxies: {show(bad)} is not a Proxy",
+                            hint='each hop is a Proxy, e.g. Proxy("CDN", "203.0.113.50", "L7").')
+    origin = _address(client if client is not None else (IN_CLUSTER_CLIENT if from_pod else CLIENT_IP), "client")
+    skipped: list[str] = []
     if from_pod:
         first_lb = next((i for i, p in enumerate(route) if p.load_balancer), None)
         if first_lb is not None:
@@ -200,8 +243,8 @@ def cdn_chain(*, ingress_ip: str = "10.244.2.9", ingress_policy: str = "Local",
     >>> print(follow(cdn_chain(ingress_policy="Cluster"), app=trust).client_seen_by_app)
     192.168.0.11
     """
-    if ingress_policy not in ("Cluster", "Local"):
-        raise InvalidChange(f'ingress_policy: Unsupported value: "{ingress_policy}": supported values: "Cluster", "Local"',
+    if not isinstance(ingress_policy, str) or ingress_policy not in ("Cluster", "Local"):
+        raise InvalidChange(f'ingress_policy: Unsupported value: {show(ingress_policy)}: supported values: "Cluster", "Local"',
                             hint="the externalTrafficPolicy of the ingress controller's own Service.")
     node = ([Proxy("node (kube-proxy)", node_ip, "SNAT", in_cluster=True)]
             if ingress_policy == "Cluster" else [])
@@ -214,5 +257,5 @@ def cdn_chain(*, ingress_ip: str = "10.244.2.9", ingress_policy: str = "Local",
 
 
 def networks(items: Iterable[str]) -> tuple[IPv4Network, ...]:
-    """Parse trusted networks (a convenience for notebooks)."""
-    return tuple(ip_network(i) for i in items)
+    """Parse trusted networks (a convenience for notebooks): :func:`k8slearn.proxies.trusted_networks`."""
+    return trusted_networks(items)

@@ -212,3 +212,162 @@ def test_cleans_up_after_ctrl_c():
     assert "interrupted" in err
     assert lab.leftovers() == []
     assert not _host_state()["lab processes"]
+
+
+# --------------------------------------------------------------------------- issue 14: arguments, lock
+
+
+MODES = {"--list": ["--list"], "--rules": ["--rules", "node-c"], "--cleanup": ["--cleanup"],
+         "--scenario": ["--scenario", "distribution"], "--json": ["--json"]}
+VALID = {(), ("--json",), ("--scenario",), ("--scenario", "--json"), ("--list",), ("--list", "--json"),
+         ("--rules",), ("--cleanup",), ("--cleanup", "--json")}
+
+
+def _combinations():
+    import itertools
+
+    names = list(MODES)
+    return [combo for r in range(len(names) + 1) for combo in itertools.combinations(names, r)]
+
+
+@pytest.mark.parametrize("combo", _combinations(), ids=lambda c: " ".join(c) or "(none)")
+def test_every_argument_combination_is_checked(combo, monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(lab, "check_system", lambda: None)
+    monkeypatch.setattr(lab, "cleanup", lambda: calls.append("cleanup") or [])
+    monkeypatch.setattr(lab, "run", lambda **kw: calls.append(("run", kw["scenarios"])) or
+                        {"scenarios": [], "all_agree": True})
+    monkeypatch.setattr(lab, "format_report", lambda report: "REPORT")
+    argv = ["lab", *(arg for name in combo for arg in MODES[name])]
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    if combo in VALID:
+        assert code == 0, err
+        if "--json" in combo:
+            json.loads(out)
+    else:
+        assert code == 2
+        assert not calls  # nothing ran, nothing was removed
+        error_lines = [line for line in err.splitlines() if line.startswith("k8slearn lab: error:")]
+        assert len(error_lines) == 1, err
+    if combo in {(), ("--json",)}:
+        assert calls == [("run", None)]
+    if "--scenario" in combo and combo in VALID:
+        assert calls == [("run", ["distribution"])]
+
+
+@pytest.mark.parametrize("node", ["", "node-z", "NODE-A"])
+def test_rules_for_a_node_that_does_not_exist_names_the_nodes(node, monkeypatch, capsys):
+    monkeypatch.setattr(lab, "run", lambda **kw: pytest.fail("--rules must not run the lab"))
+    assert main(["lab", "--rules", node]) == 2
+    err = capsys.readouterr().err
+    assert "not found" in err and "'node-a', 'node-b', 'node-c'" in err
+
+
+def test_list_and_cleanup_speak_json(monkeypatch, capsys):
+    assert main(["lab", "--list", "--json"]) == 0
+    assert [s["name"] for s in json.loads(capsys.readouterr().out)] == [sc.name for sc in lab.SCENARIOS]
+    monkeypatch.setattr(lab, "check_system", lambda: None)
+    monkeypatch.setattr(lab, "cleanup", lambda: ["k8sl-client"])
+    assert main(["lab", "--cleanup", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"removed": ["k8sl-client"]}
+
+
+def test_run_checks_its_arguments_before_anything_else():
+    with pytest.raises(NotFound, match="scenario"):
+        lab.run(scenarios="no-such")
+    with pytest.raises(lab.LabError, match="not a list of scenario names"):
+        lab.run(scenarios=5)
+    with pytest.raises(lab.LabError, match="not a Cluster"):
+        lab.run(cluster="uneven")
+
+
+def _start_lab(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "k8slearn", "lab", *args], text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+
+
+def _wait_for_namespaces(proc: subprocess.Popen, count: int = 8) -> None:
+    deadline = time.monotonic() + 15
+    while len(lab.leftovers()) < count and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(lab.leftovers()) >= count, "the lab run did not build its namespaces"
+
+
+@needs_root
+@pytest.mark.root
+def test_the_lock_names_its_holder_and_goes_with_it():
+    holder = subprocess.Popen(
+        [sys.executable, "-c", ("import time\nfrom k8slearn.lab.netns import lab_lock\n"
+                                "with lab_lock('run'):\n    print('held', flush=True)\n    time.sleep(30)\n")],
+        text=True, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert f"pid {holder.pid}, run" in (lab.lock_holder() or "")
+        with pytest.raises(lab.LabError, match=f"in progress \\(pid {holder.pid}, run.*cleanup refused"):
+            lab.cleanup()
+        with pytest.raises(lab.LabError, match="in progress"):
+            lab.preflight(examples.uneven())
+    finally:
+        holder.kill()  # as kill -9 would: the kernel drops the lock with the process
+        holder.wait()
+    assert lab.lock_holder() is None
+    assert lab.cleanup() == []
+
+
+@needs_root
+@pytest.mark.root
+def test_a_second_run_and_a_cleanup_are_refused_while_a_run_is_live(capsys):
+    proc = _start_lab("--json", "--scenario", "cluster-snat-extra-hop", "--scenario", "distribution")
+    try:
+        _wait_for_namespaces(proc)
+        assert main(["lab"]) == 2
+        assert "a kernel lab run is in progress" in capsys.readouterr().err
+        assert main(["lab", "--cleanup"]) == 2
+        err = capsys.readouterr().err
+        assert "in progress" in err and "cleanup refused" in err
+        assert len(lab.leftovers()) == 8  # the live run's namespaces are still there
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert json.loads(out)["all_agree"]
+    assert lab.leftovers() == [] and not _host_state()["lab processes"]
+
+
+@needs_root
+@pytest.mark.root
+def test_two_runs_started_together_do_not_collide():
+    procs = [_start_lab("--json", "--scenario", "distribution") for _ in range(2)]
+    results = [p.communicate(timeout=60) for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 2], results  # the first to take the lock runs, the other is refused
+    for p, (out, err) in zip(procs, results):
+        if p.returncode == 0:
+            assert json.loads(out)["all_agree"], out
+        else:
+            assert "a kernel lab run is in progress" in err
+    assert lab.leftovers() == [] and not _host_state()["lab processes"]
+
+
+@needs_root
+@pytest.mark.root
+def test_after_kill_9_the_next_run_says_how_to_clean_up(capsys):
+    proc = _start_lab("--json")
+    try:
+        _wait_for_namespaces(proc)
+        time.sleep(0.3)  # the echo servers are up
+    finally:
+        proc.kill()
+        proc.communicate(timeout=10)
+    try:
+        assert main(["lab"]) == 2
+        err = capsys.readouterr().err
+        assert "a previous lab run left 8 namespace(s) behind" in err
+        assert "`sudo k8slearn lab --cleanup` removes them" in err.splitlines()[0]
+    finally:
+        assert main(["lab", "--cleanup"]) == 0
+    assert "removed 8 lab namespace(s)" in capsys.readouterr().out
+    assert lab.leftovers() == [] and not _host_state()["lab processes"]

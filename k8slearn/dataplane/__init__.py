@@ -13,11 +13,12 @@ from .decide import (
     categorize,
     dataplane_key,
     decide,
+    from_pod,
     get_dataplane,
 )
 from .health import HealthCheck, health_check, health_checks
 
 __all__ = [
     "DATAPLANES", "DESTINATIONS", "Cilium", "Decision", "KubeProxy", "Source", "categorize",
-    "dataplane_key", "decide", "get_dataplane", "HealthCheck", "health_check", "health_checks",
+    "dataplane_key", "decide", "from_pod", "get_dataplane", "HealthCheck", "health_check", "health_checks",
 ]

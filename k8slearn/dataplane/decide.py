@@ -14,20 +14,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 
-from ..errors import InvalidChange, NotFound
-from ..model import Cluster, Endpoint, Node, Service, ServiceRef
+from ..errors import InvalidChange, NotFound, show
+from ..model import Cluster, Endpoint, Node, Service, ServiceRef, is_cluster_address
+from ..validation import is_bool
 from . import chains
 
 __all__ = [
     "Source", "Decision", "KubeProxy", "Cilium", "DATAPLANES", "get_dataplane", "dataplane_key", "decide",
-    "categorize", "source_allowed",
-    "DESTINATIONS",
+    "categorize", "from_pod", "source_allowed",
+    "DESTINATIONS", "SOURCE_KINDS",
 ]
 
 #: The addresses a client can dial a service on.
 DESTINATIONS = ("clusterIP", "nodePort", "loadBalancerIP", "externalIP")
+#: Where a packet can come from, as :class:`Source` names it.
+SOURCE_KINDS = ("external", "pod", "node", "localhost")
 LOCALHOST = IPv4Address("127.0.0.1")
 
 
@@ -37,12 +40,36 @@ class Source:
 
     ``kind`` is ``"external"`` (outside the cluster), ``"pod"`` (a pod, on ``node`` or elsewhere),
     ``"node"`` (the handling node itself: ``--src-type LOCAL``) or ``"localhost"`` (127.0.0.1 on it).
+    ``ip`` is the packet's source address (text is accepted and converted).
+
+    Whether kube-proxy treats the packet as coming from a pod depends on ``ip`` alone (see
+    :func:`from_pod`), as in a real node: the packet carries no ``kind``.
     """
 
     kind: str
     ip: IPv4Address
     node: str | None = None
     pod: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, str) or self.kind not in SOURCE_KINDS:
+            raise InvalidChange(f"Source: kind {show(self.kind)} is not one of {', '.join(SOURCE_KINDS)}",
+                                hint='"external" is a client outside the cluster, "pod" a pod, "node" the node '
+                                'itself and "localhost" 127.0.0.1 on it.')
+        ip = self.ip
+        try:
+            ip = ip_address(ip.strip()) if isinstance(ip, str) else ip
+        except ValueError:
+            pass
+        if not isinstance(ip, (IPv4Address, IPv6Address)):
+            raise InvalidChange(f"Source: ip {show(self.ip)} is not an IP address",
+                                hint='for example Source("external", IPv4Address("198.51.100.7")).')
+        object.__setattr__(self, "ip", ip)
+        for field in ("node", "pod"):
+            value = getattr(self, field)
+            if value is not None and not isinstance(value, str):
+                raise InvalidChange(f"Source: {field} {show(value)} is not a name",
+                                    hint=f"{field} is the name of the {field} the packet comes from, or None.")
 
     def __repr__(self) -> str:
         where = f", on {self.node!r}" if self.node else ""
@@ -122,9 +149,13 @@ class KubeProxy:
         return f"kube-proxy ({self.mode})"
 
     def __post_init__(self) -> None:
-        if self.mode not in ("iptables", "nftables", "ipvs"):
-            raise InvalidChange(f'kube-proxy mode "{self.mode}" is not supported',
+        if not isinstance(self.mode, str) or self.mode not in ("iptables", "nftables", "ipvs"):
+            raise InvalidChange(f"kube-proxy mode {show(self.mode)} is not supported",
                                 hint='kube-proxy runs in "iptables" (default), "nftables" or "ipvs" mode.')
+        for flag in ("masquerade_all", "detect_local", "localhost_node_ports", "snat_external"):
+            if not is_bool(getattr(self, flag)):
+                raise InvalidChange(f"KubeProxy: {flag}={show(getattr(self, flag))} must be True or False",
+                                    hint=f"write {flag}=True or {flag}=False.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +174,8 @@ class Cilium:
         return f"Cilium ({self.mode.upper()} mode)"
 
     def __post_init__(self) -> None:
-        if self.mode not in ("snat", "dsr"):
-            raise InvalidChange(f'Cilium load-balancing mode "{self.mode}" is not modelled',
+        if not isinstance(self.mode, str) or self.mode not in ("snat", "dsr"):
+            raise InvalidChange(f"Cilium load-balancing mode {show(self.mode)} is not modelled",
                                 hint='choose "snat" (the default) or "dsr" (direct server return).')
 
 
@@ -168,10 +199,30 @@ def get_dataplane(spec: str | Dataplane) -> Dataplane:
     """
     if isinstance(spec, (KubeProxy, Cilium)):
         return spec
-    found = DATAPLANES.get(str(spec))
+    found = DATAPLANES.get(spec) if isinstance(spec, str) else None
     if found is None:
-        raise NotFound("dataplane", str(spec), list(DATAPLANES))
+        raise NotFound("dataplane", spec, list(DATAPLANES))
     return found
+
+
+def from_pod(dp: KubeProxy, cluster: Cluster, source: Source) -> bool | None:
+    """kube-proxy's one answer to "does this packet come from a pod?": its local-traffic detector.
+
+    With a detector (``--cluster-cidr``), the answer is whether the source IP is inside the cluster
+    CIDR (``pkg/proxy/util/localdetector.go``, ``NewDetectLocalByCIDR``: ``-s <cluster CIDR>``), and
+    ``syncProxyRules`` (``pkg/proxy/iptables/proxier.go``) uses that same test twice: ``IfNotLocal``
+    to masquerade traffic to a ClusterIP from outside the cluster, and ``IfLocal`` to short-circuit
+    pod traffic to a Local service's external addresses. Without one (``detect_local=False``) kube-proxy
+    cannot tell, and neither rule is written: the answer is ``None``.
+
+    >>> from k8slearn import examples
+    >>> c = examples.uneven()
+    >>> from_pod(KubeProxy(), c, Source("pod", IPv4Address("10.244.1.5"))), from_pod(KubeProxy(), c, Source("pod", IPv4Address("10.0.0.2")))
+    (True, False)
+    """
+    if not dp.detect_local:
+        return None
+    return is_cluster_address(cluster, source.ip)
 
 
 def dataplane_key(dp: Dataplane) -> str:
@@ -255,13 +306,15 @@ def decide(
     """
     dp = get_dataplane(dataplane)
     svc = cluster.service(service)
-    here = cluster.node(node)
-    if destination not in DESTINATIONS:
+    if not isinstance(destination, str) or destination not in DESTINATIONS:
         raise NotFound("destination", destination, list(DESTINATIONS))
+    if not isinstance(source, Source):
+        raise InvalidChange(f"source: {show(source)} is not a Source",
+                            hint='for example source=Source("external", IPv4Address("198.51.100.7")).')
+    here = cluster.node(node)
     _check_reachable(svc, destination)
     cluster_eps, local_eps, has_any = _categorize_cached(cluster, svc, here.name, here.zone)
     name = dataplane_key(dp)
-    from_pod = source.kind == "pod"
     from_host = source.kind in ("node", "localhost")
 
     def result(verdict: str, endpoints: Sequence[Endpoint], snat: str, steps: Sequence[str], reason: str,
@@ -315,8 +368,8 @@ def decide(
                           "so kube-proxy drops the packet (the client times out)",
                           f'filter KUBE-SERVICES "{svc.namespace}/{svc.name} has no local endpoints" -j DROP')
         steps.append(_chain(svc, "SVL" if internal_local else "SVC"))
-        in_cluster_cidr = source.ip in cluster.cluster_cidr
-        masq = dp.masquerade_all or (dp.detect_local and not in_cluster_cidr)
+        # proxier.go: "-A KUBE-SVC-..." + localDetector.IfNotLocal() -> KUBE-MARK-MASQ (or all, with --masquerade-all)
+        masq = dp.masquerade_all or from_pod(dp, cluster, source) is False
         if masq:
             steps.append("KUBE-MARK-MASQ")
         why = "masquerade-all" if dp.masquerade_all else "the source is outside the cluster's pod CIDR"
@@ -340,7 +393,8 @@ def decide(
     # externalTrafficPolicy: Local
     if dp.mode == "ipvs":
         return _ipvs_local(svc, here.name, source, cluster_eps, local_eps, steps, result)
-    if from_pod and dp.detect_local:
+    if from_pod(dp, cluster, source):
+        # proxier.go: "pod traffic for ... external destinations": localDetector.IfLocal() -> KUBE-SVC-...
         steps.append(_chain(svc, "SVC"))
         return result("DNAT", cluster_eps, "never", steps,
                       "traffic from a pod to a Local service's external address is short-circuited to all "
@@ -355,9 +409,9 @@ def decide(
         return result("DNAT", local_eps, "never", steps,
                       f"externalTrafficPolicy Local: DNAT only to the {len(local_eps)} endpoint(s) on {here.name}; "
                       "no SNAT, so the pod sees the client's IP")
-    who = "the client times out" if source.kind == "external" else "the client times out"
     return result("DROP", (), "never", steps,
-                  f"{here.name} has no local endpoint for {svc.name}, so kube-proxy drops the packet (no reply at all: {who})",
+                  f"{here.name} has no local endpoint for {svc.name}, so kube-proxy drops the packet (no reply at all: "
+                  "the client times out)",
                   f'filter KUBE-EXTERNAL-SERVICES "{svc.namespace}/{svc.name} has no local endpoints" -j DROP')
 
 

@@ -5,13 +5,15 @@ router playing the load balancer, a namespace per node with kube-proxy's rules f
 :mod:`k8slearn.dataplane.rules`, a namespace per pod with an echo server), opens real TCP
 connections, and compares what the pods saw with what :func:`k8slearn.trace.send` predicts.
 Everything lives in namespaces named ``k8sl-*`` and is removed on every exit path;
-``k8slearn lab --cleanup`` removes what a killed run left behind.
+``k8slearn lab --cleanup`` removes what a killed run left behind. One run at a time: a run holds a
+lock for its whole life, and ``--cleanup`` is refused while it does.
 
 Taught in notebooks/11-real-cluster-lab.ipynb.
 """
 
-from .netns import CLEANUP_COMMAND, PREFIX, LabError, cleanup, leftovers
-from .runner import SCENARIOS, SIGMAS, Scenario, format_report, predict, preflight, run
+from .netns import CLEANUP_COMMAND, LOCK_PATH, PREFIX, LabError, cleanup, leftover_processes, leftovers, lock_holder
+from .runner import SCENARIOS, SIGMAS, Scenario, check_system, format_report, predict, preflight, run
 
-__all__ = ["run", "predict", "preflight", "format_report", "cleanup", "leftovers", "Scenario", "SCENARIOS",
-           "SIGMAS", "LabError", "PREFIX", "CLEANUP_COMMAND"]
+__all__ = ["run", "predict", "preflight", "check_system", "format_report", "cleanup", "leftovers",
+           "leftover_processes", "lock_holder", "Scenario", "SCENARIOS", "SIGMAS", "LabError", "PREFIX",
+           "CLEANUP_COMMAND", "LOCK_PATH"]

@@ -13,10 +13,16 @@ inside the router or node namespace with their peer placed directly in the other
 are started with ``ip netns exec`` and tracked by their process id. :func:`cleanup` removes it all,
 and also whatever a crashed run left behind (it finds the namespaces by prefix and ends only the
 processes running inside them).
+
+One run at a time: a run holds :func:`lab_lock` (an ``flock`` on ``/run/k8slearn-lab.lock``) from its
+checks to the end of its cleanup, and :func:`cleanup` takes the same lock, so a second run, or a
+``--cleanup`` while a run is live, is refused instead of removing the live run's namespaces. The
+kernel drops the lock when its holder exits, however it exits (even ``kill -9``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
 import os
 import select
@@ -25,6 +31,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network
 
@@ -33,10 +41,12 @@ from ..model import CLIENT_IP, Cluster
 from .programs import ECHO_SERVER, MARKER
 
 __all__ = ["PREFIX", "LabError", "Topology", "build", "cleanup", "leftovers", "check_host", "run_in",
-           "CLEANUP_COMMAND"]
+           "CLEANUP_COMMAND", "LOCK_PATH", "lab_lock", "lock_holder", "leftover_processes"]
 
 PREFIX = "k8sl-"
 CLEANUP_COMMAND = "sudo k8slearn lab --cleanup"
+#: The lock a lab run holds for its whole life (root-only directory, so no other user can plant it).
+LOCK_PATH = "/run/k8slearn-lab.lock"
 ROUTER_CLIENT_SIDE = IPv4Address("198.51.100.1")
 ROUTER_NODE_SIDE_OFFSET = 1  # 192.168.0.1
 
@@ -45,10 +55,79 @@ class LabError(K8sLearnError):
     """The kernel lab cannot run here (not root, tools missing, leftovers, address clash)."""
 
 
+_held = 0  # how deeply this process holds the lock (run() holds it, and calls cleanup() inside)
+
+
+def _open_lock() -> int:
+    try:
+        return os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as err:
+        raise LabError(f"cannot open the lab's lock file {LOCK_PATH}: {err.strerror}",
+                       hint="the kernel lab needs root, e.g. `sudo k8slearn lab`.") from None
+
+
+def lock_holder() -> str | None:
+    """Who holds the lab lock now ("pid 1234, run, started 12:00:01"), or None if no one does.
+
+    This process's own hold does not count.
+    """
+    if _held or not os.path.exists(LOCK_PATH):
+        return None
+    fd = _open_lock()
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def lab_lock(purpose: str) -> Iterator[None]:
+    """Hold the lab lock (``flock`` on :data:`LOCK_PATH`) for the ``with`` block, or refuse at once.
+
+    Raises :class:`LabError` naming the holder if another process has it. Re-entrant within one
+    process: a run holds it and calls :func:`cleanup`, which takes it too.
+    """
+    global _held
+    if _held:
+        _held += 1
+        try:
+            yield
+        finally:
+            _held -= 1
+        return
+    fd = _open_lock()
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        what = ("it would remove the live run's namespaces" if purpose == "cleanup" else
+                "two runs would share the namespaces and each one's cleanup would remove the other's")
+        raise LabError(f"a kernel lab run is in progress ({holder}); {purpose} refused: {what}",
+                       hint="wait for it to finish, or stop it (Ctrl-C, or kill its process id): it removes "
+                       f"what it built; a run killed with -9 leaves namespaces that `{CLEANUP_COMMAND}` removes.")
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"pid {os.getpid()}, {purpose}, started {time.strftime('%H:%M:%S')}\n".encode(), 0)
+    _held = 1
+    try:
+        yield
+    finally:
+        _held = 0
+        os.ftruncate(fd, 0)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 def _ip(*args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    run = subprocess.run(["ip", *args], input=input, text=True, capture_output=True)
+    run = subprocess.run(["ip", *args], input=input, text=True, capture_output=True, check=False)
     if check and run.returncode != 0:
-        raise LabError(f"ip {' '.join(args)} failed: {run.stderr.strip() or run.stdout.strip()}",
+        output = (run.stderr.strip() or run.stdout.strip())[:500] or f"exit status {run.returncode}, no message"
+        raise LabError(f"ip {' '.join(args)[:200]} failed: {output}",
                        hint="the lab stops and removes what it built; see the message above.")
     return run
 
@@ -65,9 +144,11 @@ def run_in(ns: str, argv: list[str], *, input: str | None = None, timeout: float
     if not ns.startswith(PREFIX):
         raise LabError(f"refusing to run in namespace {ns!r}: not one of the lab's ({PREFIX}*)")
     run = subprocess.run(["ip", "netns", "exec", ns, *argv], input=input, text=True, capture_output=True,
-                         timeout=timeout)
+                         timeout=timeout, check=False)
     if check and run.returncode != 0:
-        raise LabError(f"{' '.join(argv[:2])} in {ns} failed: {run.stderr.strip()[:500]}")
+        output = (run.stderr.strip() or run.stdout.strip())[:500] or f"exit status {run.returncode}, no message"
+        raise LabError(f"{' '.join(argv[:2])} in {ns} failed: {output}",
+                       hint="the lab stops and removes what it built; see the message above.")
     return run
 
 
@@ -75,9 +156,18 @@ def leftovers() -> list[str]:
     """The lab namespaces that exist now (a previous run that did not finish cleaning up)."""
     if not shutil.which("ip"):
         return []
-    run = subprocess.run(["ip", "netns", "list"], text=True, capture_output=True)
+    run = subprocess.run(["ip", "netns", "list"], text=True, capture_output=True, check=False)
     names = [line.split()[0] for line in run.stdout.splitlines() if line.strip()]
     return sorted(n for n in names if n.startswith(PREFIX))
+
+
+def leftover_processes(namespaces: list[str] | None = None) -> list[int]:
+    """The process ids running inside lab namespaces (``ip netns pids``)."""
+    pids: list[int] = []
+    for ns in leftovers() if namespaces is None else namespaces:
+        out = subprocess.run(["ip", "netns", "pids", ns], text=True, capture_output=True, check=False).stdout.split()
+        pids += [int(p) for p in out if p.isdigit()]
+    return pids
 
 
 def cleanup(processes: list[subprocess.Popen] | None = None) -> list[str]:
@@ -85,7 +175,13 @@ def cleanup(processes: list[subprocess.Popen] | None = None) -> list[str]:
 
     Processes are ended by their id: the ones this run started (``processes``), then any process
     still running inside a lab namespace (``ip netns pids``), which only a lab run can have started.
+    Refused with :class:`LabError` while another process runs the lab (see :func:`lab_lock`).
     """
+    with lab_lock("cleanup"):
+        return _cleanup(processes)
+
+
+def _cleanup(processes: list[subprocess.Popen] | None) -> list[str]:
     for proc in processes or []:
         if proc.poll() is None:
             proc.terminate()
@@ -97,7 +193,7 @@ def cleanup(processes: list[subprocess.Popen] | None = None) -> list[str]:
             proc.wait(timeout=2)
     removed = []
     for ns in leftovers():
-        pids = subprocess.run(["ip", "netns", "pids", ns], text=True, capture_output=True).stdout.split()
+        pids = subprocess.run(["ip", "netns", "pids", ns], text=True, capture_output=True, check=False).stdout.split()
         for pid in pids:
             try:
                 os.kill(int(pid), signal.SIGKILL)
@@ -105,10 +201,10 @@ def cleanup(processes: list[subprocess.Popen] | None = None) -> list[str]:
                 pass
         deadline = time.monotonic() + 2
         while pids and time.monotonic() < deadline:
-            pids = subprocess.run(["ip", "netns", "pids", ns], text=True, capture_output=True).stdout.split()
+            pids = subprocess.run(["ip", "netns", "pids", ns], text=True, capture_output=True, check=False).stdout.split()
             if pids:
                 time.sleep(0.02)
-        subprocess.run(["ip", "netns", "del", ns], text=True, capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], text=True, capture_output=True, check=False)
         removed.append(ns)
     return removed
 

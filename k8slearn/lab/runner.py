@@ -31,14 +31,26 @@ from typing import Any
 from .. import examples
 from ..dataplane import Source, decide
 from ..dataplane.rules import render
-from ..errors import NotFound
+from ..errors import NotFound, show
 from ..model import CLIENT_IP, Cluster
 from ..trace import send
-from .netns import (CLEANUP_COMMAND, LabError, Topology, _batch, build, check_host, cleanup, leftovers,
-                    run_in)
+from .netns import (
+    CLEANUP_COMMAND,
+    LabError,
+    Topology,
+    _batch,
+    build,
+    check_host,
+    cleanup,
+    lab_lock,
+    leftover_processes,
+    leftovers,
+    lock_holder,
+    run_in,
+)
 from .programs import CLIENT, MARKER
 
-__all__ = ["Scenario", "SCENARIOS", "run", "predict", "preflight", "format_report", "SIGMAS"]
+__all__ = ["Scenario", "SCENARIOS", "run", "predict", "preflight", "check_system", "format_report", "SIGMAS"]
 
 #: Tolerance of the distribution check: each pod's count within this many binomial standard
 #: deviations of n/N. A correct datapath fails it with probability about 6e-5 per pod.
@@ -243,8 +255,8 @@ def _run_scenario(topo: Topology, cluster: Cluster, sc: Scenario) -> dict[str, A
     return entry
 
 
-def preflight(cluster: Cluster) -> None:
-    """Refuse clearly when the lab cannot or must not run: not Linux/root, tools missing, leftovers, clash."""
+def check_system() -> None:
+    """Refuse clearly when the lab cannot run here: not Linux, not root, or iproute2/iptables missing."""
     if platform.system() != "Linux":
         raise LabError("the kernel lab needs Linux (network namespaces and netfilter)",
                        hint="the simulator works everywhere; the lab checks it against the Linux kernel.")
@@ -257,10 +269,25 @@ def preflight(cluster: Cluster) -> None:
     if missing:
         raise LabError(f"the kernel lab needs {', '.join(missing)}",
                        hint="install them, e.g. `apt-get install iproute2 iptables conntrack`.")
+
+
+def preflight(cluster: Cluster) -> None:
+    """Refuse clearly when the lab cannot or must not run: not Linux/root, tools missing, another run
+    in progress, leftovers, address clash."""
+    check_system()
+    holder = lock_holder()
+    if holder:
+        raise LabError(f"a kernel lab run is in progress ({holder})",
+                       hint="one run at a time: wait for it to finish, or stop it (Ctrl-C).")
     found = leftovers()
     if found:
-        raise LabError(f"a previous lab run left {len(found)} namespace(s) behind: {', '.join(found)}",
-                       hint=f"remove them with `{CLEANUP_COMMAND}`, then run the lab again.")
+        pids = leftover_processes(found)
+        procs = f" and {len(pids)} process(es) still running in them" if pids else ""
+        raise LabError(f"a previous lab run left {len(found)} namespace(s) behind{procs}: "
+                       f"{', '.join(found[:12])}{' ...' if len(found) > 12 else ''}; "
+                       f"`{CLEANUP_COMMAND}` removes them",
+                       hint="a run that is killed (kill -9, a crash) cannot clean up after itself; run "
+                       f"`{CLEANUP_COMMAND}`, then the lab again.")
     check_host(cluster)
 
 
@@ -295,17 +322,33 @@ def run(*, scenarios: Sequence[str] | None = None, cluster: Cluster | None = Non
     """Build the lab, run the scenarios, clean up (always), and return the report as a dict.
 
     ``report["scenarios"]`` holds one entry per scenario with ``name``, ``predicted``,
-    ``observed``, ``agree``, and the time the kernel and the simulator took.
+    ``observed``, ``agree``, and the time the kernel and the simulator took. The run holds the lab
+    lock from its checks to the end of its cleanup: a second run meanwhile is refused.
     """
-    cluster = cluster or examples.uneven()
+    if cluster is None:
+        cluster = examples.uneven()
+    elif not isinstance(cluster, Cluster):
+        raise LabError(f"cluster: {show(cluster)} is not a Cluster", hint="pass a Cluster, e.g. examples.uneven().")
+    if progress is not None and not callable(progress):
+        raise LabError(f"progress: {show(progress)} is not callable", hint="pass a function such as print, or None.")
     chosen = list(SCENARIOS)
-    if scenarios:
+    if scenarios is not None:
         names = {s.name: s for s in SCENARIOS}
-        for name in scenarios:
-            if name not in names:
+        wanted = [scenarios] if isinstance(scenarios, str) else scenarios
+        if not isinstance(wanted, (list, tuple)):
+            raise LabError(f"scenarios: {show(scenarios)} is not a list of scenario names",
+                           hint=f"for example scenarios=[{list(names)[0]!r}].")
+        for name in wanted:
+            if not isinstance(name, str) or name not in names:
                 raise NotFound("scenario", name, list(names))
-        chosen = [names[n] for n in scenarios]
-    preflight(cluster)
+        chosen = [names[n] for n in wanted] or chosen
+    check_system()
+    with lab_lock("run"):
+        preflight(cluster)
+        return _run(cluster, chosen, progress)
+
+
+def _run(cluster: Cluster, chosen: list[Scenario], progress: Callable[[str], None] | None) -> dict[str, Any]:
     say = progress or (lambda message: None)
     report: dict[str, Any] = {
         "lab": "k8slearn kernel lab: the simulator checked against Linux netfilter",
