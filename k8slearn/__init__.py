@@ -6,8 +6,9 @@
     k8s.traffic(cluster, "web")                     # exact share per pod, client IP kept, extra hops
     cluster.patch_service("web", external_traffic_policy="Local")
 
-Pictures (``k8s.draw``), the explorer (``k8s.explore``) and exercise checks (``k8s.check``) load on
-first use, so ``import k8slearn`` stays fast.
+Pictures (``k8s.draw``), the explorer (``k8s.explore``), exercise checks (``k8s.check``) and the
+notebooks' predictions (``k8s.predict``, ``k8s.reveal``, ``k8s.self_check``) load on first use, so
+``import k8slearn`` stays fast.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ __all__ = [
     "LoadBalancer", "LB_MODELS", "LoadBalancerProfile", "LB_PROFILES", "LOAD_BALANCERS",
     "K8sLearnError", "InvalidService", "InvalidChange", "NotFound", "K8sLearnWarning",
     "draw", "explore", "check", "proxies", "proxychain", "lbtable", "load_balancer_table", "paths",
-    "placement", "manifests", "viz", "widgets",
+    "placement", "manifests", "viz", "widgets", "predict", "reveal", "self_check", "predictions",
 ]
 
 # Loaded on first use: name -> (module, attribute or None for the module itself).
@@ -48,6 +49,10 @@ _LAZY = {
     "manifests": ("k8slearn.manifests", None),
     "viz": ("k8slearn.viz", None),
     "widgets": ("k8slearn.widgets", None),
+    "predict": ("k8slearn.predictions", "predict"),
+    "reveal": ("k8slearn.predictions", "reveal"),
+    "self_check": ("k8slearn.predictions", "self_check"),
+    "predictions": ("k8slearn.predictions", None),
 }
 
 

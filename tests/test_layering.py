@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("lbtable",),  # runs the simulator over the load-balancer catalogue
     ("viz",),
     ("widgets",),
-    ("checks", "manifests", "lab", "browser"),
+    ("checks", "manifests", "lab", "browser", "predictions"),
     ("bench", "doctor", "grading"),  # grading runs notebooks against checks.py's registry
     ("cli",),
     ("__main__",),  # it imports cli, so it sits one layer above it
@@ -40,7 +40,7 @@ LAYER = {name: level for level, names in enumerate(LAYERS) for name in names}
 HEAVY = {"matplotlib", "networkx", "ipywidgets", "resvg_py", "playwright"}
 HEAVY_ANYWHERE = {"viz", "widgets"}
 # ... and only inside functions (or under TYPE_CHECKING) in these.
-HEAVY_LAZILY = {"bench", "doctor", "cli", "browser"}
+HEAVY_LAZILY = {"bench", "doctor", "cli", "browser", "predictions"}
 
 
 def _modules() -> dict[str, Path]:

@@ -14,6 +14,11 @@ A cell header may carry ``tags=[...]`` (cell metadata tags, e.g. ``nbval-check-o
 ``nbval-ignore-output``, ``raises-exception``, ``misconception-3``) and ``slide="..."`` (slide type
 for ``nbconvert --to slides``/RISE: slide, subslide, fragment, skip, notes).
 
+A code cell tagged ``reveal`` (the cell that shows the answer to a prediction) is executed like every
+other cell, then stored **without outputs and without an execution count**: the learner sees the
+answer only by running it. nbval runs such a cell (so it must not fail) but compares nothing, because
+it was never run in the stored notebook; put taught numbers to check in a later cell.
+
 Usage::
 
     python tools/build_notebooks.py                  # every source, executed
@@ -91,6 +96,21 @@ def to_notebook(cells: list[dict]):
     return nb
 
 
+REVEAL = "reveal"
+
+
+def hide_reveals(nb) -> int:
+    """Clear the outputs and execution count of every cell tagged ``reveal``; returns how many."""
+    count = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code" and REVEAL in cell.metadata.get("tags", []):
+            cell.outputs = []
+            cell.execution_count = None
+            cell.metadata.pop("execution", None)
+            count += 1
+    return count
+
+
 def target_of(source: Path) -> Path:
     """notebooks/src/03-x.py -> notebooks/03-x.ipynb"""
     return source.parent.parent / (source.stem + ".ipynb")
@@ -108,6 +128,7 @@ def build(source: Path, *, execute: bool = True, timeout: int = 300) -> float:
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(target_of(source).parent)}})
         client.execute()
+        hide_reveals(nb)
     nbformat.write(nb, target_of(source))
     return time.perf_counter() - start
 

@@ -12,31 +12,37 @@
 # - Load an example cluster, look at it, and send one connection through it.
 #
 # **Prerequisites**: some Python, and knowing what an IP address and a TCP port are. No Kubernetes
-# cluster needed: everything runs in a simulator of kube-proxy that lives in the `k8slearn` package.
+# cluster needed: everything runs in `k8slearn`'s simulator of kube-proxy.
 #
-# **Time**: about 10 minutes
+# **Time**: about 15 minutes (core path: 12 minutes)
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["core"]
 # ## How the course works
+# *Core · 3 minutes*
 #
-# - **Run the cells from top to bottom** (Shift-Enter, or *Run → Run All Cells*). Later cells use
-#   what earlier cells made. If something looks odd, *Kernel → Restart Kernel and Run All Cells*.
-# - **Widgets react at once.** Move a slider or click a toggle and the picture and numbers below it
-#   update; no need to re-run the cell. Everything a widget shows you can also get in code.
-# - **Predict, then observe.** Cells marked *Before you run the next cell* ask you to commit to a
-#   guess first. Guessing wrong is the point: that is where the learning happens.
-# - **Self-checks** end with a hidden answer: click *Answer* only after you have one of your own.
-# - **Exercises** live in the `exercises/` folder, one notebook per course notebook (from 01 on),
-#   with solutions in `solutions/`. Check your work in JupyterLab's terminal (*File → New →
-#   Terminal*) with `k8slearn check exercises/<notebook>.ipynb`: it tells you which exercises are
-#   done, which are wrong (with a hint) and which you have not tried yet; `k8slearn progress` lists
-#   them all.
-# - Words you do not know are in the [glossary](../docs/glossary.md); the policies, the
-#   commands to see all this on a real cluster and the numbers to remember are on the
-#   [cheat sheet](../docs/cheatsheet.md).
+# - **Run the cells from top to bottom** (Shift-Enter, or *Run → Run All Cells*). If something looks
+#   odd, *Kernel → Restart Kernel and Run All Cells*.
+# - **Widgets react at once**: move a slider or click a toggle and the picture below it updates.
+#   Everything a widget shows you can also get in code.
+# - **Predict, then observe.** A *Predict* cell asks a question. Replace the `...` in the
+#   `k8s.predict(...)` cell under it with your guess and run it to lock it in; then run the *reveal*
+#   cell, which shows what happened next to your guess, and why. Reveal cells are saved empty, so
+#   the answer is not on the page until you run them. A wrong guess is where the learning happens.
+#   The last cell of each notebook counts your right guesses. Guesses stay in the kernel's memory:
+#   nothing is saved or sent.
+# - **Self-checks** hide their answer behind *Answer*, or have an `answer = ...` to fill in that
+#   says whether you are right.
+# - **Exercises**: one notebook per course notebook (from 01 on) in `exercises/`, solutions in
+#   `solutions/`. In JupyterLab's terminal (*File → New → Terminal*), `k8slearn check
+#   exercises/<notebook>.ipynb` says which are done, which are wrong (with a hint) and which you have
+#   not tried; `k8slearn progress` lists them all.
+# - Words you do not know: the [glossary](../docs/glossary.md). Policies, commands for a real
+#   cluster and numbers to remember: the [cheat sheet](../docs/cheatsheet.md).
+# - Each section is marked **core** (the 90-minute path through the course) or **going further**.
 
-# %% [markdown] slide="subslide"
+# %% [markdown] slide="subslide" tags=["going-further"]
 # ## The map
+# *Going further · 3 minutes*
 #
 # | # | Notebook | The question it answers |
 # |---|---|---|
@@ -44,6 +50,7 @@
 # | 02 | [Into the cluster](02-into-the-cluster.ipynb) | What happens to one packet, hop by hop? |
 # | 03 | [externalTrafficPolicy: Cluster](03-external-traffic-policy-cluster.ipynb) | Why does the pod see a node's IP? |
 # | 04 | [externalTrafficPolicy: Local](04-external-traffic-policy-local.ipynb) | How do I keep the client IP, and what does it cost? |
+# | 04b | [Local in practice](04b-local-in-practice.ipynb) | Which services may use Local, how to test it, and rolling updates? |
 # | 05 | [Imbalance](05-imbalance.ipynb) | Why do some pods get twice the traffic? |
 # | 06 | [Spreading pods](06-spreading-pods.ipynb) | How do I place pods so Local stays fair? |
 # | 07 | [Inside the cluster](07-inside-the-cluster.ipynb) | What changes when the client is a pod? |
@@ -56,8 +63,9 @@
 # so that replies find their way back; you can keep the client IP, but then where your pods run
 # decides who gets traffic, and who gets none.**
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["core"]
 # ## A first cluster
+# *Core · 5 minutes*
 #
 # One import gives you the whole library. `k8s.examples` holds the named clusters the course uses;
 # `uneven()` is three nodes with two pods, one pod and no pod, behind a LoadBalancer Service `web`.
@@ -69,32 +77,39 @@ cluster = k8s.examples.uneven()
 cluster
 
 # %% [markdown] slide="subslide"
-# The same cluster as plain text, which is what you will also see in a terminal:
+# The same cluster as plain text, as a terminal shows it:
 
 # %% tags=["nbval-check-output"]
 print(cluster)
 
 # %% [markdown] tags=["predict"] slide="subslide"
-# ### Predict
+# ### Predict 0.1
 #
-# The client `198.51.100.7` connects to the load balancer at `203.0.113.100`, and the load balancer
-# hands the connection to `node-c`, the node with no pods. **Before you run the next cell**: which
-# source IP will the pod that answers see: `198.51.100.7`, or something else?
+# The client `198.51.100.7` connects to the load balancer at `203.0.113.100`, which hands the
+# connection to `node-c`, the node with no pods. Which source IP will the answering pod see:
+# `198.51.100.7`, or something else? Lock in your guess (an address in quotes), then reveal.
+
+# %% tags=["guess"]
+k8s.predict("0.1", ...)
+
+# %% tags=["reveal"]
+t = k8s.send(cluster, "web", via="node-c", seed=1)
+k8s.reveal("0.1", t.source_seen_by_pod)
 
 # %% tags=["nbval-check-output"]
-t = k8s.send(cluster, "web", via="node-c", seed=1)
 print(t)
 
 # %% [markdown]
 # Not the client's IP: the pod sees `192.168.0.13`, the address of `node-c`. That is the mystery
 # of the access log above, and notebooks 02 and 03 take it apart rule by rule.
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["core"]
 # ## The explorer
+# *Core · 4 minutes*
 #
-# `k8s.explore` puts the cluster, one traced connection and where all the traffic goes side by
-# side. The addresses the packet carries are written on its path; a dashed orange segment means its
-# source was replaced (SNAT). Try it:
+# `k8s.explore` shows the cluster, one traced connection and where all the traffic goes. The
+# addresses the packet carries are written on its path; a dashed orange segment means its source
+# was replaced (SNAT). Try it:
 #
 # 1. Read the path: which node did the packet enter at, which pod got it, and what source address
 #    does that pod see?
@@ -104,7 +119,7 @@ print(t)
 #    numbers change. Then choose *compare: Cluster | Local* to see both at once.
 # 4. Under *More*, move `web-2` to `node-c`; set *enters at* to each node in turn.
 #
-# The explorer works on its own copy, so the `cluster` above stays as it is.
+# The explorer works on its own copy of the cluster.
 
 # %%
 k8s.explore(k8s.examples.uneven())
@@ -112,11 +127,14 @@ k8s.explore(k8s.examples.uneven())
 # %% [markdown] slide="slide"
 # ## Key points
 #
-# - Run cells top to bottom; widgets update by themselves; predict before you run a *Predict* cell.
+# - Run cells top to bottom; widgets update by themselves; lock in a guess before each reveal.
 # - `import k8slearn as k8s`, `k8s.examples.uneven()` and `k8s.send(...)` are all you need to start.
 # - Under the default `externalTrafficPolicy: Cluster` the pod does not see the client's IP: with
 #   this cluster and entry node, it sees `node-c`'s IP.
 # - Exercises are in `exercises/`; `k8slearn check` tells you how you did.
+
+# %%
+k8s.predictions.score("00")
 
 # %% [markdown]
 # ## What's next

@@ -12,10 +12,11 @@
 #
 # **Prerequisites**: [00 · Start here](00-start-here.ipynb).
 #
-# **Time**: about 20 minutes
+# **Time**: about 20 minutes (all of it going further: the 90-minute path skips this notebook)
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## Nodes, pods, Services
+# *Going further · 3 minutes*
 #
 # - A **node** is a machine with its own IP (here `192.168.0.11` and up) and a slice of the pod
 #   network, its pod CIDR (`10.244.1.0/24` for `node-a`).
@@ -30,8 +31,9 @@ import k8slearn as k8s
 cluster = k8s.examples.uneven()
 k8s.draw(cluster)
 
-# %% [markdown] slide="subslide"
+# %% [markdown] slide="subslide" tags=["going-further"]
 # ## Objects explain themselves
+# *Going further · 2 minutes*
 #
 # Every object has a short `repr` (what you would type to make it), a one-line `str`, and a card in
 # the notebook. Ask the cluster for a node, a pod or a service by name:
@@ -46,8 +48,9 @@ print(cluster.service("web"))
 # Note `node-a`'s **bridge address** `10.244.1.1`: the node's own address on the bridge to its pods.
 # It will matter in notebook 03.
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## Three Service types
+# *Going further · 5 minutes*
 #
 # | `type` | Address | Who can reach it |
 # |---|---|---|
@@ -66,19 +69,28 @@ for svc in cluster.services:
     print(svc)
 
 # %% [markdown] tags=["predict"] slide="subslide"
-# ### Predict
+# ### Predict 1.1
 #
-# **Before you run the next cell**: can a client outside the cluster, `198.51.100.7`, send to the
-# ClusterIP Service `db`? If not, what would you change?
+# Can a client outside the cluster, `198.51.100.7`, send to the ClusterIP Service `db` ("yes" or
+# "no")? If not, what would you change? Lock in your guess in the next cell, then run the reveal.
 
-# %% tags=["nbval-check-output"]
+# %% tags=["guess"]
+k8s.predict("1.1", ...)
+
+# %% tags=["reveal"]
 try:
     k8s.send(cluster, "db", client="198.51.100.7")
+    reachable, refusal = True, None
 except k8s.K8sLearnError as err:
-    print(err)
+    reachable, refusal = False, err
+k8s.reveal("1.1", reachable)
 
-# %% [markdown] slide="slide"
+# %% tags=["nbval-check-output"]
+print(refusal)
+
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## Endpoints and their conditions
+# *Going further · 5 minutes*
 #
 # An endpoint carries three conditions (the `conditions` of each endpoint in an EndpointSlice):
 #
@@ -87,15 +99,21 @@ except k8s.K8sLearnError as err:
 # - `terminating`: the pod is being deleted (it got its SIGTERM and is finishing its work).
 
 # %% [markdown] tags=["predict"]
-# ### Predict
+# ### Predict 1.2
 #
 # We delete `web-3` (it starts terminating but still answers its readiness probe) and make `web-2`
-# fail its readiness probe. **Before you run the next cell**: which of the three conditions will each
-# of the two endpoints show?
+# fail its readiness probe. Which of the two endpoints will still be `serving`: write a set such as
+# `{"web-2"}`, or `"none"`. And which conditions will each of them show?
 
-# %% tags=["nbval-check-output"]
+# %% tags=["guess"]
+k8s.predict("1.2", ...)
+
+# %% tags=["reveal"]
 cluster.set_pod("web-3", terminating=True)
 cluster.set_pod("web-2", ready=False)
+k8s.reveal("1.2", {ep.pod for ep in cluster.endpoints("web") if ep.pod != "web-1" and ep.serving})
+
+# %% tags=["nbval-check-output"]
 for ep in cluster.endpoints("web"):
     print(repr(ep))
 
@@ -112,8 +130,9 @@ for ep in cluster.endpoints("web"):
 # listener on SIGTERM). No traffic goes to it, not even as a last resort.
 # </details>
 
-# %% [markdown] tags=["article-correction"] slide="slide"
+# %% [markdown] tags=["article-correction", "going-further"] slide="slide"
 # ## Errors that read like the API server
+# *Going further · 5 minutes*
 #
 # `externalTrafficPolicy` (notebooks 03 and 04) decides what happens to traffic from **outside** the
 # cluster, so the API server refuses `Local` on a Service that outsiders cannot reach. The
@@ -174,6 +193,9 @@ except k8s.K8sLearnError as err:
 # Endpoint conditions: kubernetes/website
 # `content/en/docs/concepts/services-networking/endpoint-slices.md`; how kube-proxy uses them:
 # `content/en/docs/reference/networking/virtual-ips.md`. See also the [glossary](../docs/glossary.md).
+
+# %%
+k8s.predictions.score("01")
 
 # %% [markdown]
 # ## What's next

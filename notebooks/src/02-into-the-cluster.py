@@ -13,10 +13,11 @@
 #
 # **Prerequisites**: [01 · Pods, nodes and services](01-pods-nodes-services.ipynb).
 #
-# **Time**: about 20 minutes
+# **Time**: about 20 minutes (core path: 10 minutes)
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["core"]
 # ## Sending one connection
+# *Core · 6 minutes*
 #
 # The cluster from notebook 00: three nodes with pods 2 / 1 / 0 and a LoadBalancer Service `web` at
 # `203.0.113.100:80`, `externalTrafficPolicy: Cluster` (the default). The load balancer picks
@@ -27,16 +28,28 @@ import k8slearn as k8s
 
 cluster = k8s.examples.uneven()
 t = k8s.send(cluster, "web", client="198.51.100.7", via="node-c", seed=1)
-t
 
 # %% [markdown] tags=["predict"] slide="subslide"
-# ### Predict
+# ### Predict 2.1
 #
-# `node-c` has no `web` pod. **Before you run the next cell**: write down the list of places the
-# request passes, from `client` to the pod.
+# `node-c` has no `web` pod, and kube-proxy there picks `web-2`. Which places does the request
+# pass, in order, from `client` to `web-2`? Write them as a list, such as
+# `["client", "load balancer", ...]`, in the next cell, then run the reveal.
+
+# %% tags=["guess"]
+k8s.predict("2.1", ...)
+
+# %% tags=["reveal"]
+k8s.reveal("2.1", t.path)
 
 # %% tags=["nbval-check-output"]
 print(t.path)
+
+# %% [markdown]
+# The trace itself, one row per hop:
+
+# %%
+t
 
 # %% [markdown]
 # The load balancer is a pass-through L4 forwarder: it picks a node and keeps the client's **source**
@@ -50,8 +63,9 @@ print(t.path)
 # %%
 k8s.draw(t)
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## The chains, in order
+# *Going further · 5 minutes*
 #
 # On `node-c` the packet meets kube-proxy's rules in the `nat` table. The DNAT hop records every
 # chain it passed, with the real hashed names kube-proxy would create for `default/web`:
@@ -87,8 +101,9 @@ print("\n".join(r for r in rules if r.startswith("-A") and ("KUBE-EXT" in r or r
 # no condition.
 # </details>
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["core"]
 # ## The trace as data
+# *Core · 4 minutes*
 #
 # `to_frame()` gives one row per hop: where it happened, what happened, the packet after it, and
 # which fields changed. Here the request only:
@@ -104,14 +119,20 @@ print(frame[["step", "at", "action", "after", "changed"]].to_string(index=False)
 # about that second rewrite.
 
 # %% [markdown] tags=["predict"] slide="subslide"
-# ### Predict: a NodePort instead
+# ### Predict 2.2: a NodePort instead
 #
 # A client can skip the load balancer and dial a node's NodePort, here `node-b`'s `192.168.0.12:30080`.
-# `node-b` runs `web-3`. **Before you run the next cell**: which chain comes right after
-# `KUBE-SERVICES` this time, and does the packet still get SNAT?
+# `node-b` runs `web-3`, and kube-proxy picks it. Does the packet still get SNAT ("yes" or "no")? And
+# which chain comes right after `KUBE-SERVICES` this time?
+
+# %% tags=["guess"]
+k8s.predict("2.2", ...)
+
+# %% tags=["reveal"]
+t_np = k8s.send(cluster, "web", address="nodePort", via="node-b", endpoint="web-3", seed=3)
+k8s.reveal("2.2", t_np.snat)
 
 # %% tags=["nbval-check-output"]
-t_np = k8s.send(cluster, "web", address="nodePort", via="node-b", endpoint="web-3", seed=3)
 for hop in t_np.hops:
     print(hop.summary(), "|", hop.rule)
 
@@ -121,8 +142,9 @@ for hop in t_np.hops:
 # SNAT again, even though `web-3` runs on the very node that received the packet. Hold on to that
 # surprise: notebook 03 explains it.
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## The way back: conntrack
+# *Going further · 5 minutes*
 #
 # The pod answers the address it saw, `192.168.0.13:47217`. When `node-c` rewrote the request, the
 # kernel's connection tracker (conntrack) remembered both rewrites. The reply comes back to
@@ -146,8 +168,9 @@ k8s.draw(t, reply=True)
 # </details>
 
 # %% tags=["self-check"]
-assert t.reply_path == ["web-2", "node-a", "node-c", "load balancer", "client"], t.reply_path
-print("The reply retraces the request through node-c: conntrack lives there.")
+# Self-check 2.s1: which places does web-2's reply pass, in order, back to the client?
+answer = ...  # a list, such as ["web-2", ...]
+k8s.self_check("2.s1", answer)
 
 # %% [markdown] slide="slide"
 # ## Key points
@@ -167,6 +190,9 @@ print("The reply retraces the request through node-c: conntrack lives there.")
 # `content/en/docs/reference/networking/virtual-ips.md`. Terms: [glossary](../docs/glossary.md);
 # commands to see these rules on a real node (`iptables-save -t nat`, `conntrack -L`):
 # [cheat sheet](../docs/cheatsheet.md).
+
+# %%
+k8s.predictions.score("02")
 
 # %% [markdown]
 # ## What's next

@@ -15,22 +15,35 @@
 #
 # **Prerequisites**: [02 · Into the cluster](02-into-the-cluster.ipynb).
 #
-# **Time**: about 25 minutes
+# **Time**: about 25 minutes (core path: 20 minutes)
 
-# %% [markdown] tags=["predict"] slide="slide"
+# %% [markdown] slide="slide" tags=["core"]
 # ## Even spread
+# *Core · 5 minutes*
 #
 # Same cluster as before: pods 2 / 1 / 0 on `node-a`, `node-b`, `node-c`, LoadBalancer `web` with
 # `externalTrafficPolicy: Cluster`. The load balancer sends a third of the connections to each node
 # (with `Cluster`, every node passes the load balancer's health check).
-#
-# **Before you run the next cell**: what share of all connections does each pod get?
 
-# %% tags=["nbval-check-output"]
+# %%
 import k8slearn as k8s
 
 cluster = k8s.examples.uneven()
+
+# %% [markdown] tags=["predict"]
+# ### Predict 3.1
+#
+# What share of all connections does each pod get? Write a dict such as
+# `{"web-1": 0.5, "web-2": 0.25, "web-3": 0.25}` in the next cell, then run the reveal.
+
+# %% tags=["guess"]
+k8s.predict("3.1", ...)
+
+# %% tags=["reveal"]
 shares = k8s.traffic(cluster, "web")
+k8s.reveal("3.1", dict(zip(shares.pod, shares.share)))
+
+# %% tags=["nbval-check-output"]
 print(shares.round(3).to_string(index=False))
 
 # %% [markdown]
@@ -41,14 +54,24 @@ print(shares.round(3).to_string(index=False))
 # %%
 k8s.draw(shares, metrics=k8s.metrics(cluster, "web"))
 
-# %% [markdown] tags=["misconception-7", "article-correction", "predict"] slide="slide"
+# %% [markdown] tags=["misconception-7", "article-correction", "predict", "core"] slide="slide"
 # ## SNAT on every external packet
+# *Core · 6 minutes*
 #
 # A common belief, also in the 2021 article this course grew from: *"Cluster SNATs the packets that
 # are re-routed to a pod on another node."* So a packet that lands on `node-a` and goes to `web-1`,
 # which runs on `node-a`, should keep the client's IP?
 #
-# **Before you run the next cell**: which source IP does `web-1` see? And a pod on another node?
+# ### Predict 3.2
+#
+# Which source IP does `web-1` see? (And a pod on another node?) Lock in an address, then reveal.
+
+# %% tags=["guess"]
+k8s.predict("3.2", ...)
+
+# %% tags=["reveal"]
+local = k8s.send(cluster, "web", via="node-a", endpoint="web-1", seed=1)
+k8s.reveal("3.2", local.source_seen_by_pod)
 
 # %% tags=["nbval-check-output"]
 for entry, pod in [("node-a", "web-1"), ("node-a", "web-3"), ("node-c", "web-3")]:
@@ -73,32 +96,42 @@ for entry, pod in [("node-a", "web-1"), ("node-a", "web-3"), ("node-c", "web-3")
 # `192.168.0.12`, `node-b`'s IP: the receiving node masquerades, and the pod is on another node.
 # </details>
 
-# %% [markdown] tags=["predict"] slide="slide"
+# %% [markdown] tags=["predict", "core"] slide="slide"
 # ## The extra hop: 1 - p_n / P
+# *Core · 5 minutes*
 #
 # Each node picks uniformly among all `P` endpoints, and `p_n` of them are on node `n`. So a packet
 # that node `n` receives takes a second node hop with probability `1 - p_n/P`.
 #
 # With `P = 3`: `node-a` (2 local) → 1/3, `node-b` (1 local) → 2/3, `node-c` (none) → 1.
 #
-# **Before you run the next cell**: with a third of the traffic on each node, what fraction of all
-# connections takes the extra hop?
+# ### Predict 3.3
+#
+# With a third of the traffic on each node, what fraction of all connections takes the extra hop?
+
+# %% tags=["guess"]
+k8s.predict("3.3", ...)
+
+# %% tags=["reveal"]
+m = k8s.metrics(cluster, "web")
+k8s.reveal("3.3", m.loc[0, "extra_hop"])
 
 # %% tags=["nbval-check-output"]
-m = k8s.metrics(cluster, "web")
 print(m[["scope", "received", "client_ip_kept", "extra_hop"]].round(3).to_string(index=False))
 
 # %% [markdown]
 # Overall `(1/3 + 2/3 + 1) / 3 = 2/3`. With one pod on each of `N` nodes, `p_n/P = 1/N` and the
 # rate is `1 - 1/N` on every node: the more nodes, the closer to *every* connection crossing two nodes.
 
-# %% tags=["self-check", "nbval-check-output"]
-m4 = k8s.metrics(k8s.examples.balanced(4), "web")
-assert abs(m4.loc[0, "extra_hop"] - (1 - 1 / 4)) < 1e-9
-print("4 nodes, one pod each: extra hop rate", m4.loc[0, "extra_hop"], "= 1 - 1/4")
+# %% tags=["self-check"]
+# Self-check 3.s1: four nodes with one pod each (k8s.examples.balanced(4)), Cluster. What fraction
+# of connections takes the extra hop?
+answer = ...  # a share, such as 0.5 or "1/2"
+k8s.self_check("3.s1", answer)
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["core"]
 # ## What if there were no SNAT?
+# *Core · 4 minutes*
 #
 # Why does kube-proxy hide the client at all? The `no-snat` dataplane is a made-up kube-proxy that
 # DNATs but never masquerades. Send through `node-c` to `web-3` on `node-b`:
@@ -120,8 +153,9 @@ k8s.draw(bare, reply=True)
 # needs a second hop fails: two thirds of all traffic here (`failed` in the table above), and all of
 # what `node-c` receives.
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## Why the lost client IP matters
+# *Going further · 5 minutes*
 #
 # With the SNAT, everything in the pod that looks at the peer address sees a node: **access logs**
 # (every request from three nodes), **geo rules** (every visitor in your data centre), **allow-lists**,
@@ -135,12 +169,19 @@ t = k8s.send(cluster, "web", client="198.51.100.7", via="node-c", seed=1)
 print(f"client {t.client_ip} allowed: {t.client_ip in partners}; the pod sees {t.source_seen_by_pod}, allowed: {t.source_seen_by_pod in partners}")
 
 # %% [markdown] tags=["predict"]
-# A rate limiter keyed by source IP counts requests per address. **Before you run the next cell**:
-# 100 different clients (`198.51.100.1` … `.100`) connect once each. How many different source
-# addresses do the pods see?
+# ### Predict 3.4
+#
+# A rate limiter keyed by source IP counts requests per address. 100 different clients
+# (`198.51.100.1` … `.100`) connect once each. How many different source addresses do the pods see?
+
+# %% tags=["guess"]
+k8s.predict("3.4", ...)
+
+# %% tags=["reveal"]
+seen = {k8s.send(cluster, "web", client=f"198.51.100.{i}", seed=i).source_seen_by_pod for i in range(1, 101)}
+k8s.reveal("3.4", len(seen))
 
 # %% tags=["nbval-check-output"]
-seen = {k8s.send(cluster, "web", client=f"198.51.100.{i}", seed=i).source_seen_by_pod for i in range(1, 101)}
 print(len(seen), "addresses:", sorted(map(str, seen)))
 
 # %% [markdown]
@@ -179,6 +220,9 @@ for dp in ["iptables", "cilium-snat", "cilium-dsr"]:
 # `TestInternalExternalMasquerade`; kubernetes/website `content/en/docs/tutorials/services/source-ip.md`.
 # [2] kubernetes/website `content/en/docs/concepts/services-networking/network-policies.md` (ipBlock).
 # Terms: [glossary](../docs/glossary.md); the policy matrix: [cheat sheet](../docs/cheatsheet.md).
+
+# %%
+k8s.predictions.score("03")
 
 # %% [markdown]
 # ## What's next

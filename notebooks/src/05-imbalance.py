@@ -17,7 +17,7 @@
 # **Prerequisites**: [notebook 4](04-external-traffic-policy-local.ipynb) (`Local`, health checks).
 # Words you may want to look up: [glossary](../docs/glossary.md).
 #
-# **Time**: about 25 minutes
+# **Time**: about 25 minutes (core path: 13 minutes)
 
 # %%
 import k8slearn as k8s
@@ -25,8 +25,9 @@ import k8slearn as k8s
 c = k8s.examples.one_two()
 print(c)
 
-# %% [markdown] slide="slide" tags=["misconception-2"]
+# %% [markdown] slide="slide" tags=["misconception-2", "core"]
 # ## 1. Local balances across nodes, then across pods
+# *Core · 8 minutes*
 #
 # Three pods, so each should get a third of the traffic? That is what `Cluster` does: every node picks
 # uniformly among **all** endpoints. Under `Local` each node may only pick among its **own** endpoints,
@@ -34,11 +35,19 @@ print(c)
 # healthy node, not per pod.
 
 # %% [markdown] tags=["predict"]
-# **Before you run the next cell:** web-1 is alone on node-a; web-2 and web-3 share node-b. What share
-# of the connections does each pod get?
+# ### Predict 5.1
+#
+# web-1 is alone on node-a; web-2 and web-3 share node-b. What share of the connections does each
+# pod get? Lock in a dict such as `{"web-1": 0.2, "web-2": 0.4, "web-3": 0.4}`, then reveal.
+
+# %% tags=["guess"]
+k8s.predict("5.1", ...)
+
+# %% tags=["reveal"]
+shares = k8s.traffic(c, "web")
+k8s.reveal("5.1", dict(zip(shares.pod, shares.share)))
 
 # %% tags=["nbval-check-output"]
-shares = k8s.traffic(c, "web")
 print(shares.to_string())
 
 # %% [markdown]
@@ -62,15 +71,14 @@ k8s.draw(shares, metrics=k8s.metrics(c, "web"))
 print(k8s.metrics(c, "web")[["scope", "received", "imbalance", "cv"]].round(3).to_string())
 
 # %% tags=["self-check"]
-# Self-check: the uneven cluster (pods 2 / 1 / 0) with Local. Use 1 / (H * p_n) before you look.
-u = k8s.examples.uneven(external_traffic_policy="Local")
-predicted = {"web-1": 1 / (2 * 2), "web-2": 1 / (2 * 2), "web-3": 1 / (2 * 1)}
-actual = {row.pod: float(row.share) for row in k8s.traffic(u, "web").itertuples()}
-assert actual == predicted, actual
-print(actual)
+# Self-check 5.s1: the uneven cluster (pods 2 / 1 / 0) with Local. Use 1 / (H * p_n): what share
+# does each pod get?
+answer = ...  # a dict {pod: share}
+k8s.self_check("5.s1", answer)
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["core"]
 # ## 2. Move pods and watch the chart
+# *Core · 5 minutes*
 #
 # The widget below works on its own copy of the cluster. Move web-3 to node-a: node-a now has two
 # pods, node-b one, and the roles swap. Then try adding both to one node: H drops to 1, and the node
@@ -113,8 +121,9 @@ k8s.draw(spread)
 # the second node gets 1/2. The two empty nodes answer 503 and get nothing.
 # </details>
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## 3. Load balancers that know more
+# *Going further · 12 minutes*
 #
 # The 50 / 25 / 25 split comes from the load balancer, not from kube-proxy. Different load balancers
 # spread differently. k8slearn models four (see `k8s.LB_MODELS`):
@@ -251,6 +260,9 @@ print("SNAT at:", [h.at.name for h in behind.hops if h.action == "SNAT"])
 # LoadBalancer Services; AWS Load Balancer Controller documentation, "Network Load Balancer" (`nlb-target-type`,
 # `preserve_client_ip.enabled`); MetalLB documentation, "Layer 2 mode".
 # Terms: [glossary](../docs/glossary.md); the policy matrix: [cheat sheet](../docs/cheatsheet.md).
+
+# %%
+k8s.predictions.score("05")
 
 # %% [markdown]
 # ## What's next

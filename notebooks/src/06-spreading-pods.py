@@ -18,7 +18,7 @@
 # **Prerequisites**: [notebook 4](04-external-traffic-policy-local.ipynb) and
 # [notebook 5](05-imbalance.ipynb). Words you may want to look up: [glossary](../docs/glossary.md).
 #
-# **Time**: about 30 minutes
+# **Time**: about 30 minutes (all of it going further)
 
 # %%
 import k8slearn as k8s
@@ -34,8 +34,9 @@ print(c)
 # then makes it so. Ties between equal nodes go to the first node, so the results here are
 # repeatable; the real scheduler picks at random among ties (`seed=` does that too).
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## 1. The scheduler places new pods; it never moves running ones
+# *Going further · 7 minutes*
 #
 # Our cluster runs `web` 2 / 1 / 0. Asking for the same 3 replicas changes nothing: the scheduler only
 # decides where **new** pods go.
@@ -50,11 +51,19 @@ print(repr(place(c, "web", 3)))
 # ScheduleAnyway`, so it only scores nodes: those with fewer matching pods score higher.[1]
 
 # %% [markdown] tags=["predict"]
-# **Before you run the next cell:** scaling `web` from 3 to 4 replicas, which node does the new pod
-# land on?
+# ### Predict 6.1
+#
+# Scaling `web` from 3 to 4 replicas, which node does the new pod, `web-4`, land on? Lock in a node's
+# name, then reveal.
+
+# %% tags=["guess"]
+k8s.predict("6.1", ...)
+
+# %% tags=["reveal"]
+p4 = place(c, "web", 4)
+k8s.reveal("6.1", p4.node_of("web-4"))
 
 # %% tags=["nbval-check-output"]
-p4 = place(c, "web", 4)
 print(p4)
 
 # %% [markdown]
@@ -78,8 +87,9 @@ k8s.draw(k8s.traffic(scaled, "web"), metrics=k8s.metrics(scaled, "web"))
 # %% tags=["nbval-check-output"]
 print(repr(place(c, "web", 3, keep_existing=False)))
 
-# %% [markdown] slide="slide" tags=["article-correction"]
+# %% [markdown] slide="slide" tags=["article-correction", "going-further"]
 # ## 2. Pod anti-affinity, written out in full
+# *Going further · 6 minutes*
 #
 # **The source article shows anti-affinity as a fragment**, which does not apply as written. The field
 # lives in the Deployment's pod template (`spec.template.spec.affinity`), and the preferred form needs a
@@ -97,13 +107,21 @@ print(yaml_text(anti_affinity_spec("preferred", {"app": "web"})))
 print(yaml_text(anti_affinity_spec("required", {"app": "web"})))
 
 # %% [markdown] tags=["predict"]
-# **Before you run the next cell:** three empty nodes and 4 replicas. With preferred anti-affinity,
-# and with required anti-affinity, where does each replica go?
+# ### Predict 6.2
+#
+# Three empty nodes and 4 replicas. With required anti-affinity, how many replicas stay Pending?
+# (And with preferred anti-affinity, where does each replica go?)
+
+# %% tags=["guess"]
+k8s.predict("6.2", ...)
+
+# %% tags=["reveal"]
+empty = k8s.Cluster.from_layout([0, 0, 0], external_traffic_policy="Local")
+required = place(empty, "web", 4, anti_affinity="required")
+k8s.reveal("6.2", len(required.pending))
 
 # %% tags=["nbval-check-output"]
-empty = k8s.Cluster.from_layout([0, 0, 0], external_traffic_policy="Local")
 print(place(empty, "web", 4, anti_affinity="preferred").counts)
-required = place(empty, "web", 4, anti_affinity="required")
 print(required.counts, "Pending:", required.pending)
 print(required.reason)
 
@@ -123,8 +141,9 @@ print(required.reason)
 # pod anti-affinity rules." A new node passes the filter, so the scheduler places the Pending pod there.
 # </details>
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## 3. topologySpreadConstraints
+# *Going further · 4 minutes*
 #
 # Anti-affinity says "not together"; a topology spread constraint says "no domain more than `maxSkew`
 # pods ahead of the emptiest". It is the better tool for more replicas than nodes:[2]
@@ -159,8 +178,9 @@ print(place(z, "web", 4, topology_spread=by_zone, keep_existing=False).counts)
 # small but places the pod even when every node would exceed it. Only `DoNotSchedule` filters nodes.
 # </details>
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## 4. A node fails
+# *Going further · 6 minutes*
 #
 # Start from a spread service, one pod per node, and let node-c fail. Its kubelet stops reporting;
 # after the node controller's grace period (`--node-monitor-grace-period`) its Ready condition
@@ -207,8 +227,9 @@ for label, rule in rules.items():
 #
 # Strict spreading rules trade availability during failures for evenness.
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## 5. A rolling update and terminating endpoints
+# *Going further · 4 minutes*
 #
 # A Deployment's rolling update (defaults `maxSurge: 25%`, `maxUnavailable: 25%`, which round to 1 and
 # 0 for 3 replicas) first creates a new pod, then terminates an old one. Follow one step on `balanced(3)`:
@@ -225,7 +246,7 @@ print(k8s.by_node(r, "web")[["node", "pods", "health_check", "lb_share"]].to_str
 # The surge pod web-4 went to node-a (all nodes tied; the first wins), so node-a keeps a ready endpoint
 # while web-1 terminates: no node drops out of the load balancer. Had web-4 landed elsewhere, node-a
 # would answer 503, and connections still arriving there would go to the terminating-but-serving web-1
-# (on by default since 1.26, GA in 1.28) instead of being dropped ([notebook 4](04-external-traffic-policy-local.ipynb), section 6).
+# (on by default since 1.26, GA in 1.28) instead of being dropped ([notebook 04b](04b-local-in-practice.ipynb), section 3).
 #
 # With **required** anti-affinity the surge pod has nowhere to go, because every node already runs a
 # `web` pod (and a terminating pod still counts until it is gone):
@@ -238,8 +259,9 @@ print(place(strict, "web", 4, anti_affinity="required").reason)
 # The rollout waits for that pod forever. Use `maxSurge: 0` with `maxUnavailable: 1` (one node briefly
 # without a pod, so its health check says 503), preferred anti-affinity, or a topology spread constraint.
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## 6. It matters less as the app spreads over more nodes
+# *Going further · 3 minutes*
 #
 # Even a perfect spread leaves some nodes with one pod more than others when the replicas do not divide
 # evenly. Take N nodes and N + 1 replicas spread with `maxSkew: 1`: one node runs two pods.
@@ -289,6 +311,9 @@ for n in [2, 3, 4, 6, 8, 12, 24]:
 # `node.kubernetes.io/unreachable` for Ready `Unknown`, `node.kubernetes.io/not-ready` for Ready
 # `False`, the default `tolerationSeconds: 300`).
 # Terms: [glossary](../docs/glossary.md); the policy matrix: [cheat sheet](../docs/cheatsheet.md).
+
+# %%
+k8s.predictions.score("06")
 
 # %% [markdown]
 # ## What's next

@@ -19,7 +19,7 @@
 # [notebook 4](04-external-traffic-policy-local.ipynb) (`externalTrafficPolicy: Local`).
 # Words you may want to look up: [glossary](../docs/glossary.md).
 #
-# **Time**: about 25 minutes
+# **Time**: about 30 minutes (all of it going further)
 
 # %%
 import k8slearn as k8s
@@ -32,16 +32,25 @@ c
 # node-c, the node without `web` pods. Every call from `client` to `web` must cross the pod network
 # to node-a or node-b.
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## 1. A pod calls a ClusterIP
+# *Going further · 6 minutes*
 
 # %% [markdown] tags=["predict"]
-# **Before you run the next cell:** `client` (10.244.3.5, on node-c) opens a connection to web's
-# ClusterIP, and kube-proxy on node-c sends it to web-3 on node-b. Which source IP will web-3 see:
-# the client pod's IP, node-c's IP (192.168.0.13), or something else?
+# ### Predict 7.1
+#
+# `client` (10.244.3.5, on node-c) opens a connection to web's ClusterIP, and kube-proxy on node-c
+# sends it to web-3 on node-b. Which source IP will web-3 see: the client pod's IP, node-c's IP
+# (192.168.0.13), or something else? Lock in an address, then reveal.
+
+# %% tags=["guess"]
+k8s.predict("7.1", ...)
+
+# %% tags=["reveal"]
+t = k8s.send(c, "web", client="client", endpoint="web-3", seed=1)
+k8s.reveal("7.1", t.source_seen_by_pod)
 
 # %%
-t = k8s.send(c, "web", client="client", endpoint="web-3", seed=1)
 t
 
 # %%
@@ -84,8 +93,9 @@ print(k8s.traffic(c, "web", clients="pods"))
 # translates the ClusterIP when the client's socket connects, so the packet leaves the client pod
 # already addressed to a pod, and nobody masquerades it.
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## 2. The exceptions that are masqueraded
+# *Going further · 6 minutes*
 #
 # Three cases do get SNAT for ClusterIP traffic, in every kube-proxy mode. The second one needs
 # kube-proxy to know the pod range (a local-traffic detector: `--cluster-cidr` or
@@ -143,8 +153,9 @@ print(k8s.send(c, "web", client="client", endpoint="web-3", dataplane=masq_all, 
 # `k8s.send(c, "web", client="web-2", endpoint="web-1").source_seen_by_pod`.
 # </details>
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## 3. `internalTrafficPolicy: Local`
+# *Going further · 6 minutes*
 
 # %% [markdown] tags=["article-correction"]
 # **The source article says there is no `Local` equivalent for internal traffic. There is:
@@ -199,8 +210,9 @@ c.scale("web", 4, node="node-c")
 print(k8s.send(c, "web", client="client", seed=1).summary())
 c.patch_service("web", internal_traffic_policy="Cluster")
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## 4. `trafficDistribution`: a preference, not a rule
+# *Going further · 6 minutes*
 #
 # `trafficDistribution` (GA in 1.33 with `PreferClose`; `PreferSameZone` and `PreferSameNode` GA in
 # 1.35) asks kube-proxy to *prefer* close endpoints, and to fall back to all of them when there are
@@ -216,13 +228,21 @@ z
 print(k8s.traffic(z, "web", clients="pods"))
 
 # %% [markdown] tags=["predict"]
-# **Before you run the next cell:** with `trafficDistribution: PreferSameZone` and a client pod on
-# every node, which pod gets the most traffic? Does the client on node-d (no local pod) lose
-# anything?
+# ### Predict 7.2
+#
+# With `trafficDistribution: PreferSameZone` and a client pod on every node, which pod gets the most
+# traffic? (And does the client on node-d, with no local pod, lose anything?)
+
+# %% tags=["guess"]
+k8s.predict("7.2", ...)
+
+# %% tags=["reveal"]
+z.patch_service("web", traffic_distribution="PreferSameZone")
+zoned = k8s.traffic(z, "web", clients="pods")
+k8s.reveal("7.2", zoned.pod[zoned.share.idxmax()])
 
 # %% tags=["nbval-check-output"]
-z.patch_service("web", traffic_distribution="PreferSameZone")
-print(k8s.traffic(z, "web", clients="pods"))
+print(zoned)
 print("dropped:", k8s.metrics(z, "web", clients="pods").loc[0, "dropped"])
 
 # %% [markdown]
@@ -255,13 +275,14 @@ print("dropped:", k8s.metrics(z, "web", clients="pods").loc[0, "dropped"])
 # ready endpoint. `internalTrafficPolicy: Local` drops.
 # </details>
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## 5. Testing from inside the cluster misleads
+# *Going further · 6 minutes*
 
 # %% [markdown] tags=["misconception-5"]
 # **Misconception: "If `curl` from a pod (or a node) to the load-balancer IP works and shows my IP,
 # external clients get the same."** Take `externalTrafficPolicy: Local` on the in-cluster example.
-# External clients that reach node-c are dropped there (notebook 4). What does `client`, a pod on
+# External clients that reach node-c are dropped there (notebook 04). What does `client`, a pod on
 # that very node, get when it dials the load-balancer IP?
 
 # %% tags=["nbval-check-output"]
@@ -325,14 +346,12 @@ for client in ["client", "node-c"]:
 # </details>
 
 # %% [markdown] tags=["self-check"]
-# **Self-check (in code).** Under `externalTrafficPolicy: Local`, what fraction of in-cluster
-# calls to the load-balancer IP keep the client pod's IP? Put your answer in `answer` and run;
-# the assert fails if it is wrong.
+# **Self-check 7.s1 (in code).** Under `externalTrafficPolicy: Local`, what fraction of in-cluster
+# calls to the load-balancer IP keep the client pod's IP? Put your answer in `answer` and run.
 
-# %% tags=["nbval-check-output"]
-answer = 1.0  # your answer, as a fraction
-assert answer == k8s.metrics(c, "web", clients="pods", address="loadBalancerIP").loc[0, "client_ip_kept"]
-print("Right: the short-circuit never masquerades pod traffic.")
+# %% tags=["self-check", "nbval-check-output"]
+answer = ...  # your answer, as a fraction
+k8s.self_check("7.s1", answer)
 
 # %% [markdown]
 # [^rules]: kubernetes/kubernetes `pkg/proxy/iptables/proxier.go`, `syncProxyRules`: the internal
@@ -370,6 +389,9 @@ print("Right: the short-circuit never masquerades pod traffic.")
 #   (IPVS: local endpoints, or all of them on a node without any): a test from inside says nothing
 #   about drops, hops or the client IP external clients get.
 # - Cheat sheet with the full source × destination × policy matrix: [cheatsheet](../docs/cheatsheet.md).
+
+# %%
+k8s.predictions.score("07")
 
 # %% [markdown]
 # ## What's next

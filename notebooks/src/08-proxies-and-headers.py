@@ -17,14 +17,15 @@
 #
 # **Prerequisites**: [notebook 4](04-external-traffic-policy-local.ipynb) (Local keeps the client IP).
 #
-# **Time**: about 25 minutes.
+# **Time**: about 25 minutes (all of it going further).
 
 # %%
 import k8slearn as k8s
 from k8slearn.proxychain import App, Proxy, cdn_chain, follow
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## Where the IP is lost: one chain, hop by hop
+# *Going further · 5 minutes*
 #
 # A common chain: a CDN (L7) → the cloud load balancer (a pass-through L4 balancer) → an ingress
 # controller running in a pod (L7) → the app. The app trusts the CDN's range (203.0.113.0/24 in
@@ -43,18 +44,28 @@ path.to_frame()
 # `X-Forwarded-For`, where each L7 proxy appended the peer it saw.
 
 # %% [markdown] tags=["predict"]
-# **Predict.** Now the app trusts *nobody* (it takes the TCP peer unless the peer is a trusted
-# proxy). Before you run the next cell: which address will it log?
+# ### Predict 8.1
+#
+# Now the app trusts *nobody* (it takes the TCP peer unless the peer is a trusted proxy). Which
+# address will it log? Lock in an address, then reveal.
+
+# %% tags=["guess"]
+k8s.predict("8.1", ...)
+
+# %% tags=["reveal"]
+distrustful = follow(cdn_chain(), app=App())
+k8s.reveal("8.1", distrustful.client_seen_by_app)
 
 # %% tags=["nbval-check-output"]
-print(follow(cdn_chain(), app=App()))
+print(distrustful)
 
 # %% [markdown]
 # The ingress pod's address: an app that ignores the headers logs its own ingress for every
 # request. The client's address was carried all the way, but nobody read it.
 
-# %% [markdown] slide="slide" tags=["misconception-10"]
+# %% [markdown] slide="slide" tags=["misconception-10", "going-further"]
 # ## "X-Forwarded-For is the client IP": a chain, and its left end is forgeable
+# *Going further · 7 minutes*
 #
 # `X-Forwarded-For` is a comma list: whatever the *client* sent, followed by one entry per proxy.
 # A client can send its own header, so the leftmost entry is whatever the client wants it to be.
@@ -116,8 +127,9 @@ except k8s.K8sLearnError as err:
 # <details><summary>Answer</summary>198.51.100.7: from the right, 203.0.113.50 is trusted (the
 # CDN) and 198.51.100.7 is the first untrusted entry. 10.0.0.7 is whatever the client wrote.</details>
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## L4: the PROXY protocol
+# *Going further · 5 minutes*
 #
 # An L4 proxy copies bytes and has no headers to write into. Instead it sends one PROXY protocol
 # header at the start of its connection (the haproxy specification): version 1 is one text line,
@@ -146,12 +158,21 @@ except k8s.K8sLearnError as err:
     print(err)
 
 # %% [markdown] tags=["predict"]
-# **Predict.** An L4 load balancer starts sending PROXY headers, but the app was not told to expect
-# them. What happens to the next request?
+# ### Predict 8.2
+#
+# An L4 load balancer starts sending PROXY headers, but the app was not told to expect them. Does
+# the next request still get through ("yes" or "no")?
+
+# %% tags=["guess"]
+k8s.predict("8.2", ...)
+
+# %% tags=["reveal"]
+nlb = [Proxy("NLB", "192.168.255.10", "L4", send_proxy_protocol=True, load_balancer=True)]
+unprepared = follow(nlb, app=App())
+k8s.reveal("8.2", not unprepared.broken)
 
 # %% tags=["nbval-check-output"]
-nlb = [Proxy("NLB", "192.168.255.10", "L4", send_proxy_protocol=True, load_balancer=True)]
-print(follow(nlb, app=App()))
+print(unprepared)
 print(follow(nlb, app=App(expect_proxy_protocol=True)))
 
 # %% [markdown]
@@ -159,11 +180,12 @@ print(follow(nlb, app=App(expect_proxy_protocol=True)))
 # coordinated change: the receiver must be configured for it (never guess from the bytes) and
 # must accept it only from trusted peers, or anyone can claim any address.
 
-# %% [markdown] slide="slide" tags=["misconception-6"]
+# %% [markdown] slide="slide" tags=["misconception-6", "going-further"]
 # ## "My PROXY-protocol load balancer is always in the path": not for pods
+# *Going further · 5 minutes*
 #
 # A pod that dials the Service's load-balancer IP never reaches the load balancer: kube-proxy
-# catches the LB IP on the node and sends the connection straight to an endpoint (notebook 4
+# catches the LB IP on the node and sends the connection straight to an endpoint (notebook 04b
 # showed this short-circuit). So in-cluster clients send no PROXY header, and an app that insists
 # on one rejects them:
 
@@ -204,8 +226,9 @@ print(t)
 # guarantees the real client IP only if every hop before the node keeps the client's source
 # address.</details>
 
-# %% [markdown] slide="slide" tags=["article-correction"]
+# %% [markdown] slide="slide" tags=["article-correction", "going-further"]
 # ## Which tool carries the client IP today
+# *Going further · 3 minutes*
 #
 # The source article recommends `X-Forwarded-For` for L7 load balancers and the PROXY protocol for
 # L4 ones; both still hold. What changed is where you configure them. ingress-nginx was retired in
@@ -227,6 +250,9 @@ print(t)
 #   together, and the receiver must accept it only from trusted peers.
 # - Pods that dial the LB IP skip the load balancer (and its PROXY header, TLS, WAF), unless the
 #   provider reports `ipMode: Proxy`.
+
+# %%
+k8s.predictions.score("08")
 
 # %% [markdown]
 # ## What's next

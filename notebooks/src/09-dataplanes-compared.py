@@ -19,7 +19,7 @@
 # [7](07-inside-the-cluster.ipynb) (in-cluster traffic and the short-circuit).
 # Terms: [glossary](../docs/glossary.md).
 #
-# **Time**: about 20 minutes
+# **Time**: about 25 minutes (all of it going further)
 
 # %%
 import pandas as pd
@@ -48,17 +48,27 @@ for key, dp in k8s.DATAPLANES.items():
 # - **no-snat**: a *hypothetical* kube-proxy that never masquerades external traffic. No real
 #   cluster runs it; it shows why the others masquerade.
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## 1. One scenario, six dataplanes
+# *Going further · 6 minutes*
 
 # %% [markdown] tags=["predict"]
-# **Before you run the next cell:** under `externalTrafficPolicy: Cluster`, 2 of every 3
-# connections need a second node hop here (a node has at most 2 of the 3 pods). For each dataplane,
-# guess the share of connections whose pod sees the real client IP: 0 %, 33 % or 100 %?
+# ### Predict 9.1
+#
+# Under `externalTrafficPolicy: Cluster`, 2 of every 3 connections need a second node hop here (a
+# node has at most 2 of the 3 pods). For each dataplane, think of the share of *delivered*
+# connections whose pod sees the real client IP: 0 %, 33 % or 100 %? Then lock in the set of
+# dataplanes at 100 %, such as `{"iptables"}` (or `"none"`).
 
-# %% tags=["nbval-check-output"]
+# %% tags=["guess"]
+k8s.predict("9.1", ...)
+
+# %% tags=["reveal"]
 rows = {dp: k8s.metrics(c, "web", dataplane=dp).loc[0] for dp in k8s.DATAPLANES}
 table = pd.DataFrame(rows).T[["delivered", "client_ip_kept", "extra_hop", "dropped", "failed"]]
+k8s.reveal("9.1", {dp for dp, row in rows.items() if row.client_ip_kept == 1})
+
+# %% tags=["nbval-check-output"]
 print((100 * table.astype(float)).round(0).astype(int).rename(columns=lambda s: s + " %"))
 
 # %% [markdown]
@@ -85,8 +95,9 @@ for dp in ["iptables", "cilium-snat"]:
     t = k8s.send(c, "web", via="node-a", endpoint="web-1", dataplane=dp, seed=1)
     print(f"{dp:12} SNAT {t.snat!s:5}  web-1 sees {t.source_seen_by_pod}")
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## 2. SNAT and DSR, hop by hop
+# *Going further · 5 minutes*
 #
 # The same connection, entering at node-c (no pods) and sent to web-1 on node-a, under kube-proxy
 # and under Cilium DSR. Watch the reply.
@@ -125,8 +136,9 @@ k8s.draw(dsr, reply=True)
 # directly to the client, and Cilium's native routing (or Geneve) mode; check Cilium's
 # documentation before turning it on.[^cilium]
 
-# %% [markdown] slide="subslide"
+# %% [markdown] slide="subslide" tags=["going-further"]
 # ## 3. Why not just skip the SNAT?
+# *Going further · 3 minutes*
 #
 # The hypothetical no-snat dataplane does what DSR does to the request, but nothing to the reply:
 
@@ -152,8 +164,9 @@ print(broken.reason)
 # `k8s.send(c, "web", via="node-b", dataplane="nftables", seed=1).source_seen_by_pod`.
 # </details>
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## 4. `externalTrafficPolicy: Local`: all agree, except IPVS inside the cluster and off the health-checked path
+# *Going further · 7 minutes*
 #
 # Switch the service to Local. For external clients every dataplane now gives the same answer:
 # local endpoints only, no SNAT, no extra hop, and the health-checked load balancer skips node-c.
@@ -164,13 +177,22 @@ rows = {dp: k8s.metrics(c, "web", dataplane=dp).loc[0] for dp in k8s.DATAPLANES}
 print((100 * pd.DataFrame(rows).T[["delivered", "client_ip_kept", "extra_hop", "dropped"]].astype(float)).round(0).astype(int))
 
 # %% [markdown] tags=["predict"]
-# **Before you run the next cell:** a client pod on every node dials web's **load-balancer IP**
-# (not the ClusterIP). In [notebook 7](07-inside-the-cluster.ipynb) kube-proxy short-circuited
-# such calls to all endpoints. Which dataplane spreads them differently, and does any drop them?
+# ### Predict 9.2
+#
+# A client pod on every node dials web's **load-balancer IP** (not the ClusterIP). In
+# [notebook 7](07-inside-the-cluster.ipynb) kube-proxy short-circuited such calls to all endpoints.
+# Which dataplane spreads them differently (with fewer extra hops)? And does any drop them?
+
+# %% tags=["guess"]
+k8s.predict("9.2", ...)
+
+# %% tags=["reveal"]
+rows = {dp: k8s.metrics(c, "web", clients="pods", address="loadBalancerIP", dataplane=dp).loc[0] for dp in k8s.DATAPLANES}
+inside = pd.DataFrame(rows).T[["delivered", "client_ip_kept", "extra_hop", "dropped"]].astype(float)
+k8s.reveal("9.2", inside.extra_hop.idxmin())
 
 # %% tags=["nbval-check-output"]
-rows = {dp: k8s.metrics(c, "web", clients="pods", address="loadBalancerIP", dataplane=dp).loc[0] for dp in k8s.DATAPLANES}
-print((100 * pd.DataFrame(rows).T[["delivered", "client_ip_kept", "extra_hop", "dropped"]].astype(float)).round(0).astype(int))
+print((100 * inside).round(0).astype(int))
 
 # %% [markdown]
 # All deliver everything, but IPVS gets there differently: it has no short-circuit. Its virtual
@@ -212,8 +234,9 @@ for dp in ["iptables", "ipvs"]:
 # meet. Test from outside, through the load balancer.
 # </details>
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## 5. Choosing a dataplane
+# *Going further · 4 minutes*
 #
 # | dataplane | client IP with Cluster | with Local (external) | in-cluster to a Local LB IP | status |
 # |---|---|---|---|---|
@@ -228,15 +251,13 @@ for dp in ["iptables", "ipvs"]:
 # [4](04-external-traffic-policy-local.ipynb)) work the same way.
 
 # %% [markdown] tags=["self-check"]
-# **Self-check (in code).** Under Cilium SNAT with `externalTrafficPolicy: Cluster` on the uneven
+# **Self-check 9.s1 (in code).** Under Cilium SNAT with `externalTrafficPolicy: Cluster` on the uneven
 # cluster, what fraction of delivered connections keep the client IP? Put your answer in `answer`
-# (a fraction) and run; the assert fails if it is wrong.
+# (a fraction) and run.
 
-# %% tags=["nbval-check-output"]
-answer = 1 / 3
-u = k8s.examples.uneven()
-assert abs(answer - k8s.metrics(u, "web", dataplane="cilium-snat").loc[0, "client_ip_kept"]) < 1e-9
-print("Right: only the connections served on the node they entered keep it.")
+# %% tags=["self-check", "nbval-check-output"]
+answer = ...  # your answer, as a fraction
+k8s.self_check("9.s1", answer)
 
 # %% [markdown]
 # [^modes]: kube-proxy modes: kubernetes/website `content/en/docs/reference/networking/virtual-ips.md`
@@ -263,6 +284,9 @@ print("Right: only the connections served on the node they entered keep it.")
 #   node's local endpoints, or all endpoints (without SNAT) on a node with none; calls from the node
 #   itself are black-holed.
 # - The full policy matrix for kube-proxy is on the [cheat sheet](../docs/cheatsheet.md).
+
+# %%
+k8s.predictions.score("09")
 
 # %% [markdown]
 # ## What's next

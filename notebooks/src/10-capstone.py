@@ -15,14 +15,15 @@
 # **Prerequisites**: notebooks [3](03-external-traffic-policy-cluster.ipynb) to
 # [9](09-dataplanes-compared.ipynb); the [cheat sheet](../docs/cheatsheet.md) is handy.
 #
-# **Time**: about 40 minutes
+# **Time**: about 40 minutes (all of it going further)
 
 # %%
 import pandas as pd
 import k8slearn as k8s
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## The brief
+# *Going further · 5 minutes*
 #
 # `web` runs on a three-node cluster (today its pods sit 2 / 1 / 0, as in `k8s.examples.uneven()`)
 # behind a cloud load balancer. The team needs:
@@ -37,8 +38,9 @@ import k8slearn as k8s
 # 4. **Even load.** No pod much busier than another. *Measure:* `imbalance` (busiest pod's share
 #    over the quietest's) at most 1.25.
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## The instructor's design
+# *Going further · 12 minutes*
 #
 # `externalTrafficPolicy: Local` for the client IP and no extra hop; a health-checked load balancer
 # so nodes without pods get nothing; six replicas spread with a `topologySpreadConstraints` rule
@@ -116,12 +118,22 @@ for p in d.pods_on("node-a"):
 print(k8s.by_node(d, "web")[["node", "pods", "health_check", "local_endpoints", "lb_share"]])
 
 # %% [markdown] tags=["predict"]
-# **Before you run the next cell:** the instructor's design on a cluster where the team forgot the
-# spread rule, so the scheduler's default soft spread places the six replicas. Which requirement,
-# if any, fails? (Hint: where would the default spread put six pods on three empty nodes?)
+# ### Predict 10.1
+#
+# The instructor's design on a cluster where the team forgot the spread rule, so the scheduler's
+# default soft spread places the six replicas (a fresh rollout). Which requirement, if any, fails?
+# Start from where the default spread would put six pods on three nodes: lock in the count per
+# node, such as `{"node-a": 3, "node-b": 2, "node-c": 1}`, then reveal.
+
+# %% tags=["guess"]
+k8s.predict("10.1", ...)
+
+# %% tags=["reveal"]
+default_spread = k8s.placement.place(c, "web", 6, keep_existing=False)
+k8s.reveal("10.1", default_spread.counts)
 
 # %% tags=["nbval-check-output"]
-print(k8s.placement.place(c, "web", 6, keep_existing=False).counts)
+print(default_spread.counts)
 
 # %% [markdown]
 # Six on three nodes: the soft default spread gives 2 / 2 / 2 here too, so nothing fails *today*.
@@ -142,8 +154,9 @@ print(round(float(k8s.metrics(skewed, "web").loc[0, "imbalance"]), 2))
 # stay Pending until the node is back or removed. Check the plan in `kubectl get pods` during a drain,
 # and size maxSkew, `nodeTaintsPolicy: Honor` or spare nodes for it.
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## Your turn
+# *Going further · 10 minutes*
 #
 # Change the design below (it starts as the instructor's) and run the three cells after it. Try
 # at least: `external_traffic_policy="Cluster"`; `lb="weighted"` with `topology_spread=None`;
@@ -199,8 +212,9 @@ pd.DataFrame([
 # even load pass: Cluster is the forgiving policy, which is why it is the default.
 # </details>
 
-# %% [markdown] slide="slide"
+# %% [markdown] slide="slide" tags=["going-further"]
 # ## Trade-offs: four designs that meet the brief (or almost)
+# *Going further · 13 minutes*
 #
 # **A. Local + spread + health-checked LB** (the instructor's). Meets all four, *if* three things
 # hold outside the simulator: the spread rule is `DoNotSchedule` and kept in step with the node
@@ -278,9 +292,13 @@ print(f"client IP kept {dsr.client_ip_kept:.0%}, extra hop {dsr.extra_hop:.0%}, 
 # - Every design moves some risk outside the model: LB features, network requirements, app changes
 #   (PROXY protocol), or operational discipline (grace periods, spread rules).
 
+# %%
+k8s.predictions.score("10")
+
 # %% [markdown]
 # ## What's next
 # You have finished the course. Keep the [cheat sheet](../docs/cheatsheet.md) and the
 # [glossary](../docs/glossary.md) at hand, try your design on a real cluster with the commands on the
 # cheat sheet, and go back to [notebook 0](00-start-here.ipynb) for the explorer (`k8s.explore`) to
-# play with any cluster you like.
+# play with any cluster you like. The optional [notebook 11](11-real-cluster-lab.ipynb) checks the
+# simulator against a real Linux kernel and a real cluster.

@@ -1,7 +1,8 @@
 # %% [markdown]
 # # Exercises 04 · externalTrafficPolicy: Local
 #
-# Practice for [notebook 4](../notebooks/04-external-traffic-policy-local.ipynb). Replace each `...`,
+# Practice for [notebook 04](../notebooks/04-external-traffic-policy-local.ipynb) and, in exercise 4.5,
+# [notebook 04b](../notebooks/04b-local-in-practice.ipynb). Replace each `...`,
 # then run the check cell after it; `k8s.check.hint("4.1")` gives a hint (`level=2`, `3` say more).
 #
 # The last cell counts what your checks said. For a strict grade, save the notebook (Ctrl+S), open a
