@@ -188,7 +188,7 @@ def has_notebooks(folder: str) -> bool:
 def test(extra: list[str]) -> int:
     setup("test")
     step(3, "running tests ...")
-    env = dict(course_env(), MPLBACKEND="Agg")
+    env = course_env()
     runs = [("tests and doctests", ["tests", "--doctest-modules", "k8slearn"])]
     folders = [f for f in ("notebooks", "solutions") if has_notebooks(f)]
     if folders:

@@ -284,7 +284,7 @@ def _run(cells: list[_Cell], folder: Path, report_file: Path, timeout: float, ch
         if i in check_cells:
             plan.append(None)
     nb.cells = [nbformat.v4.new_code_cell(RESET if i is None else cells[i].source) for i in plan]
-    env = dict(os.environ, **{REPORT_ENV: str(report_file), "MPLBACKEND": "Agg"})
+    env = dict(os.environ, **{REPORT_ENV: str(report_file)})
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(folder)}}, record_timing=False)
     rows_by_cell: dict[int, list[dict]] = {}

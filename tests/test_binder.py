@@ -127,8 +127,7 @@ def test_voila_renders_the_explorer_app(tmp_path: Path) -> None:
     """`voila notebooks/explorer-app.ipynb` answers 200 with the executed explorer's widget model."""
     command = voila_command()
     port = free_port()
-    env = dict(os.environ, MPLBACKEND="module://matplotlib_inline.backend_inline",
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
     log = (tmp_path / "voila.log").open("w")
     proc = subprocess.Popen(
         [*command, str(APP), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",

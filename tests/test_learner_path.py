@@ -88,8 +88,7 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     env = dict(module.course_env(),
                JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
-               JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
-               MPLBACKEND="module://matplotlib_inline.backend_inline")
+               JUPYTER_RUNTIME_DIR=str(tmp / "runtime"))
     # The terminal must find k8slearn through PATH alone, as a learner's would.
     env["PATH"] = os.pathsep.join([str(module.BIN), "/usr/local/bin", "/usr/bin", "/bin"])
     env["SHELL"] = "/bin/bash"
