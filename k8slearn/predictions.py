@@ -852,7 +852,9 @@ def reveal(prediction: str, observed: Any = ...) -> Note:
     if not record.made:
         nudge = ("You did not lock in a guess this time. Next time, write one in the cell above the reveal "
                  "first: even a wrong guess makes the answer stick.")
-        return Note("info", f"{p.id}: {truth[:1].upper()}{truth[1:]}.", (why, nudge))
+        first = truth.split(" ", 1)[0]
+        named = any(c == "-" or c.isdigit() for c in first)  # a pod, node or address keeps its own case
+        return Note("info", f"{p.id}: {truth if named else truth[:1].upper() + truth[1:]}.", (why, nudge))
     record.right = KINDS[p.kind].same(record.guess, answer, SHARE_TOLERANCE)
     said = f"You predicted {p.show(record.guess)}; {truth}."
     if record.right:

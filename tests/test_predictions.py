@@ -179,6 +179,7 @@ def test_not_predicted_reveals_gently():
     assert shown.tone == "info" and shown.ok
     assert shown.title == "4.2: The connection was dropped."
     assert any("did not lock in a guess" in line for line in shown.lines)
+    assert k8s.reveal("4.1").title == "4.1: web-3 saw 198.51.100.7."  # a name keeps its lower case
 
 
 def test_an_ellipsis_is_not_yet_a_guess():

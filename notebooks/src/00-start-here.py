@@ -113,7 +113,7 @@ print(t)
 #
 # 1. Read the path: which node did the packet enter at, which pod got it, and what source address
 #    does that pod see?
-# 2. Press ⏮ a few times, then ▶: the packet travels hop by hop, and the hop table shows where
+# 2. Press the back button (left of ▶) a few times, then ▶: the packet travels hop by hop, and the hop table shows where
 #    each rewrite happens.
 # 3. Switch `externalTrafficPolicy` from `Cluster` to `Local` and watch the path, the bars and the
 #    numbers change. Then choose *compare: Cluster | Local* to see both at once.
