@@ -239,7 +239,18 @@ def test_lost_traffic_has_its_own_bar_and_the_scale_can_be_fixed():
 
 
 def test_nice_max():
-    assert [nice_max(x) for x in (0.01, 0.19, 0.2, 0.34, 0.51, 0.9, 3)] == [0.02, 0.2, 0.2, 0.4, 0.6, 1.0, 1.0]
+    assert [nice_max(x) for x in (0.001, 0.01, 0.019, 0.19, 0.2, 0.34, 0.51, 0.9, 3)] == [
+        0.002, 0.01, 0.02, 0.2, 0.2, 0.4, 0.6, 1.0, 1.0]
+
+
+def test_a_chart_of_a_thousand_pods_stays_small_and_honest():
+    frame = k8s.traffic(k8s.examples.large(100, 1000), "web")
+    svg = viz.draw(frame).svg
+    assert len(svg) < 60_000
+    groups = marked(svg, "bar-group")
+    assert groups and not marked(svg, "bar-part")  # a few paths, not an element per pod
+    assert "1,000 pods, in cluster order" in " ".join(texts(svg))
+    assert "0.1%" in " ".join(texts(svg))  # the scale fits shares of a tenth of a percent
 
 
 def test_a_picture_shows_itself_in_a_notebook_as_svg_png_and_text():

@@ -21,6 +21,8 @@ __all__ = ["bars", "traffic_summary", "nice_max", "split", "LOST", "PATTERNS"]
 
 SMALL = 12.0
 TEXT = 13.0
+DENSE = 40   # more pods than this: bars drawn as a few paths (a 1,000-pod chart stays a few KB)
+LOST_W = 36  # the width kept for the lost bar in a dense chart
 LOST = (("dropped", "dropped", PALETTE["snat"]), ("refused", "refused", PALETTE["snat"]),
         ("failed", "reply discarded", PALETTE["reply"]))
 
@@ -43,7 +45,7 @@ def _pct(x: float) -> str:
 
 def nice_max(value: float) -> float:
     """A round top for a share axis at or above ``value`` (0.2, 0.25, 0.4, 0.5, 0.6, 0.8, 1.0 ...)."""
-    for top in (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0):
+    for top in (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0):
         if value <= top + 1e-9:
             return top
     return 1.0
@@ -73,6 +75,14 @@ def split(row: Any) -> dict[str, float]:
     kept_extra = max(0.0, kept + extra - 1.0)
     return {"kept_direct": share * (kept - kept_extra), "kept_extra": share * kept_extra,
             "snat_direct": share * (1.0 - kept - extra + kept_extra), "snat_extra": share * (extra - kept_extra)}
+
+
+def _mean_parts(rows: list[Any]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for r in rows:
+        for k, v in split(r).items():
+            total[k] = total.get(k, 0.0) + v
+    return {k: v / len(rows) for k, v in total.items()}
 
 
 def traffic_summary(frame: Any) -> str:
@@ -106,7 +116,7 @@ def bars(frame: Any, *, colours: NodeColours | None = None, y_max: float | None 
     lost_total = sum(lost.values())
     shares = [float(x) for x in frame["share"]]
     fair = frame.attrs.get("fair_share")
-    top = y_max or nice_max(max(shares + [lost_total, fair if fair and not math.isnan(fair) else 0.0, 0.01]) * 1.12)
+    top = y_max or nice_max(max(shares + [lost_total, fair if fair and not math.isnan(fair) else 0.0, 0.001]) * 1.12)
     n = len(frame)
     left, right = 44.0, 10.0
     head = 24.0 if title is not None else 8.0
@@ -142,34 +152,66 @@ def bars(frame: Any, *, colours: NodeColours | None = None, y_max: float | None 
         svg.line(left, yy, width - right, yy, cls="grid", sw=1)
         svg.text(left - 5, yy + 4, _pct(tick), size=SMALL, anchor="end", cls="m")
     svg.line(left, base, width - right, base, cls="axis", sw=1.2)
-    for i, row in enumerate(frame.itertuples()):
+    dense = n > DENSE  # many pods: one path per colour and kind of part, not an element per bar
+    shapes: dict[tuple[str, str], list[str]] = {}
+    overflow = False
+    rows = list(frame.itertuples())
+    groups = [[r] for r in rows]
+    if dense:  # a bar per 2 px at most: neighbouring pods (in cluster order) share one, at their mean
+        per = max(1, math.ceil(n / ((width - left - right - LOST_W) / 2)))
+        groups = [rows[i:i + per] for i in range(0, n, per)]
+        slot = (width - left - right - LOST_W) / len(groups)
+        bar_w = max(1.0, slot * 0.8)
+    for i, group in enumerate(groups):
+        row = group[0]
         cx = left + slot * (i + 0.5)
         x = cx - bar_w / 2
         colour = colours[row.node]
-        parts = split(row)
+        parts = split(row) if len(group) == 1 else _mean_parts(group)
         acc = 0.0
         for key in ("kept_direct", "kept_extra", "snat_direct", "snat_extra"):
             v = parts[key]
             if v <= 1e-12:
                 continue
             y0, y1 = y(acc + v), y(acc)
-            svg.rect(x, y0, bar_w, y1 - y0, fill=colour, stroke="#333333", sw=0.6 if n <= 40 else None,
-                     extra=f' data-k8s="bar-part" data-pod="{row.pod}" data-part="{key}" data-value="{v:.6f}"')
-            if "extra" in key:
-                svg.rect(x, y0, bar_w, y1 - y0, fill="url(#k8s-extra)")
-            if "snat" in key:
-                svg.rect(x, y0, bar_w, y1 - y0, fill="url(#k8s-snat)")
+            if dense:
+                shapes.setdefault((colour, key), []).append(f"M{x:.1f},{y0:.1f}h{bar_w:.2f}V{y1:.1f}h{-bar_w:.2f}Z")
+            else:
+                svg.rect(x, y0, bar_w, y1 - y0, fill=colour, stroke="#333333", sw=0.6,
+                         extra=f' data-k8s="bar-part" data-pod="{row.pod}" data-part="{key}" data-value="{v:.6f}"')
+                if "extra" in key:
+                    svg.rect(x, y0, bar_w, y1 - y0, fill="url(#k8s-extra)")
+                if "snat" in key:
+                    svg.rect(x, y0, bar_w, y1 - y0, fill="url(#k8s-snat)")
             acc += v
-        if row.share > top:
-            svg.text(cx, head + 10, "▲", size=SMALL, anchor="middle", fill=PALETTE["snat"])
+        if sum(parts.values()) > top:
+            overflow = True
+            if not dense:
+                svg.text(cx, head + 10, "▲", size=SMALL, anchor="middle", fill=PALETTE["snat"])
         if n <= 16:
             svg.text(cx, y(min(row.share, top)) - 4, _pct(row.share), size=SMALL, anchor="middle", bold=True,
                      extra=f' data-k8s="bar-label" data-pod="{row.pod}"')
         if n <= 12:
             name = row.pod if text_width(row.pod, SMALL) <= slot + 6 else row.pod[: max(3, int(slot / 7))] + "…"
             svg.text(cx, base + 16, name, size=SMALL, anchor="middle")
+    for (colour, key), pieces in shapes.items():
+        d = "".join(pieces)
+        svg.path(d, fill=colour, extra=f' data-k8s="bar-group" data-part="{key}" data-bars="{len(pieces)}"')
+        if "extra" in key:
+            svg.path(d, fill="url(#k8s-extra)")
+        if "snat" in key:
+            svg.path(d, fill="url(#k8s-snat)")
+    if dense:
+        per_bar = f", {len(groups[0])} per bar" if len(groups[0]) > 1 else ""
+        svg.text(left + (width - left - right) / 2 - slot, base + 16, f"{n:,} pods, in cluster order{per_bar}",
+                 size=SMALL, anchor="middle", cls="m")
+        if overflow:
+            svg.text(width - right - 4, head + 10, "▲ some bars go past the top", size=SMALL, anchor="end",
+                     fill=PALETTE["snat"])
     # the connections that reach no pod
-    cx = left + slot * (n + 0.7)
+    cx = width - right - LOST_W / 2 if dense else left + slot * (len(groups) + 0.7)
+    if dense:
+        bar_w = LOST_W * 0.6
     x = cx - bar_w / 2
     acc = 0.0
     for key, label, colour in LOST:
@@ -208,7 +250,7 @@ def bars(frame: Any, *, colours: NodeColours | None = None, y_max: float | None 
 
 
 def _ticks(top: float) -> list[float]:
-    step = {0.02: 0.01, 0.05: 0.025, 0.1: 0.05, 0.15: 0.05, 0.2: 0.1, 0.25: 0.05, 0.3: 0.1, 0.4: 0.1, 0.5: 0.1,
+    step = {0.002: 0.001, 0.005: 0.001, 0.01: 0.005, 0.02: 0.01, 0.05: 0.025, 0.1: 0.05, 0.15: 0.05, 0.2: 0.1, 0.25: 0.05, 0.3: 0.1, 0.4: 0.1, 0.5: 0.1,
             0.6: 0.2, 0.8: 0.2, 1.0: 0.25}.get(round(top, 3), top / 4)
     out, t = [], 0.0
     while t <= top + 1e-9:
