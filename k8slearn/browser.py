@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "TIMEOUT_MS", "KERNEL_IDLE", "RUN_STATE", "free_port", "wait_for_http",
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "TIMEOUT_MS", "KERNEL_IDLE", "RUN_STATE", "free_port", "wait_for_http", "stop",
            "lab_server", "chromium", "new_page", "open_notebook",
            "run_all", "measure", "missing", "dismiss_popups", "CLICK", "SELECT"]
 
@@ -71,6 +71,16 @@ def wait_for_http(url: str, proc: subprocess.Popen, log: Path, seconds: float = 
     raise RuntimeError(f"no answer from {url} within {seconds:.0f} s:\n{log.read_text()[-3000:]}")
 
 
+def stop(proc: subprocess.Popen, seconds: float = 20) -> None:
+    """Stop a server started as a child process: politely, then for good; always waited for."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextmanager
 def lab_server(root: Path, *, python: str = sys.executable, log_to: Path | None = None,
                theme: str | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
@@ -103,12 +113,7 @@ def lab_server(root: Path, *, python: str = sys.executable, log_to: Path | None 
             wait_for_http(f"{base}/api/status", proc, log)
             yield base
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
             if log_to is not None:
                 log_to.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(log, log_to)

@@ -89,8 +89,10 @@ def _starts(cluster: Cluster, svc: Any, clients: str, address: str, profile: Loa
     return out
 
 
-def _exact(cluster: Cluster, service: ServiceRef, lb: Any, clients: str, address: str | None,
-           dataplane: str | Dataplane) -> _Exact:
+def _arguments(cluster: Cluster, service: ServiceRef, lb: Any, clients: Any, address: Any,
+               dataplane: Any) -> tuple[Any, Any, Any, str]:
+    """The service, load balancer, dataplane and address the many-connection functions were given,
+    each checked (one place, so traffic, metrics, sample and paths refuse the same things)."""
     svc = cluster.service(service)
     profile = resolve(lb, svc)
     dp = get_dataplane(dataplane)
@@ -98,6 +100,12 @@ def _exact(cluster: Cluster, service: ServiceRef, lb: Any, clients: str, address
         raise NotFound("clients", clients, list(CLIENTS))
     address = check_address(address) or default_address(svc, clients == "external")
     check_reachable(svc, clients == "external", address)
+    return svc, profile, dp, address
+
+
+def _exact(cluster: Cluster, service: ServiceRef, lb: Any, clients: str, address: str | None,
+           dataplane: str | Dataplane) -> _Exact:
+    svc, profile, dp, address = _arguments(cluster, service, lb, clients, address, dataplane)
     key = ("exact", svc.name, profile, clients, address, dp)
     return cluster.cached(key, lambda: _compute(cluster, svc.name, profile, clients, address, dp))
 
@@ -324,13 +332,7 @@ def paths(
     """
     import pandas as pd
 
-    svc = cluster.service(service)
-    profile = resolve(lb, svc)
-    dp = get_dataplane(dataplane)
-    if not (isinstance(clients, str) and clients in CLIENTS):
-        raise NotFound("clients", clients, list(CLIENTS))
-    address = check_address(address) or default_address(svc, clients == "external")
-    check_reachable(svc, clients == "external", address)
+    svc, profile, dp, address = _arguments(cluster, service, lb, clients, address, dataplane)
     ctx = Context(cluster, svc, dataplane=dp, lb=profile)
     rows = []
     for weight, chain, flow in _starts(cluster, svc, clients, address, profile):

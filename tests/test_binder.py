@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from k8slearn.browser import stop
+
 try:  # Python 3.11+; the pins need 3.11 anyway (binder/runtime.txt)
     import tomllib
 except ModuleNotFoundError:  # pragma: no cover
@@ -157,12 +159,7 @@ def test_voila_renders_the_explorer_app(tmp_path: Path) -> None:
         assert "k8s.explore(" not in body, "Voila should hide the code"
         assert "Traceback" not in body, "the app's cell raised an error"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
 
 

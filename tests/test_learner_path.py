@@ -52,6 +52,7 @@ from k8slearn.browser import (  # noqa: E402
     TIMEOUT_MS,
     dismiss_popups,
     free_port,
+    stop,
     wait_for_http,
 )
 
@@ -104,12 +105,7 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         wait_for_http(f"{base}/api/status", proc, log)
         yield {"base": base, "root": root, "command": command, "log": log}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(log, ARTIFACTS / "jupyterlab.log")
 
