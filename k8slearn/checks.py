@@ -56,6 +56,8 @@ __all__ = [
     "Feedback",
     "Summary",
     "audit_service",
+    "chapter_key",
+    "chapter_label",
     "chapter_of",
     "cilium_snat_local",
     "dataplanes_keep_ip",
@@ -95,8 +97,9 @@ NOT_ATTEMPTED = "Not attempted yet."
 #: What a check can say about an answer.
 STATUSES = ("done", "wrong", "not attempted")
 
-#: The exercise notebooks, by chapter: exercise "4.2" lives in ``exercises/04-...ipynb``.
-NOTEBOOKS: dict[int, str] = {
+#: The exercise notebooks, by chapter: exercise "4.2" lives in ``exercises/04-...ipynb``, exercise
+#: "8b.1" in ``exercises/08b-...ipynb`` (a lettered part is the chapter ``"8b"``, a string).
+NOTEBOOKS: dict[int | str, str] = {
     1: "01-pods-nodes-services",
     2: "02-into-the-cluster",
     3: "03-external-traffic-policy-cluster",
@@ -137,9 +140,9 @@ class Exercise:
     hints: tuple[str, ...]
 
     @property
-    def chapter(self) -> int:
-        """The course notebook it practises: 4 for exercise "4.2"."""
-        return int(self.id.split(".")[0])
+    def chapter(self) -> int | str:
+        """The course notebook it practises: 4 for exercise "4.2", "8b" for exercise "8b.1"."""
+        return chapter_key(self.id.split(".")[0])
 
     @property
     def notebook(self) -> str:
@@ -234,14 +237,37 @@ def _exercise(number: str, kind: str, title: str, *hints: str) -> Callable:
     return wrap
 
 
-def chapter_of(notebook: int | str) -> int:
-    """The chapter of a notebook given as a number or a name: ``4``, ``"04"``, ``"04-external-..."``.
+def chapter_key(text: str) -> int | str:
+    """A chapter as :data:`NOTEBOOKS` keys it: ``"04"`` -> 4, ``"8b"`` or ``"08b"`` -> ``"8b"``.
 
-    >>> chapter_of("04-external-traffic-policy-local.ipynb"), chapter_of(10)
-    (4, 10)
+    >>> chapter_key("04"), chapter_key("08b")
+    (4, '8b')
     """
-    m = re.match(r"\s*0*(\d+)", str(notebook))
-    chapter = int(m.group(1)) if m else None
+    m = re.fullmatch(r"0*(\d+)([a-z]?)", text)
+    if not m:
+        return text
+    return f"{int(m.group(1))}{m.group(2)}" if m.group(2) else int(m.group(1))
+
+
+def chapter_label(chapter: int | str) -> str:
+    """How a chapter is written in file names and summaries: 4 -> ``"04"``, ``"8b"`` -> ``"08b"``.
+
+    >>> chapter_label(4), chapter_label("8b")
+    ('04', '08b')
+    """
+    m = re.fullmatch(r"(\d+)([a-z]?)", str(chapter))
+    return f"{int(m.group(1)):02d}{m.group(2)}" if m else str(chapter)
+
+
+def chapter_of(notebook: int | str) -> int | str:
+    """The chapter of a notebook given as a number or a name: ``4``, ``"04"``, ``"04-external-..."``,
+    ``"8b"``, ``"08b-what-..."``.
+
+    >>> chapter_of("04-external-traffic-policy-local.ipynb"), chapter_of(10), chapter_of("08b-what-depends-on-the-client-ip")
+    (4, 10, '8b')
+    """
+    m = re.match(r"\s*(\d+[a-z]?)(?![a-z])", str(notebook))
+    chapter = chapter_key(m.group(1)) if m else None
     if chapter not in NOTEBOOKS:
         raise K8sLearnError(f"no exercise notebook {notebook!r}",
                             hint=f"the exercise notebooks are {', '.join(NOTEBOOKS.values())}.")
@@ -262,7 +288,7 @@ def exercises_of(notebook: int | str) -> list[Exercise]:
 class Summary:
     """The exercises of one notebook and what their checks said in this session (:func:`summary`)."""
 
-    chapter: int
+    chapter: int | str
     rows: tuple[tuple[Exercise, str], ...]
 
     def counts(self) -> dict[str, int]:
@@ -273,7 +299,7 @@ class Summary:
 
     def __str__(self) -> str:
         counts = ", ".join(f"{n} {s}" for s, n in self.counts().items() if n or s == "done")
-        lines = [f"Exercises {self.chapter:02d}: {counts} (of {len(self.rows)})"]
+        lines = [f"Exercises {chapter_label(self.chapter)}: {counts} (of {len(self.rows)})"]
         lines += [f"  {e.id:>5}  {status:<13}  {e.title}" for e, status in self.rows]
         lines.append(_STRICT.format(name=NOTEBOOKS[self.chapter]))
         return "\n".join(lines)
@@ -289,7 +315,7 @@ class Summary:
             for e, s in self.rows)
         strict = html.escape(_STRICT.format(name=NOTEBOOKS[self.chapter]))
         strict = re.sub(r"`([^`]+)`", r"<code>\1</code>", strict)
-        return (f"<div class='k8sl-summary'><b>Exercises {self.chapter:02d}: {counts} (of {len(self.rows)})</b>"
+        return (f"<div class='k8sl-summary'><b>Exercises {chapter_label(self.chapter)}: {counts} (of {len(self.rows)})</b>"
                 f"<table><tr><th style='text-align:left'>exercise</th><th style='text-align:left'>status</th>"
                 f"<th style='text-align:left'>title</th></tr>{rows}</table><small>{strict}</small></div>")
 
@@ -1042,3 +1068,4 @@ def proxy_lb_seen_ip(answer: Any) -> str:
                        "kube-proxy is not even in the path. This load balancer replaces the source before the pod "
                        "sees the packet.")
     raise _Mistake("this load balancer sends straight to the pod IPs; no node rewrites the packet.")
+
