@@ -22,13 +22,13 @@ from .errors import InvalidChange, InvalidService, K8sLearnError, K8sLearnWarnin
 from .loadbalancer import LB_MODELS, LB_PROFILES, LOAD_BALANCERS, LoadBalancer, LoadBalancerProfile
 from .model import CLIENT_IP, Cluster, Endpoint, Node, Pod, Service
 from .trace import Hop, Packet, Place, Trace, send
-from .traffic import by_node, metrics, paths, sample, traffic
+from .traffic import by_node, metrics, paths, sample, sessions, traffic
 
 __version__ = "0.1.0"
 
 __all__ = [
     "examples", "Cluster", "Node", "Pod", "Service", "Endpoint", "CLIENT_IP",
-    "send", "Trace", "Hop", "Packet", "Place", "traffic", "metrics", "sample", "by_node",
+    "send", "Trace", "Hop", "Packet", "Place", "traffic", "metrics", "sample", "sessions", "by_node",
     "decide", "Source", "KubeProxy", "Cilium", "DATAPLANES", "health_check", "health_checks",
     "LoadBalancer", "LB_MODELS", "LoadBalancerProfile", "LB_PROFILES", "LOAD_BALANCERS",
     "K8sLearnError", "InvalidService", "InvalidChange", "NotFound", "K8sLearnWarning",

@@ -56,6 +56,8 @@ __all__ = [
     "Feedback",
     "Summary",
     "audit_service",
+    "chapter_key",
+    "chapter_label",
     "chapter_of",
     "cilium_snat_local",
     "dataplanes_keep_ip",
@@ -95,8 +97,9 @@ NOT_ATTEMPTED = "Not attempted yet."
 #: What a check can say about an answer.
 STATUSES = ("done", "wrong", "not attempted")
 
-#: The exercise notebooks, by chapter: exercise "4.2" lives in ``exercises/04-...ipynb``.
-NOTEBOOKS: dict[int, str] = {
+#: The exercise notebooks, by chapter: exercise "4.2" lives in ``exercises/04-...ipynb``, exercise
+#: "8b.1" in ``exercises/08b-...ipynb`` (a lettered part is the chapter ``"8b"``, a string).
+NOTEBOOKS: dict[int | str, str] = {
     1: "01-pods-nodes-services",
     2: "02-into-the-cluster",
     3: "03-external-traffic-policy-cluster",
@@ -105,6 +108,7 @@ NOTEBOOKS: dict[int, str] = {
     6: "06-spreading-pods",
     7: "07-inside-the-cluster",
     8: "08-proxies-and-headers",
+    "8b": "08b-what-depends-on-the-client-ip",
     9: "09-dataplanes-compared",
     10: "10-capstone",
 }
@@ -137,9 +141,9 @@ class Exercise:
     hints: tuple[str, ...]
 
     @property
-    def chapter(self) -> int:
-        """The course notebook it practises: 4 for exercise "4.2"."""
-        return int(self.id.split(".")[0])
+    def chapter(self) -> int | str:
+        """The course notebook it practises: 4 for exercise "4.2", "8b" for exercise "8b.1"."""
+        return chapter_key(self.id.split(".")[0])
 
     @property
     def notebook(self) -> str:
@@ -234,14 +238,37 @@ def _exercise(number: str, kind: str, title: str, *hints: str) -> Callable:
     return wrap
 
 
-def chapter_of(notebook: int | str) -> int:
-    """The chapter of a notebook given as a number or a name: ``4``, ``"04"``, ``"04-external-..."``.
+def chapter_key(text: str) -> int | str:
+    """A chapter as :data:`NOTEBOOKS` keys it: ``"04"`` -> 4, ``"8b"`` or ``"08b"`` -> ``"8b"``.
 
-    >>> chapter_of("04-external-traffic-policy-local.ipynb"), chapter_of(10)
-    (4, 10)
+    >>> chapter_key("04"), chapter_key("08b")
+    (4, '8b')
     """
-    m = re.match(r"\s*0*(\d+)", str(notebook))
-    chapter = int(m.group(1)) if m else None
+    m = re.fullmatch(r"0*(\d+)([a-z]?)", text)
+    if not m:
+        return text
+    return f"{int(m.group(1))}{m.group(2)}" if m.group(2) else int(m.group(1))
+
+
+def chapter_label(chapter: int | str) -> str:
+    """How a chapter is written in file names and summaries: 4 -> ``"04"``, ``"8b"`` -> ``"08b"``.
+
+    >>> chapter_label(4), chapter_label("8b")
+    ('04', '08b')
+    """
+    m = re.fullmatch(r"(\d+)([a-z]?)", str(chapter))
+    return f"{int(m.group(1)):02d}{m.group(2)}" if m else str(chapter)
+
+
+def chapter_of(notebook: int | str) -> int | str:
+    """The chapter of a notebook given as a number or a name: ``4``, ``"04"``, ``"04-external-..."``,
+    ``"8b"``, ``"08b-what-..."``.
+
+    >>> chapter_of("04-external-traffic-policy-local.ipynb"), chapter_of(10), chapter_of("08b-what-depends-on-the-client-ip")
+    (4, 10, '8b')
+    """
+    m = re.match(r"\s*(\d+[a-z]?)(?![a-z])", str(notebook))
+    chapter = chapter_key(m.group(1)) if m else None
     if chapter not in NOTEBOOKS:
         raise K8sLearnError(f"no exercise notebook {notebook!r}",
                             hint=f"the exercise notebooks are {', '.join(NOTEBOOKS.values())}.")
@@ -262,7 +289,7 @@ def exercises_of(notebook: int | str) -> list[Exercise]:
 class Summary:
     """The exercises of one notebook and what their checks said in this session (:func:`summary`)."""
 
-    chapter: int
+    chapter: int | str
     rows: tuple[tuple[Exercise, str], ...]
 
     def counts(self) -> dict[str, int]:
@@ -273,7 +300,7 @@ class Summary:
 
     def __str__(self) -> str:
         counts = ", ".join(f"{n} {s}" for s, n in self.counts().items() if n or s == "done")
-        lines = [f"Exercises {self.chapter:02d}: {counts} (of {len(self.rows)})"]
+        lines = [f"Exercises {chapter_label(self.chapter)}: {counts} (of {len(self.rows)})"]
         lines += [f"  {e.id:>5}  {status:<13}  {e.title}" for e, status in self.rows]
         lines.append(_STRICT.format(name=NOTEBOOKS[self.chapter]))
         return "\n".join(lines)
@@ -289,7 +316,7 @@ class Summary:
             for e, s in self.rows)
         strict = html.escape(_STRICT.format(name=NOTEBOOKS[self.chapter]))
         strict = re.sub(r"`([^`]+)`", r"<code>\1</code>", strict)
-        return (f"<div class='k8sl-summary'><b>Exercises {self.chapter:02d}: {counts} (of {len(self.rows)})</b>"
+        return (f"<div class='k8sl-summary'><b>Exercises {chapter_label(self.chapter)}: {counts} (of {len(self.rows)})</b>"
                 f"<table><tr><th style='text-align:left'>exercise</th><th style='text-align:left'>status</th>"
                 f"<th style='text-align:left'>title</th></tr>{rows}</table><small>{strict}</small></div>")
 
@@ -1042,3 +1069,231 @@ def proxy_lb_seen_ip(answer: Any) -> str:
                        "kube-proxy is not even in the path. This load balancer replaces the source before the pod "
                        "sees the packet.")
     raise _Mistake("this load balancer sends straight to the pod IPs; no node rewrites the packet.")
+
+
+# ------------------------------------------------------------- 08b what depends on the client IP
+# (Issue 13: three exercises for notebooks/08b-what-depends-on-the-client-ip.ipynb, kept in one block.)
+
+#: The partner network of exercises 8b.3 (and of notebook 08b's allow-lists).
+PARTNERS = "198.51.100.0/24"
+#: A client outside the partner network.
+STRANGER = "203.0.113.9"
+#: The clients whose requests make the access-log excerpts of exercise 8b.1.
+_LOG_CLIENTS = ("198.51.100.23", "203.0.113.61", "198.51.100.140", "192.0.2.77", "203.0.113.9", "198.51.100.201")
+#: The set-ups behind the access-log excerpts of exercise 8b.1: excerpt -> (load balancer, policy).
+_LOG_SETUPS = {"A": ("aws-alb", "Cluster"), "B": ("aws-elb-proxy-v1", "Local"),
+               "C": ("gcp-nlb", "Local"), "D": ("aws-elb", "Local")}
+_POLICIES = ("Cluster", "Local")
+
+
+def _log_traces(lb: str, policy: str) -> list[Any]:
+    cluster = examples.uneven(external_traffic_policy=policy)
+    return [send(cluster, "web", client=ip, lb=lb, seed=i) for i, ip in enumerate(_LOG_CLIENTS, 1)]
+
+
+def _log_line(t: Any) -> str:
+    if t.outcome != "delivered":
+        return f"(no line: the connection from {t.client_ip} was {t.outcome})"
+    header = t.proxy_protocol.split(" ", 2)  # "PROXY v1 TCP4 198.51.100.9:51000 -> 203.0.113.100:80"
+    proxy = f"{header[2]} ({header[1]})" if len(header) == 3 else "-"
+    return f'{t.pod}  peer={t.source_seen_by_pod}  proxy-protocol="{proxy}"  x-forwarded-for="{t.x_forwarded_for or "-"}"  "GET / HTTP/1.1" 200'
+
+
+def access_logs() -> dict[str, list[str]]:
+    """The access-log excerpts of exercise 8b.1, one list of lines per excerpt (A to D).
+
+    Each excerpt is what the ``web`` pods of ``k8s.examples.uneven()`` logged for six clients behind
+    one load balancer of the catalogue and one ``externalTrafficPolicy``; the simulator writes them.
+
+    >>> access_logs()["C"][0]
+    'web-3  peer=198.51.100.23  proxy-protocol="-"  x-forwarded-for="-"  "GET / HTTP/1.1" 200'
+    """
+    return {name: [_log_line(t) for t in _log_traces(lb, policy)] for name, (lb, policy) in _LOG_SETUPS.items()}
+
+
+@functools.lru_cache(maxsize=64)
+def _log_signature(lb: str, policy: str) -> tuple[frozenset[str], frozenset[str]]:
+    """What the lines of a set-up show: the kinds of peer (client, node, load balancer) and of header."""
+    cluster = examples.uneven(external_traffic_policy=policy)
+    node_addresses = {n.ip for n in cluster.nodes} | {n.bridge_ip for n in cluster.nodes}
+    peers, headers = set(), set()
+    for t in _log_traces(lb, policy):
+        if t.outcome != "delivered":
+            peers.add("lost")
+            continue
+        seen = t.source_seen_by_pod
+        peers.add("client" if seen == t.client_ip else "node" if seen in node_addresses
+                  else "load balancer" if seen == LB_ADDRESS else "other")
+        headers.add(t.proxy_protocol.split()[1] if t.proxy_protocol else "X-Forwarded-For" if t.x_forwarded_for else "none")
+    return frozenset(peers), frozenset(headers)
+
+
+def _alike(lb: str, policy: str) -> list[str]:
+    """Every catalogue set-up that writes the same kind of lines as (lb, policy)."""
+    from .loadbalancer import LB_PROFILES
+
+    want = _log_signature(lb, policy)
+    return [f"{key} {p}" for key in LB_PROFILES for p in _POLICIES if _log_signature(key, p) == want]
+
+
+@_exercise("8b.1", "debug", "Which load balancer and policy wrote these logs",
+           "Read the peer column first: the clients' own addresses, node addresses (192.168.0.x and the bridge "
+           "addresses 10.244.x.1), or one address that is no node's?",
+           "Then the headers: a PROXY protocol line comes from an L4 proxy that was told to send it; "
+           "X-Forwarded-For from an L7 proxy. Under Cluster kube-proxy SNATs every external connection.",
+           "k8s.load_balancer_table() lists what the pod sees behind each load balancer under Cluster and Local; "
+           "k8s.send(k8s.examples.uneven(external_traffic_policy=...), 'web', lb=...) writes one line's worth.")
+def log_forensics(answer: Any) -> str:
+    from .loadbalancer import LB_PROFILES
+
+    got = _as_mapping(answer, '{"A": ("aws-elb", "Local"), ...}')
+    if sorted(map(str, got)) != sorted(_LOG_SETUPS):
+        raise _Mistake(f"answer for each excerpt, {', '.join(_LOG_SETUPS)}, and only those.")
+    for name in _LOG_SETUPS:
+        value = got[name]
+        if isinstance(value, str) or not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise _Mistake(f'excerpt {name}: give a pair (load balancer, policy), such as ("gcp-nlb", "Cluster").')
+        lb, policy = (str(v).strip() for v in value)
+        if lb not in LB_PROFILES:
+            raise _Mistake(f"excerpt {name}: {lb!r} is not in the catalogue; the keys are {', '.join(LB_PROFILES)}.")
+        if policy not in _POLICIES:
+            raise _Mistake(f'excerpt {name}: the policy is "Cluster" or "Local", not {policy!r}.')
+    for name, (lb_want, policy_want) in _LOG_SETUPS.items():
+        lb, policy = (str(v).strip() for v in got[name])
+        want_peers, want_headers = _log_signature(lb_want, policy_want)
+        peers, headers = _log_signature(lb, policy)
+        if peers != want_peers:
+            if "client" in peers:
+                raise _Mistake(f"excerpt {name}: behind {lb} with {policy} the pods would log each client's own "
+                               "address; in these lines no peer is a client, so something replaced the source first.")
+            if "client" in want_peers:
+                raise _Mistake(f"excerpt {name}: these peers are the clients themselves, so nothing in front replaced "
+                               f"the source; {lb} with {policy} would not keep it (a proxy, or kube-proxy's SNAT under "
+                               "Cluster).")
+            if "node" in peers:
+                raise _Mistake(f"excerpt {name}: {lb} with {policy} would show node addresses (kube-proxy's SNAT "
+                               "under Cluster); every line here shows one address that belongs to no node.")
+            raise _Mistake(f"excerpt {name}: {lb} with {policy} would show one proxy address in every line; these "
+                           "peers are node addresses, which only kube-proxy's masquerade writes.")
+        if headers != want_headers:
+            raise _Mistake(f"excerpt {name}: the peers fit, but {lb} would not write the headers these lines carry: "
+                           "which load balancer sends a PROXY header, and which one adds X-Forwarded-For?")
+    alike = {name: _alike(*setup) for name, setup in _LOG_SETUPS.items()}
+    shared = next((name for name, same in alike.items() if len(same) > 1), None)
+    tail = (f" Logs cannot tell apart set-ups that write the same lines: excerpt {shared} fits "
+            f"{', '.join(alike[shared])}." if shared else "")
+    return ("node addresses mean kube-proxy masqueraded (Cluster); client addresses mean a pass-through load "
+            "balancer and Local; one address that is no node's means a proxy, and its header (PROXY or "
+            "X-Forwarded-For) says which." + tail)
+
+
+def ingress_cluster() -> Cluster:
+    """The cluster of exercise 8b.2: an ingress controller behind a NodePort Service, the app behind it.
+
+    Clients reach the ingress by DNS round robin over the three node IPs (``lb="equal"``)::
+
+        node-a: ingress-1     node-b: ingress-2     node-c: web-1
+
+    >>> k8s_ingress = ingress_cluster(); k8s_ingress.service("ingress").external_traffic_policy
+    'Cluster'
+    """
+    cluster = Cluster.from_layout([1, 1, 0], service="ingress", type="NodePort", name="ingress")
+    cluster.add_pod("web-1", "node-c", labels={"app": "web"})
+    cluster.add_service("web", selector={"app": "web"})
+    return cluster
+
+
+def _with_policies(cluster: Cluster) -> str:
+    return _state(cluster) + repr(cluster.network_policies)
+
+
+@_exercise("8b.2", "configure", "An ingress that logs node IPs",
+           "The ingress controller runs in pods behind its own Service. What does kube-proxy do to external "
+           "connections for a Service under its default policy?",
+           "Local keeps the client's address, but then a node without an ingress pod drops what DNS sends it: "
+           "nothing health-checks the nodes here.",
+           "patch_service('ingress', external_traffic_policy='Local'), and an ingress pod on every node the DNS "
+           "names (scale with node=..., like a DaemonSet).")
+def fix_ingress_logs(answer: Any) -> str:
+    c = _cluster(answer)
+    if _with_policies(c) == _with_policies(ingress_cluster()):
+        raise _Untouched
+    names = {s.name for s in c.services}
+    if "ingress" not in names:
+        raise _Mistake("keep the ingress controller's Service, ingress: the clients reach the ingress through it.")
+    if len(c.nodes) != 3:
+        raise _Mistake("keep the three nodes: the DNS name lists all three node IPs.")
+    frame = traffic(c, "ingress", lb="equal")
+    if c.service("ingress").external_traffic_policy != "Local":
+        raise _Mistake("the ingress still sees node addresses: its own Service is Cluster, so kube-proxy masquerades "
+                       "every external connection before it reaches an ingress pod (and the ingress appends that "
+                       "node address to X-Forwarded-For).")
+    lost = frame.attrs["dropped"] + frame.attrs["refused"] + frame.attrs["failed"]
+    if lost > 1e-9:
+        raise _Mistake(f"the ingress now sees the clients, but {lost:.0%} of the connections are lost: DNS round "
+                       "robin sends clients to every node, and under Local a node without an ingress pod drops "
+                       "them silently.")
+    if (frame.client_ip_kept < 1).any():
+        raise _Mistake("some ingress pods still see a rewritten source.")
+    return ("the ingress controller's own Service decides what it sees: with Local and an ingress pod on every "
+            "node the DNS names, it logs each client and appends the client to X-Forwarded-For; nothing is lost.")
+
+
+def allow_list_cluster() -> Cluster:
+    """The cluster of exercise 8b.3: ``examples.uneven()`` (Cluster) behind MetalLB in L2 mode, with a
+    NetworkPolicy that admits only the partner network 198.51.100.0/24 to the web pods.
+
+    >>> [np.name for np in allow_list_cluster().network_policies]
+    ['partners-only']
+    """
+    cluster = examples.uneven()
+    cluster.add_network_policy("partners-only", pod_selector={"app": "web"},
+                               ingress=[{"from": [{"ipBlock": {"cidr": PARTNERS}}]}])
+    return cluster
+
+
+def _stranger_gets_in(cluster: Cluster) -> bool:
+    """Whether a client outside the partner network reaches any pod through MetalLB (every pod tried)."""
+    for ep in cluster.endpoints("web"):
+        try:
+            t = send(cluster, "web", client=STRANGER, lb="metallb-l2", endpoint=ep.pod, seed=1)
+        except K8sLearnError:
+            continue  # a pod the node cannot pick (under Local, a pod on another node)
+        if t.outcome == "delivered":
+            return True
+    return False
+
+
+@_exercise("8b.3", "debug", "The allow-list that lets nobody in",
+           "Send a partner's connection through MetalLB and read the trace's reason: which address does the "
+           "NetworkPolicy see?",
+           "In common set-ups the policy is enforced at the pod, after kube-proxy's SNAT; MetalLB's announcing node "
+           "here runs no web pod. Either let the pods see the client, or filter before the SNAT.",
+           "external_traffic_policy='Local' (the policy then sees the client); or loadBalancerSourceRanges with "
+           "the partner range, and the ipBlock policy deleted.")
+def fix_allow_list(answer: Any) -> str:
+    c = _cluster(answer)
+    if _with_policies(c) == _with_policies(allow_list_cluster()):
+        raise _Untouched
+    if "web" not in {s.name for s in c.services} or c.service("web").type != "LoadBalancer":
+        raise _Mistake("keep web a LoadBalancer Service: the partners reach it through MetalLB.")
+    partner = metrics(c, "web", lb="metallb-l2").loc[0, "delivered"]
+    stranger = _stranger_gets_in(c)
+    if partner < 1 - 1e-9 and not stranger:
+        raise _Mistake(f"partners still get only {partner:.0%} of their connections through: the NetworkPolicy is "
+                       "checked at the pod, after kube-proxy's SNAT, so under Cluster it is offered a node's "
+                       "address, not the partner's.")
+    if stranger and c.service("web").external_traffic_policy == "Cluster":
+        raise _Mistake("now a stranger gets in too: after the SNAT every connection comes from a node address, and "
+                       "traffic from the pod's own node is always allowed, so an ipBlock (or no policy) cannot tell "
+                       "partners from strangers under Cluster.")
+    if stranger:
+        raise _Mistake("the pods see every client's own address now, but a stranger gets in: nothing admits only "
+                       "the partner network any more.")
+    if partner < 1 - 1e-9:
+        raise _Mistake(f"strangers are kept out, but partners get only {partner:.0%} through.")
+    how = ("with Local the pods see the client, so the ipBlock admits exactly the partners"
+           if c.service("web").external_traffic_policy == "Local" else
+           "loadBalancerSourceRanges is checked before any SNAT, so it still sees the partner's address")
+    return (f"{how}. Under Cluster the ipBlock saw node-c's address (MetalLB's announcing node, which runs no web "
+            "pod), so it let nobody in.")

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .checks import EXERCISES, NOTEBOOKS, REPORT_ENV, Exercise, exercises_of
+from .checks import EXERCISES, NOTEBOOKS, REPORT_ENV, Exercise, chapter_key, exercises_of
 
 __all__ = [
     "Grade",
@@ -155,26 +155,28 @@ def read_notebook(path: str | os.PathLike) -> tuple[list[_Cell], dict]:
     return cells, metadata
 
 
-def _chapter(path: Path, cells: list[_Cell], metadata: dict) -> int:
+def _chapter(path: Path, cells: list[_Cell], metadata: dict) -> int | str:
     """Which exercise notebook this is, from what is in it: its k8slearn metadata (written by
-    tools/make_exercises.py), else its answer/check cells. Its file name alone does not make it one."""
+    tools/make_exercises.py), else its answer/check cells. Its file name alone does not make it one.
+    A lettered part (``08b-...``, grade ids ``answer-8b-1``) is the chapter ``"8b"``."""
     tagged = metadata.get("k8slearn", {}).get("exercises") if isinstance(metadata.get("k8slearn"), dict) else None
-    m = re.match(r"(\d\d)-", str(tagged or ""))
-    if m and int(m.group(1)) in NOTEBOOKS:
-        return int(m.group(1))
+    m = re.match(r"(\d\d[a-z]?)-", str(tagged or ""))
+    if m and chapter_key(m.group(1)) in NOTEBOOKS:
+        return chapter_key(m.group(1))
     by_check = {e.check: e for e in EXERCISES.values()}
     for cell in cells:
-        m = re.match(r"(?:answer|check)-(\d+)-\d+$", cell.grade_id)
-        if m and int(m.group(1)) in NOTEBOOKS:
-            return int(m.group(1))
+        m = re.match(r"(?:answer|check)-(\d+[a-z]?)-\d+$", cell.grade_id)
+        if m and chapter_key(m.group(1)) in NOTEBOOKS:
+            return chapter_key(m.group(1))
         for name in re.findall(r"check\.(\w+)\(", cell.source):
             if name in by_check:
                 return by_check[name].chapter
-    m = re.match(r"(\d\d)-", path.name)
-    if m and int(m.group(1)) in NOTEBOOKS:
+    m = re.match(r"(\d\d[a-z]?)-", path.name)
+    if m and chapter_key(m.group(1)) in NOTEBOOKS:
         raise Unreadable("not an exercise notebook: none of the course's exercises is in it; the exercises for "
-                         f"this part are in exercises/{NOTEBOOKS[int(m.group(1))]}.ipynb")
-    first, last = NOTEBOOKS[min(NOTEBOOKS)], NOTEBOOKS[max(NOTEBOOKS)]
+                         f"this part are in exercises/{NOTEBOOKS[chapter_key(m.group(1))]}.ipynb")
+    names = list(NOTEBOOKS.values())
+    first, last = names[0], names[-1]
     raise Unreadable("not an exercise notebook: none of the course's exercises is in it (they are "
                      f"exercises/{first}.ipynb to exercises/{last}.ipynb)")
 

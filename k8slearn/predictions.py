@@ -43,7 +43,7 @@ from .model import Cluster
 from .placement import place
 from .proxychain import App, Proxy, cdn_chain, follow
 from .trace import send
-from .traffic import metrics, traffic
+from .traffic import metrics, sessions, traffic
 
 __all__ = [
     "KINDS",
@@ -613,6 +613,66 @@ def _p8_1() -> Any:
 def _p8_2() -> Any:
     nlb = [Proxy("NLB", "192.168.255.10", "L4", send_proxy_protocol=True, load_balancer=True)]
     return not follow(nlb, app=App()).broken
+
+
+# 08b · What depends on the client IP
+
+_PARTNERS = "198.51.100.0/24"
+
+
+def _p8b_allow_list() -> Cluster:
+    """The uneven cluster (Cluster) with a NetworkPolicy that admits only the partner network."""
+    cluster = examples.uneven()
+    cluster.add_network_policy("partners-only", pod_selector={"app": "web"},
+                               ingress=[{"from": [{"ipBlock": {"cidr": _PARTNERS}}]}])
+    return cluster
+
+
+@_prediction("8b.1", "Behind the AWS Classic ELB, with externalTrafficPolicy: Local, which source address does "
+             "the pod see?", "ip", outcome="the pod saw {}",
+             why="The Classic ELB is a proxy, TCP listeners included: it opens its own connection to the node, "
+                 "so Local keeps the ELB's address, not the client's.")
+def _p8b_1() -> Any:
+    return send(examples.two_zones(), "web", lb="aws-elb", seed=1).source_seen_by_pod
+
+
+@_prediction("8b.2", "loadBalancerSourceRanges admits only 198.51.100.0/24; a pod in the cluster dials the "
+             "load-balancer IP: delivered, refused or dropped?", "choice", options=_OUTCOMES,
+             outcome="the connection was {}",
+             why="kube-proxy checks every packet to the LB IP against the ranges before any NAT, pods' own too: "
+                 "10.244.3.5 is not in them, so KUBE-PROXY-FIREWALL drops it.")
+def _p8b_2() -> Any:
+    cluster = examples.in_cluster()
+    cluster.patch_service("web", load_balancer_source_ranges=[_PARTNERS])
+    return send(cluster, "web", client="client", address="loadBalancerIP", seed=1).outcome
+
+
+@_prediction("8b.3", "A NetworkPolicy admits only 198.51.100.0/24; under Cluster a partner reaches node-c and "
+             "kube-proxy picks web-3 on node-b: delivered, refused or dropped?", "choice", options=_OUTCOMES,
+             outcome="the connection was {}",
+             why="The policy is applied at the pod, after kube-proxy's SNAT: web-3 is offered node-c's address, "
+                 "which the ipBlock does not admit.")
+def _p8b_3() -> Any:
+    return send(_p8b_allow_list(), "web", via="node-c", endpoint="web-3", seed=1).outcome
+
+
+@_prediction("8b.4", "sessionAffinity: ClientIP behind the AWS Classic ELB: 20 clients connect; how many different "
+             "source addresses do the nodes key their affinity on?", "count", outcome="the nodes keyed on {}",
+             why="kube-proxy keys affinity on the source the node sees, and behind a proxy that is the proxy's "
+                 "address for every client.")
+def _p8b_4() -> Any:
+    cluster = examples.balanced(3)
+    cluster.patch_service("web", session_affinity="ClientIP")
+    seen = sessions(cluster, "web", seed=1, lb="aws-elb", clients=20, connections=5)["key_seen_by_nodes"]
+    return len({key for keys in seen for key in keys.split(", ")})
+
+
+@_prediction("8b.s1", "Cluster, the partners-only NetworkPolicy, a health-checked load balancer: what share of a "
+             "partner's connections is delivered?", "share", outcome="the share delivered was {}", self_check=True,
+             why="Only connections served on the node they entered pass, as traffic from the node itself; "
+                 "the others arrive from another node's address and are dropped.")
+def _p8b_s1() -> Any:
+    return metrics(_p8b_allow_list(), "web").loc[0, "delivered"]
 
 
 # 09 · Dataplanes compared

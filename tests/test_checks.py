@@ -105,6 +105,74 @@ CASES = {
 }
 
 
+# Issue 13: the exercises of notebook 08b (kept in a block of their own).
+def _ingress(*changes):
+    return _moved(checks.ingress_cluster, *changes)
+
+
+def _allow_list(*changes):
+    return _moved(checks.allow_list_cluster, *changes)
+
+
+_RIGHT_LOGS = {"A": ("aws-alb", "Cluster"), "B": ("aws-elb-proxy-v1", "Local"), "C": ("gcp-nlb", "Local"),
+               "D": ("aws-elb", "Local")}
+CASES.update({
+    "8b.1": (checks.log_forensics,
+             [_RIGHT_LOGS, {**_RIGHT_LOGS, "C": ("metallb-l2", "Local"), "D": ["aws-nlb-ip", "Cluster"]}],
+             [{**_RIGHT_LOGS, "C": ("gcp-nlb", "Cluster")}], "nothing in front replaced", ...),
+    "8b.2": (checks.fix_ingress_logs,
+             [_ingress(("patch_service", ("ingress",), {"external_traffic_policy": "Local"}),
+                       ("scale", ("ingress", 3), {"node": "node-c"}))],
+             [_ingress(("patch_service", ("ingress",), {"external_traffic_policy": "Local"}))],
+             "drops them silently", checks.ingress_cluster),
+    "8b.3": (checks.fix_allow_list,
+             [_allow_list(("patch_service", ("web",), {"external_traffic_policy": "Local"})),
+              _allow_list(("patch_service", ("web",), {"load_balancer_source_ranges": [checks.PARTNERS]}),
+                          ("delete_network_policy", ("partners-only",), {}))],
+             [_allow_list(("delete_network_policy", ("partners-only",), {}))],
+             "stranger gets in", checks.allow_list_cluster),
+})
+
+
+def test_log_forensics_mistakes_are_explained():
+    for answer, words in [
+        ({**_RIGHT_LOGS, "D": ("gcp-nlb", "Local")}, "no peer is a client"),
+        ({**_RIGHT_LOGS, "A": ("aws-alb", "Local")}, "which only kube-proxy's masquerade writes"),
+        ({**_RIGHT_LOGS, "B": ("aws-elb", "Local")}, "would not write the headers"),
+        ({**_RIGHT_LOGS, "D": ("gcp-nlb", "Cluster")}, "belongs to no node"),
+        ({**_RIGHT_LOGS, "A": ("aws-nlb", "Cluster")}, "not in the catalogue"),
+        ({**_RIGHT_LOGS, "A": ("aws-alb", "local")}, '"Cluster" or "Local"'),
+        ({"A": ("aws-alb", "Cluster")}, "answer for each excerpt"),
+        ({**_RIGHT_LOGS, "A": "aws-alb"}, "give a pair"),
+        (["A", "B"], "dict"),
+    ]:
+        feedback = checks.log_forensics(answer)
+        assert feedback.status == "wrong" and words in str(feedback), str(feedback)
+
+
+def test_allow_list_and_ingress_mistakes_are_explained():
+    for build, words in [
+        (_allow_list(("patch_service", ("web",), {"load_balancer_source_ranges": [checks.PARTNERS]})),
+         "offered a node's address"),
+        (_allow_list(("patch_service", ("web",), {"external_traffic_policy": "Local"}),
+                     ("delete_network_policy", ("partners-only",), {})), "nothing admits only the partner"),
+    ]:
+        feedback = checks.fix_allow_list(build())
+        assert feedback.status == "wrong" and words in str(feedback), str(feedback)
+    feedback = checks.fix_ingress_logs(_ingress(("scale", ("ingress", 3), {"node": "node-c"}))())
+    assert feedback.status == "wrong" and "its own Service is Cluster" in str(feedback), str(feedback)
+
+
+def test_the_8b_exercises_are_a_notebook_of_their_own():
+    assert [e.id for e in checks.exercises_of("8b")] == ["8b.1", "8b.2", "8b.3"]
+    assert checks.exercises_of("08b-what-depends-on-the-client-ip.ipynb") == checks.exercises_of("8b")
+    assert [e.id for e in checks.exercises_of(8)] == ["8.1", "8.2", "8.3", "8.4"], "8b is not part of 8"
+    assert checks.EXERCISES["8b.2"].notebook == "08b-what-depends-on-the-client-ip"
+    assert str(checks.summary("8b")).startswith("Exercises 08b: ")
+    with pytest.raises(K8sLearnError, match="08b-what-depends-on-the-client-ip"):
+        checks.exercises_of("04b")
+
+
 def _fresh(answer):
     is_builder = callable(answer) and getattr(answer, "__code__", None) is not None and answer.__code__.co_argcount == 0
     return answer() if is_builder or answer in (k8s.examples.uneven, k8s.examples.empty_node) else answer

@@ -22,7 +22,8 @@ Conventions (nbgrader-compatible, so an instructor using nbgrader can take the c
 * The notebook's metadata says which exercise notebook it is (``"k8slearn": {"exercises":
   "04-external-traffic-policy-local"}``), so ``k8slearn check`` recognises a renamed copy.
 * The notebook's exercises must be exactly the registry's for its chapter
-  (:func:`k8slearn.checks.exercises_of`), and its last code cell must be ``k8s.check.summary(N)``.
+  (:func:`k8slearn.checks.exercises_of`), and its last code cell must be ``k8s.check.summary(N)``
+  (``k8s.check.summary("8b")`` for a lettered part such as ``08b-...``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 CHECK_CALL = re.compile(r"k8s\.check\.(\w+)\(")
-SUMMARY_CALL = re.compile(r"k8s\.check\.summary\((\d+)\)\s*$")
+SUMMARY_CALL = re.compile(r"k8s\.check\.summary\((\d+|\"\d+[a-z]\")\)\s*$")
 CHECK_OUTPUT = "nbval-check-output"
 
 
@@ -94,7 +95,7 @@ def annotate(nb):
     checks that the notebook holds exactly its chapter's exercises and ends with their summary.
     """
     from k8slearn.checks import EXERCISES as REGISTRY
-    from k8slearn.checks import exercises_of
+    from k8slearn.checks import chapter_key, exercises_of
 
     pairs = []
     cells = nb.cells
@@ -121,8 +122,9 @@ def annotate(nb):
                          "(k8slearn/checks.py): add or remove the exercise in both")
     code = [c for c in cells if c.cell_type == "code"]
     m = SUMMARY_CALL.search(_source(code[-1]))
-    if not m or int(m.group(1)) != chapter:
-        raise SystemExit(f"the last code cell should be k8s.check.summary({chapter}), not {_source(code[-1])!r}")
+    call = f"k8s.check.summary({chapter!r})".replace("'", '"')
+    if not m or chapter_key(m.group(1).strip('"')) != chapter:
+        raise SystemExit(f"the last code cell should be {call}, not {_source(code[-1])!r}")
     nb.metadata["k8slearn"] = {"exercises": REGISTRY[pairs[0][2]].notebook}
     return pairs
 
@@ -151,7 +153,7 @@ def generate(out: Path, *, annotate_solutions: bool = True) -> list[Path]:
 
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for path in sorted(SOLUTIONS.glob("[0-9][0-9]-*.ipynb")):
+    for path in sorted(p for p in SOLUTIONS.glob("[0-9][0-9]*-*.ipynb") if re.match(r"\d\d[a-z]?-", p.name)):
         nb = nbformat.read(path, as_version=4)
         before = nbformat.writes(nb)
         if not annotate(nb):

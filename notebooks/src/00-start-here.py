@@ -14,7 +14,7 @@
 # **Prerequisites**: some Python, and knowing what an IP address and a TCP port are. No Kubernetes
 # cluster needed: everything runs in `k8slearn`'s simulator of kube-proxy.
 #
-# **Time**: about 15 minutes (core path: 12 minutes)
+# **Time**: about 16 minutes (core path: 12 minutes)
 
 # %% [markdown] slide="slide" tags=["core"]
 # ## How the course works
@@ -42,7 +42,7 @@
 
 # %% [markdown] slide="subslide" tags=["going-further"]
 # ## The map
-# *Going further · 3 minutes*
+# *Going further · 4 minutes*
 #
 # | # | Notebook | The question it answers |
 # |---|---|---|
@@ -55,6 +55,7 @@
 # | 06 | [Spreading pods](06-spreading-pods.ipynb) | How do I place pods so Local stays fair? |
 # | 07 | [Inside the cluster](07-inside-the-cluster.ipynb) | What changes when the client is a pod? |
 # | 08 | [Proxies and headers](08-proxies-and-headers.ipynb) | How do L7 proxies and the PROXY protocol carry the client IP? |
+# | 08b | [What depends on the client IP](08b-what-depends-on-the-client-ip.ipynb) | Which load balancer am I behind, and what breaks without the IP? |
 # | 09 | [Dataplanes compared](09-dataplanes-compared.ipynb) | iptables, nftables, IPVS, Cilium: what differs? |
 # | 10 | [Capstone](10-capstone.ipynb) | Which configuration would you defend, and why? |
 # | 11 | [Real-cluster lab](11-real-cluster-lab.ipynb) | Does a real kernel agree with the simulator? |

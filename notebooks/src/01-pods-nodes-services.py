@@ -8,7 +8,7 @@
 # - Name the pieces of the cluster model (node, pod, Service, endpoint) and the addresses each has.
 # - Tell the three Service types apart: `ClusterIP`, `NodePort`, `LoadBalancer`, and who can reach each.
 # - Read an endpoint's `ready`, `serving` and `terminating` conditions.
-# - Read the API server's validation errors, including how their wording changed across versions.
+# - Read the API server's validation errors, and know where to look up older wordings of them.
 #
 # **Prerequisites**: [00 · Start here](00-start-here.ipynb).
 #
@@ -135,8 +135,9 @@ for ep in cluster.endpoints("web"):
 # *Going further · 5 minutes*
 #
 # `externalTrafficPolicy` (notebooks 03 and 04) decides what happens to traffic from **outside** the
-# cluster, so the API server refuses `Local` on a Service that outsiders cannot reach. The
-# simulator checks every change first and quotes the API server's text, then adds a hint:
+# cluster, so on a Service that outsiders cannot reach the API server refuses the field, whatever its
+# value (`Cluster` too). The simulator checks every change first and quotes the API server's text,
+# then adds a hint:
 
 # %% tags=["nbval-check-output"]
 try:
@@ -145,17 +146,9 @@ except k8s.K8sLearnError as err:
     print(err)
 
 # %% [markdown] tags=["article-correction"]
-# **What changed, and when.** The 2021 article this course grew from quotes an older message,
-# *"ExternalTrafficPolicy can only be set on NodePort and LoadBalancer service"*. That was the text
-# up to Kubernetes 1.23; 1.24 reworded it, and since **1.29** the rule is wider: a `ClusterIP`
-# Service with `externalIPs` is externally accessible too and accepts `Local`. Search your logs for
-# whichever wording your cluster's version prints.[1]
-
-# %% tags=["nbval-check-output"]
-from k8slearn.validation import ETP_MESSAGE_HISTORY
-
-for version, text in ETP_MESSAGE_HISTORY.items():
-    print(f"{version:>9}  {text}")
+# **What changed, and when.** The 2021 article this course grew from quotes the message of Kubernetes
+# 1.23 and older; the wording changed in 1.24 and 1.29 (the [glossary](../docs/glossary.md#services-and-addresses)
+# lists each), and since **1.29** a `ClusterIP` Service with `externalIPs` accepts `Local` too.[1]
 
 # %% [markdown] slide="subslide"
 # A wrong name does not just fail; it lists what you could have meant:
@@ -185,8 +178,8 @@ except k8s.K8sLearnError as err:
 #   `LoadBalancer` adds an external address in front of those nodes.
 # - Endpoints are `ready` (normal traffic), `serving` (answers probes, maybe shutting down) and
 #   `terminating`; kube-proxy uses serving-terminating endpoints only as a fallback.
-# - `externalTrafficPolicy: Local` needs an externally accessible Service. The error message changed
-#   in 1.24 and the rule in 1.29 (ClusterIP with externalIPs is allowed).
+# - `externalTrafficPolicy` (any value) needs an externally accessible Service; since 1.29 that
+#   includes ClusterIP with externalIPs.
 #
 # **Sources.** [1] kubernetes/kubernetes `pkg/apis/core/validation/validation.go`,
 # `validateServiceExternalTrafficPolicy`; `pkg/api/service/util.go`, `ExternallyAccessible`.

@@ -54,11 +54,21 @@ t
 # %% [markdown]
 # The load balancer is a pass-through L4 forwarder: it picks a node and keeps the client's **source**
 # address, which is what matters for the client IP. This one (like GCP's passthrough Network Load
-# Balancer or MetalLB) leaves the destination alone too; others, such as an AWS NLB or Classic Load
-# Balancer with instance targets, rewrite the destination to the node's IP and NodePort (kube-proxy
-# then matches `KUBE-NODEPORTS`) and are still pass-through in that sense. Here all the rewriting
-# happens on `node-c`, which then forwards the packet over the pod network to
-# `node-a`, where the chosen pod `web-2` runs.
+# Balancer or MetalLB) leaves the destination alone too; others, such as an AWS NLB with instance
+# targets, rewrite the destination to the node's IP and NodePort (kube-proxy then matches
+# `KUBE-NODEPORTS`) and are still pass-through in that sense. Here all the rewriting happens on
+# `node-c`, which then forwards the packet over the pod network to `node-a`, where the chosen pod
+# `web-2` runs.
+#
+# Not every load balancer passes packets through. The AWS Classic ELB, which the legacy AWS cloud
+# provider creates by default, is a **proxy**, TCP listeners included: it ends the client's connection
+# and opens its own to a NodePort, so the pod sees the ELB's address whatever the policy, and the
+# client arrives only in a PROXY protocol v1 header (annotation
+# `service.beta.kubernetes.io/aws-load-balancer-proxy-protocol: "*"`) or in `X-Forwarded-For`.[2]
+# [Notebook 08b](08b-what-depends-on-the-client-ip.ipynb) compares the load balancers.
+
+# %% tags=["nbval-check-output"]
+print(k8s.LB_PROFILES["aws-elb"].summary())
 
 # %%
 k8s.draw(t)
@@ -176,7 +186,8 @@ k8s.self_check("2.s1", answer)
 # ## Key points
 #
 # - A pass-through L4 load balancer picks a node and keeps the client's source address (some also
-#   rewrite the destination to nodeIP:NodePort); kube-proxy's rules on that node do the rest.
+#   rewrite the destination to nodeIP:NodePort); kube-proxy's rules on that node do the rest. A
+#   proxying one, such as the AWS Classic ELB, replaces the source with its own address.
 # - Chains on the way: `KUBE-SERVICES` (or `KUBE-NODEPORTS` for a NodePort) → `KUBE-EXT-…` →
 #   `KUBE-MARK-MASQ` (mark only) → `KUBE-SVC-…` (random endpoint) → `KUBE-SEP-…` (DNAT), then
 #   `KUBE-POSTROUTING` masquerades marked packets.
@@ -187,7 +198,10 @@ k8s.self_check("2.s1", answer)
 #
 # **Sources.** [1] kubernetes/kubernetes `pkg/proxy/iptables/proxier.go`, `syncProxyRules`, and the expected
 # rules in `proxier_test.go`, `TestOverallIPTablesRules`. kubernetes/website
-# `content/en/docs/reference/networking/virtual-ips.md`. Terms: [glossary](../docs/glossary.md);
+# `content/en/docs/reference/networking/virtual-ips.md`. [2] kubernetes/cloud-provider-aws
+# `pkg/providers/v1/aws.go` (the Classic ELB's listeners to the NodePort, its `hostname` status and
+# `ServiceAnnotationLoadBalancerProxyProtocol`); the catalogue entry `k8s.LB_PROFILES["aws-elb"]` and
+# [load-balancers.md](../docs/load-balancers.md). Terms: [glossary](../docs/glossary.md);
 # commands to see these rules on a real node (`iptables-save -t nat`, `conntrack -L`):
 # [cheat sheet](../docs/cheatsheet.md).
 

@@ -85,8 +85,11 @@ for entry, pod in [("node-a", "web-1"), ("node-a", "web-3"), ("node-c", "web-3")
 # description fits only Cilium's SNAT mode (end of this notebook).
 #
 # What the pod sees: a remote pod sees the IP of the node that **received** the packet
-# (`192.168.0.11`, `192.168.0.13`); a local pod sees `10.244.1.1`, `node-a`'s own address on the
-# bridge toward its pods, because that is the interface the packet leaves by. Never `198.51.100.7`.
+# (`192.168.0.11`, `192.168.0.13`); a local pod sees one of `node-a`'s own addresses. Which one
+# depends on the CNI plugin: MASQUERADE takes an address of the interface the packet leaves by,[3]
+# so with a bridge plugin (as simulated here) it is the bridge's gateway address, `10.244.1.1`; where
+# the host side of the pod's link has no address of its own, the kernel borrows another one,
+# typically the node's IP. Never `198.51.100.7`.
 
 # %% [markdown] tags=["self-check"]
 # **Self-check.** The load balancer sends a connection to `node-b`, and kube-proxy there picks
@@ -190,6 +193,8 @@ print(len(seen), "addresses:", sorted(map(str, seen)))
 # in total. A NetworkPolicy `ipBlock` that admits `198.51.100.0/24` has the same problem: whether
 # it is checked before or after the SNAT is not defined by Kubernetes and depends on the network
 # plugin,[2] so with `Cluster` it may well see only node addresses.
+# [Notebook 08b](08b-what-depends-on-the-client-ip.ipynb) takes allow-lists, policies, affinity and
+# logs in turn.
 #
 # ### Cilium does it differently
 #
@@ -208,7 +213,8 @@ for dp in ["iptables", "cilium-snat", "cilium-dsr"]:
 #
 # - `Cluster` spreads external traffic evenly over all ready endpoints: each node picks uniformly.
 # - kube-proxy SNATs **every** external packet under `Cluster`, local pod or not. A remote pod sees the
-#   receiving node's IP, a local pod the node's bridge address (e.g. `10.244.1.1`).
+#   receiving node's IP, a local pod the node's address toward it (with a bridge CNI the bridge
+#   address, e.g. `10.244.1.1`; with others often the node's IP).
 # - Node `n` forwards to another node with probability `1 - p_n/P`; with one pod per node, `1 - 1/N`.
 # - The SNAT is what brings the reply back to the node holding the conntrack entry; without it,
 #   every two-node connection fails.
@@ -219,6 +225,8 @@ for dp in ["iptables", "cilium-snat", "cilium-dsr"]:
 # `KUBE-EXT-…` rule "masquerade traffic for … external destinations"), and `proxier_test.go`,
 # `TestInternalExternalMasquerade`; kubernetes/website `content/en/docs/tutorials/services/source-ip.md`.
 # [2] kubernetes/website `content/en/docs/concepts/services-networking/network-policies.md` (ipBlock).
+# [3] torvalds/linux `net/netfilter/nf_nat_masquerade.c` (`inet_select_addr` on the outgoing
+# interface); containernetworking/plugins `plugins/main/bridge` (the bridge gets the gateway address).
 # Terms: [glossary](../docs/glossary.md); the policy matrix: [cheat sheet](../docs/cheatsheet.md).
 
 # %%

@@ -74,8 +74,9 @@ print("path:           ", t.path)
 k8s.draw(t)
 
 # %% [markdown]
-# Across all connections, with a load balancer that health-checks the nodes (the usual cloud L4 load
-# balancer):
+# Across all connections, with a load balancer that health-checks the nodes and splits equally per
+# healthy node (as GCP's and Azure's do; an AWS NLB splits per zone first, see
+# [notebook 5](05-imbalance.ipynb)):
 
 # %% tags=["nbval-check-output"]
 print(k8s.metrics(c, "web").round(3).to_string())
@@ -227,8 +228,19 @@ print(k8s.by_node(grown, "web")[["node", "pods", "health_check"]].to_string())
 
 # %% [markdown]
 # Adding node-d (no pods yet) changes nothing for the clients: it answers 503 and gets no traffic.
-# With `Cluster`, load balancers probe kube-proxy's own `:10256/healthz` instead, which fails only when
-# kube-proxy is unhealthy or the node is being deleted.
+#
+# With `Cluster` there is no `healthCheckNodePort`, and what a load balancer probes depends on the
+# provider:[3] GCP (and cloud-provider-kind) probe kube-proxy's own `:10256/healthz`, which fails only
+# when kube-proxy is unhealthy or the node is being deleted; AWS (the cloud provider's ELB and NLB,
+# and the AWS Load Balancer Controller) opens a TCP connection to the traffic port, the NodePort,
+# unless configured otherwise; Azure probes the NodePort unless its shared-probe mode is on. Under
+# `Cluster` every node passes, with pods or without:
+
+# %% tags=["nbval-check-output"]
+cluster_policy = k8s.examples.empty_node(external_traffic_policy="Cluster")
+for lb in ["gcp-nlb", "aws-nlb-instance", "azure-slb"]:
+    f = k8s.by_node(cluster_policy, "web", lb=lb)
+    print(f"{lb:17}", ", ".join(f"{n} :{port} {answer}" for n, port, answer in zip(f.node, f.health_check_port, f.health_check)))
 
 # %% [markdown] slide="subslide"
 # ### NodePort + Local has no health-check port
@@ -251,6 +263,8 @@ print("healthCheckNodePort:", np_local.service("web").health_check_node_port)
 # - Load balancers avoid the drop through `healthCheckNodePort` (LoadBalancer + `Local` only): 200 iff
 #   the node has at least one ready local endpoint (readiness probe passing, not terminating) and
 #   kube-proxy is healthy, otherwise 503. A 503 is the designed signal, not an outage.
+# - Under `Cluster` what a load balancer probes depends on the provider (kube-proxy's `:10256`, the
+#   NodePort or the traffic port): see [load-balancers.md](../docs/load-balancers.md).
 #
 # **Sources.** [1] kubernetes/kubernetes `pkg/proxy/iptables/proxier.go`, `syncProxyRules` (the `KUBE-SVL-`
 # chain, the `"has no local endpoints"` DROP and the `"has no endpoints"` REJECT in
@@ -259,6 +273,13 @@ print("healthCheckNodePort:", np_local.service("web").health_check_node_port)
 # [2] kubernetes/kubernetes `pkg/proxy/healthcheck/service_health.go` (the JSON body and the
 # `X-Load-Balancing-Endpoint-Weight` header); `pkg/apis/core/validation/validation.go`
 # (`healthCheckNodePort` only for LoadBalancer + Local).
+# [3] kubernetes/cloud-provider-gcp `providers/gce/gce_healthchecks.go` (`lbNodesHealthCheckPort`,
+# 10256); kubernetes/cloud-provider-aws `pkg/providers/v1/aws.go` (`buildNLBHealthCheckConfiguration`
+# and the ELB's health check: the traffic port, `:10256/healthz` only when
+# `ClusterServiceLoadBalancerHealthProbeMode` is `Shared`); kubernetes-sigs/aws-load-balancer-controller
+# `docs/guide/service/annotations.md` (`healthcheck-port`: `traffic-port` under Cluster);
+# kubernetes-sigs/cloud-provider-azure `pkg/provider/azure_loadbalancer_healthprobe.go`
+# (`clusterServiceLoadBalancerHealthProbeMode`: `servicenodeport` by default, or `shared`).
 #
 # Terms: [glossary](../docs/glossary.md); the policy matrix: [cheat sheet](../docs/cheatsheet.md).
 

@@ -28,20 +28,21 @@ print(c)
 # ## 1. Local is only for externally accessible services
 # *Going further · 4 minutes*
 #
-# `externalTrafficPolicy` is about traffic from outside the cluster, so the API server rejects `Local`
-# on a service that cannot receive any. Try it on a plain ClusterIP service:
+# `externalTrafficPolicy` is about traffic from outside the cluster, so on a service that cannot
+# receive any the API server refuses the field whatever its value: `Local`, and `Cluster` too (the
+# error Helm charts that always set the field run into). Try both on a plain ClusterIP service:
 
 # %% tags=["nbval-check-output"]
-try:
-    c.add_service("db", selector={"app": "web"}, external_traffic_policy="Local")
-except k8s.K8sLearnError as err:
-    print(err)
+for policy in ["Local", "Cluster"]:
+    try:
+        c.add_service("db", selector={"app": "web"}, external_traffic_policy=policy)
+    except k8s.K8sLearnError as err:
+        print(str(err).splitlines()[0])
 
 # %% [markdown]
-# **The source article quotes an older message** ("ExternalTrafficPolicy can only be set on NodePort
-# and LoadBalancer service", the text up to about 1.23). From 1.24 to 1.28 it read "may only be set when
-# `type` is 'NodePort' or 'LoadBalancer'". Since 1.29 it is the message above, and the rule itself
-# changed: a **ClusterIP service with `externalIPs`** is externally accessible and accepts `Local`.[1]
+# **The source article quotes an older message**; the wording changed in 1.24 and 1.29 (the
+# [glossary](../docs/glossary.md#services-and-addresses) lists each). Since 1.29 the rule changed too:
+# a **ClusterIP service with `externalIPs`** is externally accessible and accepts `Local`.[1]
 
 # %% tags=["nbval-check-output"]
 db = c.add_service("db", selector={"app": "web"}, external_ips=[c.external_ip_for("db")],
@@ -80,22 +81,10 @@ print(from_node.outcome, "at", from_node.pod, "- sees", from_node.source_seen_by
 print(from_node.reason)
 
 # %% [markdown]
-# IPVS mode has no short-circuit at all. Its virtual server for a `Local` service lists the node's own
-# endpoints as real servers, for every source; a node with none (node-c) falls back to **all**
-# endpoints, still without SNAT (kubernetes/kubernetes#97081).[4] So the pod's test gets through
-# here too, while from the node itself the connection is black-holed (kubernetes/kubernetes#93456).
-# Four set-ups, three different answers, and none of them is what an external client gets (dropped
-# under iptables; under IPVS, a reply from the pod's own address that the client discards):
-
-# %% tags=["nbval-check-output"]
-for client in ["client", "node-c"]:
-    for dp in ["iptables", "ipvs"]:
-        r = k8s.send(ic, "web", client=client, address="loadBalancerIP", dataplane=dp, seed=1)
-        print(f"{client:7} {dp:9} {r.outcome:10} pod sees {r.source_seen_by_pod}")
-
-# %% [markdown]
-# To learn what external clients get, test from outside the cluster, through the load balancer.
-# [Notebook 7](07-inside-the-cluster.ipynb) has more on traffic from inside.
+# Neither is what an external client gets at node-c: a silent drop. (kube-proxy's IPVS mode misleads
+# differently again: [notebook 9](09-dataplanes-compared.ipynb).) To learn what external clients get,
+# test from outside the cluster, through the load balancer. [Notebook 7](07-inside-the-cluster.ipynb)
+# has more on traffic from inside.
 
 # %% [markdown] slide="slide" tags=["misconception-8", "going-further"]
 # ## 3. Local during a rolling update
@@ -156,15 +145,12 @@ answer = ...  # a dict {pod: share}, such as {"web-1": 0.5, "web-2": 0.25, "web-
 k8s.self_check("4b.s1", answer)
 
 # %% [markdown] slide="slide"
-
-# %% [markdown] slide="slide"
 # ## Key points
 #
-# - `Local` needs an externally accessible service; since 1.29 that includes ClusterIP with
-#   `externalIPs`, and the error reads "may only be set for externally-accessible services".
+# - `externalTrafficPolicy` (any value) needs an externally accessible service; since 1.29 that
+#   includes ClusterIP with `externalIPs`.
 # - In-cluster tests of a `Local` service's external address are short-circuited to all endpoints
-#   (and masqueraded from a node); IPVS has no short-circuit but falls back to all endpoints on a node
-#   without local ones. Either way they do not show what external clients get.
+#   (and masqueraded from a node): they do not show what external clients get.
 # - Since 1.26 (on by default; GA 1.28) a node whose pods are all terminating keeps serving through
 #   them instead of dropping;
 #   rolling updates still need a graceful shutdown longer than the load balancer's detection time.
@@ -178,9 +164,6 @@ k8s.self_check("4b.s1", answer)
 # fallback); KEP-1669 "Proxy terminating endpoints"; kubernetes/website
 # `content/en/docs/tutorials/services/source-ip.md`; the feature-gate stages of
 # `ProxyTerminatingEndpoints`: kubernetes/website `content/en/docs/reference/command-line-tools-reference/feature-gates/`.
-# [4] kubernetes/kubernetes `pkg/proxy/ipvs/proxier.go`, `syncEndpoint` (local real servers only for
-# `Local`, all endpoints when there is no local one: PR kubernetes/kubernetes#97081); the node-itself
-# black hole: issue kubernetes/kubernetes#93456.
 #
 # Terms: [glossary](../docs/glossary.md); the policy matrix: [cheat sheet](../docs/cheatsheet.md).
 

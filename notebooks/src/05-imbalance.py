@@ -9,15 +9,16 @@
 # - Predict each pod's share under `Local` with the formula 1 / (H · p_n), and explain why pods on
 #   crowded nodes get less.
 # - Move pods between nodes (with a widget and in code) and read the change on the chart.
-# - Compare four kinds of load balancer: equal per healthy node, weighted by local endpoints (GKE),
-#   a single announcing node (MetalLB in L2 mode), and load balancers that target pods directly.
+# - Compare how load balancers spread: equal per healthy node (GCP, Azure), per zone first (AWS),
+#   weighted by local endpoints (GKE), a single announcing node (MetalLB in L2 mode), and straight to
+#   the pods.
 # - Explain why `Local` keeps the real client IP only when every hop before the node keeps the
 #   client's source address (a pass-through L4 forwarder, not a proxy).
 #
 # **Prerequisites**: [notebook 4](04-external-traffic-policy-local.ipynb) (`Local`, health checks).
 # Words you may want to look up: [glossary](../docs/glossary.md).
 #
-# **Time**: about 25 minutes (core path: 13 minutes)
+# **Time**: about 27 minutes (core path: 13 minutes)
 
 # %%
 import k8slearn as k8s
@@ -31,8 +32,9 @@ print(c)
 #
 # Three pods, so each should get a third of the traffic? That is what `Cluster` does: every node picks
 # uniformly among **all** endpoints. Under `Local` each node may only pick among its **own** endpoints,
-# and the load balancer (a cloud L4 load balancer, health-checked) splits connections equally per
-# healthy node, not per pod.
+# and a health-checked load balancer that splits connections equally per healthy node (GCP's and
+# Azure's L4 load balancers do; AWS's split per zone first, section 3) gives each node the same
+# share, not each pod.
 
 # %% [markdown] tags=["predict"]
 # ### Predict 5.1
@@ -123,10 +125,11 @@ k8s.draw(spread)
 
 # %% [markdown] slide="slide" tags=["going-further"]
 # ## 3. Load balancers that know more
-# *Going further · 12 minutes*
+# *Going further · 14 minutes*
 #
 # The 50 / 25 / 25 split comes from the load balancer, not from kube-proxy. Different load balancers
-# spread differently. k8slearn models four (see `k8s.LB_MODELS`):
+# spread differently. k8slearn has four models of them (`k8s.LB_MODELS`), and real products in
+# `k8s.LB_PROFILES`:
 
 # %% tags=["nbval-check-output"]
 for lb in ["health-checked", "weighted", "single-node", "pod-targeting"]:
@@ -162,15 +165,33 @@ print(k8s.traffic(c, "web", lb="single-node").to_string())
 # [notebook 3](03-external-traffic-policy-cluster.ipynb). (MetalLB's BGP mode spreads over several nodes
 # through the routers' ECMP instead.)
 
+# %% [markdown] slide="subslide"
+# ### Per zone first (AWS)
+#
+# An AWS NLB (and the Classic ELB) has cross-zone load balancing **off** by default: each zone gets an
+# equal share, then the healthy nodes of that zone split it.[4] In `two_zones()`, zone-a has node-a
+# (web-1) and node-b (web-2, web-3); zone-b has only node-c (web-4):
+
+# %% tags=["nbval-check-output"]
+z = k8s.examples.two_zones()
+for lb in ["gcp-nlb", "aws-nlb-instance"]:
+    f = k8s.traffic(z, "web", lb=lb)
+    print(f"{lb:17}", "  ".join(f"{pod} {share:.3f}" for pod, share in zip(f.pod, f.share)))
+
+# %% [markdown]
+# GCP gives each node a third; AWS gives zone-b's only node half of everything, so web-4 serves four
+# times as much as web-2. Spread pods evenly across zones too, or turn cross-zone load balancing on.
+
 # %% [markdown] slide="subslide" tags=["article-correction"]
 # ### Load balancers that target pods directly
 #
 # **The source article hoped that load balancers would one day know where the pods are. They exist
 # now.** At L4, the AWS Load Balancer Controller registers pod IPs as an NLB's targets
 # (`service.beta.kubernetes.io/aws-load-balancer-nlb-target-type: ip`). GKE's container-native load
-# balancing also sends to pod IPs (through network endpoint groups, NEGs), but it is container-native
-# load balancing **through Ingress**: an Application Load Balancer, a proxy, so the pod's TCP peer is
-# the proxy and the client IP arrives only in `X-Forwarded-For` ([notebook 8](08-proxies-and-headers.ipynb)).
+# balancing also sends to pod IPs (through network endpoint groups, NEGs), set up through Ingress,
+# Gateway or standalone NEGs; through Ingress or Gateway it is an Application Load Balancer, a proxy,
+# so the pod's TCP peer is the proxy and the client IP arrives only in `X-Forwarded-For`
+# ([notebook 8](08-proxies-and-headers.ipynb)).
 # The simulator's `"pod-targeting"` model is the L4 kind. It spreads over pods, not nodes, so there is
 # no per-node imbalance, no kube-proxy NAT and no extra hop:
 
@@ -180,8 +201,9 @@ print(k8s.traffic(c, "web", lb="pod-targeting").round(3).to_string())
 # %% [markdown]
 # Look at `client_ip_kept` above: 0.0. kube-proxy is not even in this path, and an AWS NLB with IP
 # targets over TCP does not preserve the client IP by default (the target-group attribute
-# `preserve_client_ip.enabled` is off for IP targets, on for instance targets): the NLB does not
-# terminate the connection, but it replaces the source with its own address:
+# `preserve_client_ip.enabled` is off for IP targets, on for instance targets): over a TCP listener the
+# NLB does not terminate the connection (a TLS listener does), but it replaces the source with its own
+# address:
 
 # %%
 direct = k8s.send(c, "web", lb="pod-targeting", seed=1)
@@ -201,15 +223,13 @@ print("with preserve_client_ip on:", k8s.send(c, "web", lb=on, seed=1).source_se
 #
 # Back to a node-targeting load balancer and `externalTrafficPolicy: Local`, so kube-proxy on the
 # node does no SNAT. `Local` only decides what **kube-proxy** does; it cannot give back an address that
-# an earlier hop already replaced. Put a load balancer in front that *proxies*: it ends the client's
-# connection and opens its own to the node. Its controller says so in the service's status,
-# `ipMode: Proxy` ([notebook 8](08-proxies-and-headers.ipynb)). web-1 is alone on node-a: which
-# address does it see?
+# an earlier hop already replaced. Put a load balancer in front that *proxies*, such as the AWS
+# Classic ELB: it ends the client's connection and opens its own to the node's NodePort. web-1 is
+# alone on node-a: which address does it see?
 
 # %%
 proxied = k8s.examples.one_two()
-proxied.patch_service("web", load_balancer_ip_mode="Proxy")
-behind = k8s.send(proxied, "web", via="node-a", seed=1)
+behind = k8s.send(proxied, "web", via="node-a", lb="aws-elb", seed=1)
 behind
 
 # %% tags=["nbval-check-output"]
@@ -219,7 +239,10 @@ print("SNAT at:", [h.at.name for h in behind.hops if h.action == "SNAT"])
 
 # %% [markdown]
 # kube-proxy on node-a did what `Local` promises: a DNAT through `KUBE-SVL-…`, no SNAT. The source was
-# already gone: the proxying load balancer replaced it with its own address, 192.168.255.10. The
+# already gone: the ELB replaced it with its own address, 192.168.255.10. Being a proxy is not the
+# same as saying so: the ELB's status publishes a `hostname`, not `ipMode: Proxy`; that field
+# ([notebook 8](08-proxies-and-headers.ipynb)) only tells kube-proxy to leave in-cluster traffic to
+# the load balancer alone, and some proxies (cloud-provider-kind's Envoy) set it. The
 # general rule: `Local` keeps the client IP only if **every hop before the node** keeps the client's
 # source address (a pass-through L4 forwarder; it may rewrite the destination, as node-targeting
 # load balancers do, but not the source). A proxying load balancer, an ingress proxy or a CDN in front
@@ -245,20 +268,30 @@ print("SNAT at:", [h.at.name for h in behind.hops if h.action == "SNAT"])
 # - Moving pods changes the shares at once; one pod per node makes `Local` even.
 # - Weighted load balancers (GKE, using `X-Load-Balancing-Endpoint-Weight` since 1.28) weight nodes by
 #   their ready local endpoints and restore an even share per pod.
+# - AWS NLBs and Classic ELBs split per zone first (cross-zone load balancing off by default).
 # - A single announcing node (MetalLB L2) concentrates everything on one node's pods under `Local`.
 # - Load balancers that target pods remove the imbalance and the node hop, but may replace the client
 #   IP: AWS NLB IP targets (L4) need `preserve_client_ip.enabled` or PROXY protocol v2; GKE's
-#   container-native load balancing works through Ingress, a proxy, so the client IP is in
+#   container-native load balancing through Ingress or Gateway is a proxy, so the client IP is in
 #   `X-Forwarded-For`.
 # - `Local` guarantees the client IP only when every hop before the node keeps the client's source
-#   address; a proxying load balancer (`ipMode: Proxy`) replaces it whatever the policy.
+#   address; a proxying load balancer (the AWS Classic ELB, any L7 one) replaces it whatever the policy.
 #
 # **Sources.** [1] kubernetes/kubernetes `pkg/proxy/healthcheck/service_health.go` (the
 # `X-Load-Balancing-Endpoint-Weight` header). [2] kubernetes/website
 # `content/en/docs/tutorials/services/source-ip.md` (cross-node traffic and `Local`). [3] GKE
-# documentation, "Container-native load balancing through Ingress" and "weighted load balancing" for
-# LoadBalancer Services; AWS Load Balancer Controller documentation, "Network Load Balancer" (`nlb-target-type`,
-# `preserve_client_ip.enabled`); MetalLB documentation, "Layer 2 mode".
+# documentation, "Container-native load balancing" (`cloud.google.com/kubernetes-engine/docs/concepts/container-native-load-balancing`:
+# Ingress, Gateway and standalone NEGs) and "weighted load balancing" for LoadBalancer Services; AWS
+# Load Balancer Controller documentation, "Network Load Balancer" (`nlb-target-type`,
+# `preserve_client_ip.enabled`); AWS documentation, "TLS listeners for your Network Load Balancer"
+# (`docs.aws.amazon.com/elasticloadbalancing/latest/network/create-tls-listener.html`: the NLB
+# terminates TLS); MetalLB documentation, "Layer 2 mode"; kubernetes/cloud-provider-aws
+# `pkg/providers/v1/aws.go` (the Classic ELB proxies to the NodePort, status `hostname`).
+# [4] kubernetes/cloud-provider-aws `pkg/providers/v1/aws_loadbalancer.go` (NLB
+# `load_balancing.cross_zone.enabled` false unless the annotation
+# `service.beta.kubernetes.io/aws-load-balancer-cross-zone-load-balancing-enabled` says true) and
+# `aws.go` (ELB `CrossZoneLoadBalancing` false); AWS documentation
+# `docs.aws.amazon.com/elasticloadbalancing/latest/network/target-group-cross-zone.html`.
 # Terms: [glossary](../docs/glossary.md); the policy matrix: [cheat sheet](../docs/cheatsheet.md).
 
 # %%

@@ -99,8 +99,9 @@ print(k8s.traffic(c, "web", clients="pods"))
 #
 # Three cases do get SNAT for ClusterIP traffic, in every kube-proxy mode. The second one needs
 # kube-proxy to know the pod range (a local-traffic detector: `--cluster-cidr` or
-# `--detect-local-mode`, which every usual installer sets); without one, kube-proxy cannot tell a
-# node's packets from a pod's and masquerades neither.
+# `--detect-local-mode`); kubeadm sets `clusterCIDR` only when given a pod subnet
+# (`kubeadm init --pod-network-cidr`).[^kubeadm] Without one, kube-proxy cannot tell a node's packets
+# from a pod's and masquerades neither.
 #
 # **Hairpin**: a pod that reaches *itself* through its own service. `KUBE-SEP-*` has
 # `-s <endpoint IP> -j KUBE-MARK-MASQ`: without the SNAT the pod would get a packet from its own
@@ -214,10 +215,11 @@ c.patch_service("web", internal_traffic_policy="Cluster")
 # ## 4. `trafficDistribution`: a preference, not a rule
 # *Going further · 6 minutes*
 #
-# `trafficDistribution` (GA in 1.33 with `PreferClose`; `PreferSameZone` and `PreferSameNode` GA in
-# 1.35) asks kube-proxy to *prefer* close endpoints, and to fall back to all of them when there are
-# none close by.[^td] Since 1.35 `PreferClose` is a deprecated alias of `PreferSameZone` (same
-# behaviour, clearer name; KEP-3015), so write `PreferSameZone` in new manifests. The `zones()` example has two zones; zone-b has one `web` pod (on node-c) and
+# `trafficDistribution` (GA in 1.33 with `PreferClose`; `PreferSameZone` and `PreferSameNode` alpha in
+# 1.33, GA in 1.35) asks kube-proxy to *prefer* close endpoints, and to fall back to all of them when
+# there are none close by.[^td] `PreferClose` has been a deprecated alias of `PreferSameZone` since
+# 1.33, when the new values appeared (same behaviour, clearer name; KEP-3015), so write
+# `PreferSameZone` in new manifests. The `zones()` example has two zones; zone-b has one `web` pod (on node-c) and
 # an empty node, node-d.
 
 # %%
@@ -294,9 +296,10 @@ print(k8s.send(c, "web", via="node-c", seed=1).summary())
 # %% [markdown]
 # The pod's call works: kube-proxy short-circuits traffic from pods to a Local service's external
 # address and sends it to **all** endpoints, unmasqueraded, as if it had gone out to the load
-# balancer and come back. It never reaches the load balancer at all (so it never sees the LB's
-# PROXY protocol or TLS either, see [notebook 8](08-proxies-and-headers.ipynb)). From a node
-# (here node-a, sending to web-3 on node-b) it also works, to any endpoint, but masqueraded:
+# balancer and come back. When the load balancer's status publishes an `ip`, as here, the call never
+# reaches the load balancer at all (so it never sees the LB's PROXY protocol or TLS either, see
+# [notebook 8](08-proxies-and-headers.ipynb)). From a node (here node-a, sending to web-3 on node-b)
+# it also works, to any endpoint, but masqueraded:
 
 # %% tags=["nbval-check-output"]
 t = k8s.send(c, "web", client="node-a", address="loadBalancerIP", endpoint="web-3", seed=1)
@@ -315,24 +318,27 @@ print(f"from outside:    delivered {outside.delivered:.0%}, client IP kept {outs
 # %% [markdown]
 # Inside: everything delivered, but with an extra hop 2 times in 3 (Cluster-like spreading).
 # Outside: a third dropped, no extra hops. To test what external clients get, test from outside
-# the cluster, through the load balancer, and look at the pods' access logs.
+# the cluster, through the load balancer, and look at the pods' access logs. (IPVS mode has no
+# short-circuit and misleads in its own way: [notebook 9](09-dataplanes-compared.ipynb).)
 #
-# kube-proxy in IPVS mode has no short-circuit, yet in-cluster tests mislead there too: a pod on a
-# node with local endpoints reaches only those, and a pod on a node without any (node-c) falls back
-# to **all** endpoints without SNAT (kubernetes/kubernetes#97081), so it gets through where an
-# external client would not. Only the node itself is black-holed (kubernetes/kubernetes#93456).
-# [Notebook 9](09-dataplanes-compared.ipynb) compares the dataplanes.
+# kube-proxy can short-circuit only an address it knows. AWS's load balancers publish a DNS
+# `hostname` in the status, not an `ip`, so kube-proxy writes no rule for them and the pods' calls
+# really go out through the load balancer;[^hostname] some cloud controllers publish a hostname on
+# purpose to keep their load balancer in the path (kubernetes/kubernetes#66607). Behind an AWS NLB
+# that preserves client IPs, a call the NLB sends back to the caller's own node times out (a
+# hairpin), here a third of them:
 
 # %% tags=["nbval-check-output"]
-for client in ["client", "node-c"]:
-    r = k8s.send(c, "web", client=client, address="loadBalancerIP", dataplane="ipvs", seed=1)
-    print(f"IPVS, from {client:6}: {r.outcome:9} pod sees {r.source_seen_by_pod}")
+via_nlb = k8s.send(c, "web", client="client", address="loadBalancerIP", lb="aws-nlb-instance", seed=1)
+print(via_nlb.path)
+aws = k8s.metrics(c, "web", clients="pods", address="loadBalancerIP", lb="aws-nlb-instance").loc[0]
+print(f"from pods via the NLB: delivered {aws.delivered:.0%}, dropped {aws.dropped:.0%}")
 
 # %% [markdown]
-# The service's `status.loadBalancer.ingress[].ipMode: Proxy` tells kube-proxy not to
-# short-circuit, for load balancers that must stay in the path. The load-balancer controller sets it
-# in the service's status (you do not write it in the spec). Feature gate `LoadBalancerIPMode`: alpha
-# in 1.29 (off by default), beta and on by default in 1.30, GA in 1.32.[^ipmode]
+# For a load balancer with an `ip` that must stay in the path, its controller can set
+# `status.loadBalancer.ingress[].ipMode: Proxy`, which tells kube-proxy not to short-circuit (you do
+# not write it in the spec). Feature gate `LoadBalancerIPMode`: alpha in 1.29 (off by default), beta
+# and on by default in 1.30, GA in 1.32.[^ipmode]
 
 # %% [markdown] tags=["self-check"]
 # **Self-check.** `client` on node-c dials the **NodePort** of node-c (`address="nodePort"`) under
@@ -373,6 +379,14 @@ k8s.self_check("7.s1", answer)
 # [^ipmode]: kubernetes/website `content/en/docs/reference/command-line-tools-reference/feature-gates/LoadBalancerIPMode.md`
 #     (the stages) and `content/en/docs/concepts/services-networking/service.md` (section "Specifying
 #     IPMode of load balancer status"); KEP-1860.
+#
+# [^hostname]: kubernetes/kubernetes `pkg/proxy/service.go` (`newBaseServiceInfo` keeps only the
+#     `ip` of each `status.loadBalancer.ingress[]` entry); kubernetes/cloud-provider-aws
+#     `pkg/providers/v1/aws.go` (the status carries the load balancer's DNS name as `hostname`);
+#     the catalogue's "pods that dial it" column in [load-balancers.md](../docs/load-balancers.md).
+#
+# [^kubeadm]: kubernetes/kubernetes `cmd/kubeadm/app/componentconfigs/kubeproxy.go` (`clusterCIDR`
+#     from `networking.podSubnet`, only when it is set).
 
 # %% [markdown] slide="slide"
 # ## Key points
@@ -382,12 +396,12 @@ k8s.self_check("7.s1", answer)
 #   the pod range), and `--masquerade-all`.
 # - `internalTrafficPolicy: Local` (GA 1.26) is strict: clients on nodes without an endpoint time
 #   out. Use it for DaemonSet-backed services.
-# - `trafficDistribution` (GA 1.33; `PreferSameZone` / `PreferSameNode` GA 1.35, `PreferClose` now a
-#   deprecated alias of `PreferSameZone`) prefers close endpoints and falls back to the rest: nothing
-#   is dropped, but load follows the clients.
-# - In-cluster calls to a Local service's LB IP or NodePort are short-circuited to all endpoints
-#   (IPVS: local endpoints, or all of them on a node without any): a test from inside says nothing
-#   about drops, hops or the client IP external clients get.
+# - `trafficDistribution` (GA 1.33; `PreferSameZone` / `PreferSameNode` GA 1.35, `PreferClose` a
+#   deprecated alias of `PreferSameZone` since 1.33) prefers close endpoints and falls back to the
+#   rest: nothing is dropped, but load follows the clients.
+# - In-cluster calls to a Local service's NodePort, or to its LB IP when the status publishes an
+#   `ip`, are short-circuited to all endpoints: a test from inside says nothing about drops, hops or
+#   the client IP external clients get. With a `hostname` (AWS) they go through the load balancer.
 # - Cheat sheet with the full source × destination × policy matrix: [cheatsheet](../docs/cheatsheet.md).
 
 # %%

@@ -28,8 +28,9 @@ from k8slearn.proxychain import App, Proxy, cdn_chain, follow
 # *Going further · 5 minutes*
 #
 # A common chain: a CDN (L7) → the cloud load balancer (a pass-through L4 balancer) → an ingress
-# controller running in a pod (L7) → the app. The app trusts the CDN's range (203.0.113.0/24 in
-# this example) and the pod network (10.244.0.0/16).
+# controller running in a pod (L7) → the app. The ingress controller is itself behind a Service,
+# here with `externalTrafficPolicy: Local`. The app trusts the CDN's range (203.0.113.0/24 in this
+# example) and the pod network (10.244.0.0/16).
 
 # %% tags=["nbval-check-output"]
 trusted = App(trusted=["203.0.113.0/24", "10.244.0.0/16"])
@@ -42,6 +43,15 @@ path.to_frame()
 # The pass-through load balancer changes nothing (its row shows the CDN, not itself). The
 # ingress sees the CDN and the app sees the ingress pod. The client survives only in
 # `X-Forwarded-For`, where each L7 proxy appended the peer it saw.
+#
+# The ingress sees the CDN only because its own Service is `Local`. Under the default `Cluster`, the
+# node masquerades the connection first: the ingress sees a node IP and appends **that** to
+# `X-Forwarded-For`, and the app, which does not trust the node, takes the node for the client:[1]
+
+# %% tags=["nbval-check-output"]
+behind_cluster = follow(cdn_chain(ingress_policy="Cluster"), app=trusted)
+print(behind_cluster)
+print("X-Forwarded-For at the app:", behind_cluster.hops[-1].x_forwarded_for)
 
 # %% [markdown] tags=["predict"]
 # ### Predict 8.1
@@ -184,16 +194,26 @@ print(follow(nlb, app=App(expect_proxy_protocol=True)))
 # ## "My PROXY-protocol load balancer is always in the path": not for pods
 # *Going further · 5 minutes*
 #
-# A pod that dials the Service's load-balancer IP never reaches the load balancer: kube-proxy
-# catches the LB IP on the node and sends the connection straight to an endpoint (notebook 04b
-# showed this short-circuit). So in-cluster clients send no PROXY header, and an app that insists
-# on one rejects them:
+# A pod that dials the Service's load-balancer IP, when the load balancer's status publishes an `ip`,
+# never reaches the load balancer: kube-proxy catches the LB IP on the node and sends the connection
+# straight to an endpoint (notebook 04b showed this short-circuit). So in-cluster clients send no
+# PROXY header, and an app that insists on one rejects them:
 
 # %% tags=["nbval-check-output"]
 print(follow(nlb, app=App(expect_proxy_protocol=True), from_pod=True))
 
 # %% [markdown]
-# A load balancer that proxies can say so: its controller (the cloud provider's) sets
+# With a `hostname` in the status, as AWS's load balancers publish, kube-proxy has no address to catch
+# and writes no rule: the pod's connection goes out through the load balancer and arrives with its
+# header.[2] (With an NLB that preserves client IPs, a connection sent back to the caller's own node
+# can time out: [notebook 7](07-inside-the-cluster.ipynb).) Some cloud controllers publish a hostname
+# on purpose, to keep their load balancer in the path (kubernetes/kubernetes#66607):
+
+# %% tags=["nbval-check-output"]
+print(follow(nlb, app=App(expect_proxy_protocol=True), from_pod=True, status="hostname"))
+
+# %% [markdown]
+# A load balancer with an `ip` that proxies can say so: its controller (the cloud provider's) sets
 # `status.loadBalancer.ingress[].ipMode: Proxy` in the service's status. kube-proxy then writes no
 # rule for the LB IP, so pods' connections really go out to the load balancer and come back with its
 # header (and its TLS). The feature gate `LoadBalancerIPMode` was alpha in 1.29 (off by default),
@@ -236,9 +256,12 @@ print(t)
 # setups use a Gateway API implementation, which has its own settings for trusted proxies
 # (trusted hop counts or CIDRs) and for PROXY protocol on listeners; the rules above are the same.
 # Cloud load balancers that replace the source need PROXY protocol v2 (or an attribute that keeps
-# the source). An AWS NLB does not terminate connections, but with IP targets over TCP its client-IP
-# preservation is off by default, so it replaces the source address with its own: turn on
-# `preserve_client_ip.enabled` or PROXY protocol v2.
+# the source). An AWS NLB with a TCP listener does not terminate connections (a TLS listener does),
+# but with IP targets its client-IP preservation is off by default, so it replaces the source address
+# with its own: turn on `preserve_client_ip.enabled` or PROXY protocol v2.
+#
+# Whether the client IP reaches the pod at all, behind each real load balancer, and what depends on
+# it (allow-lists, NetworkPolicy, session affinity, logs): [notebook 08b](08b-what-depends-on-the-client-ip.ipynb).
 
 # %% [markdown]
 # ## Key points
@@ -248,15 +271,20 @@ print(t)
 #   skipping proxies you trust. The leftmost entry is whatever the client wrote.
 # - L4 proxies carry it in a PROXY protocol header; sender and receiver must be switched on
 #   together, and the receiver must accept it only from trusted peers.
-# - Pods that dial the LB IP skip the load balancer (and its PROXY header, TLS, WAF), unless the
-#   provider reports `ipMode: Proxy`.
+# - An ingress controller is behind a Service too: under its default `Cluster` it sees (and appends)
+#   a node IP; `Local` or PROXY protocol lets it see the hop before.
+# - Pods that dial the LB IP skip the load balancer (and its PROXY header, TLS, WAF) when its status
+#   publishes an `ip`, unless the provider reports `ipMode: Proxy`; with a `hostname` (AWS) they go
+#   through it.
 
 # %%
 k8s.predictions.score("08")
 
 # %% [markdown]
 # ## What's next
-# [Notebook 9](09-dataplanes-compared.ipynb) runs the same scenarios under kube-proxy's iptables,
+# [Notebook 08b](08b-what-depends-on-the-client-ip.ipynb) asks which load balancer you are behind, and
+# what depends on the client IP: allow-lists, NetworkPolicy, session affinity, logs and rate limits.
+# Then [notebook 9](09-dataplanes-compared.ipynb) runs the same scenarios under kube-proxy's iptables,
 # nftables and IPVS modes and under Cilium, where DSR keeps the client IP even with `Cluster`.
 # Practise this notebook in `exercises/08-proxies-and-headers.ipynb`.
 #
@@ -264,4 +292,10 @@ k8s.predictions.score("08")
 # kubernetes/kubernetes `pkg/proxy/iptables/proxier.go` (no LB-IP rule when ipMode is Proxy);
 # kubernetes/website `content/en/docs/concepts/services-networking/service.md` (load balancer IP mode)
 # and `content/en/docs/reference/command-line-tools-reference/feature-gates/LoadBalancerIPMode.md`
-# (its stages).
+# (its stages). [1] kubernetes/website `content/en/docs/tutorials/services/source-ip.md` (Cluster
+# masquerades external traffic, whatever pod it is for; the ingress controller's pod is one);
+# `k8s.proxychain.cdn_chain`. [2] kubernetes/kubernetes `pkg/proxy/service.go` (`newBaseServiceInfo`
+# keeps only the `ip` of each `status.loadBalancer.ingress[]` entry); kubernetes/cloud-provider-aws
+# `pkg/providers/v1/aws.go` (the status is the load balancer's DNS name, a `hostname`).
+# AWS documentation, "TLS listeners for your Network Load Balancer"
+# (`docs.aws.amazon.com/elasticloadbalancing/latest/network/create-tls-listener.html`).

@@ -22,7 +22,7 @@ print(cluster)
 
 # %%
 ### BEGIN SOLUTION
-answer = "10.244.1.1"  # node-a's bridge address: masqueraded although the pod is local
+answer = "10.244.1.1"  # node-a's bridge address (a bridge CNI, as simulated): masqueraded although the pod is local
 ### END SOLUTION
 
 # %%

@@ -116,4 +116,4 @@ k8s.check.proxy_protocol_from_pod(answer)
 k8s.check.summary(8)
 
 # %% [markdown]
-# Next: [exercises 09](09-dataplanes-compared.ipynb).
+# Next: [exercises 08b](08b-what-depends-on-the-client-ip.ipynb).
