@@ -858,11 +858,12 @@ class NodeDataplane:
             reason = (f"DNAT to one of {n_eps} endpoint(s); the chosen one is the client itself (hairpin), so "
                       f"{sep} marks the packet for masquerade")
         opener = flow.segments[-1].opener
-        if opener.kind == "lb":
-            reason += (f" (the connection's source here is the load balancer, {source.ip}, which proxied it: "
-                       "the client's own address did not reach the node)")
-        elif opener.kind in ("cdn", "ingress"):
-            reason += f" (the connection's source here is {opener.name}, {source.ip}, which proxied it)"
+        if opener.kind in ("lb", "cdn", "ingress"):
+            who = "the load balancer" if opener.kind == "lb" else opener.name
+            # "... so the pod sees the client's IP" holds for the connection's source, which here is the proxy
+            reason = reason.replace("so the pod sees the client's IP", "so the pod sees the connection's source")
+            reason += (f" (the connection's source here is {who}, {source.ip}, which proxied it: the client's own "
+                       "address did not reach the node)")
         if sticky:
             pick = (f"Picked {ep.pod} again: sessionAffinity ClientIP remembers that {source.ip} went there "
                     f"(on {node.name}; 'recent' match in {chains.service_chain(ctx.svc.namespace, ctx.svc.name)})")

@@ -397,8 +397,9 @@ def decide(
         # proxier.go: "pod traffic for ... external destinations": localDetector.IfLocal() -> KUBE-SVC-...
         steps.append(_chain(svc, "SVC"))
         return result("DNAT", cluster_eps, "never", steps,
-                      "traffic from a pod to a Local service's external address is short-circuited to all "
-                      "endpoints, as if it had gone out to the load balancer and come back; no SNAT")
+                      "traffic from a pod (kube-proxy knows it by its source address) to a Local service's "
+                      "external address goes to all endpoints, as if it had gone out to the load balancer and "
+                      "come back; no SNAT")
     if from_host:
         steps += ["KUBE-MARK-MASQ", _chain(svc, "SVC")]
         return result("DNAT", cluster_eps, "always", steps,
