@@ -49,8 +49,20 @@ from .proxychain import Proxy
 from .trace import send
 from .traffic import metrics, paths
 
-__all__ = ["FIELDS", "REQUIREMENTS", "Requirement", "Result", "Report", "blank", "evaluate",
-           "DEFAULT_LOAD_BALANCER", "PARTNERS", "OUTSIDER", "CDN", "BOUND"]
+__all__ = [
+    "BOUND",
+    "CDN",
+    "DEFAULT_LOAD_BALANCER",
+    "FIELDS",
+    "OUTSIDER",
+    "PARTNERS",
+    "REQUIREMENTS",
+    "Report",
+    "Requirement",
+    "Result",
+    "blank",
+    "evaluate",
+]
 
 #: What ``type: LoadBalancer`` gets on this cluster when the design names nothing: the legacy AWS
 #: cloud provider creates a Classic ELB (FACTS.md §3b; kubernetes/cloud-provider-aws pkg/providers/v1/aws.go).

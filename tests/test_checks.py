@@ -450,7 +450,8 @@ def test_exercise_clusters_and_data_are_fresh_copies():
     a, b = checks.cluster("1.1"), checks.cluster("1.1")
     a.delete_pod("web-1")
     assert "web-1" in {p.name for p in b.pods} and "web-1" in {p.name for p in checks.cluster("1.1").pods}
-    assert list(checks.data("3.3").columns) == ["line", "pod", "source address the pod logged"]
+    log = checks.data("3.3")
+    assert list(log.columns) == ["pod", "source address the pod logged"] and list(log.index) == [1, 2, 3, 4, 5, 6]
     assert len(checks.data("9.3")) == 5 and "client" not in " ".join(checks.data("9.3").columns)
     with pytest.raises(K8sLearnError, match="3.3"):
         checks.data("1.1")
@@ -517,7 +518,7 @@ def test_shrinking_finds_a_smallest_failing_layout():
 
 
 def test_a_compute_check_names_the_smallest_cluster_and_how_many_it_tried():
-    wrong_on_empty = lambda d: {n: (1 - p / sum(d.values())) if p else 0.5 for n, p in d.items()}  # noqa: E731
+    wrong_on_empty = lambda d: {n: (1 - p / sum(d.values())) if p else 0.5 for n, p in d.items()}
     text = str(checks.extra_hop_chance(wrong_on_empty))
     assert re.search(r"the smallest cluster where it goes wrong is \{'node-a': [01], 'node-b': [01]\}: for node-\w, "
                      r"which runs no pod", text), text
