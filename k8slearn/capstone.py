@@ -367,7 +367,7 @@ def _client_ip(b: _Built) -> tuple[str, str]:
     if not wrong:
         how = "from the PROXY header" if b.app.expect_proxy_protocol else "as the packet's source"
         return MET, f"the app got 198.51.100.7 on every delivered connection ({how}; {profile.label}, {profile.kind})"
-    why, share = max(wrong.items(), key=lambda kv: kv[1])
+    why, _ = max(wrong.items(), key=lambda kv: kv[1])
     hint = ""
     if "load balancer's own address" in why:
         hint = (f" {profile.label} is {'a proxy: it ends the client' + chr(39) + 's TCP connection' if profile.proxies else 'a source-NAT load balancer'}"

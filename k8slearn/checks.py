@@ -732,7 +732,7 @@ db_service_yaml = _entry(
           "nodes can reach), and the simulator delivers a pod's connection to a db pod.",
     hints=("Four top-level fields: apiVersion: v1, kind: Service, metadata (its name), spec.",
            ("spec.selector picks the pods by label (print the pods: cluster.pods); spec.ports is a list with port and "
-           "targetPort."),
+            "targetPort."),
            "Leave type out (ClusterIP is the default); externalTrafficPolicy would be refused on a ClusterIP service."),
 )
 
@@ -1003,7 +1003,7 @@ entry_nodes_from_log = _entry(
           "its bridge address when the pod ran on the receiving node itself. The client's address is in no line.",
     hints=("Under Cluster every external packet is masqueraded. To which address?",
            ("Toward a pod on another node: the receiving node's IP. Toward a local pod: the node's bridge address "
-           "(10.244.<n>.1 on node n)."),
+            "(10.244.<n>.1 on node n)."),
            "Print the cluster to see each node's IP and pod CIDR; node-a's bridge is 10.244.1.1."),
 )
 
@@ -1045,7 +1045,7 @@ extra_hop_chance = _entry(
     right="each node picks among all endpoints, so a node's share of local endpoints is the chance of staying.",
     hints=("On each node kube-proxy picks uniformly among ALL ready endpoints of the Service.",
            ("A hop is extra when the picked pod is not on the receiving node. With P pods, p of them local, how likely "
-           "is that?"),
+            "is that?"),
            "1 - p_n / P for node n; 1 for a node without pods."),
 )
 
@@ -1225,9 +1225,9 @@ rolling_update_local = _entry(
     hints=(("While a pod terminates, its endpoint stays in the EndpointSlice: ready false, terminating true, and serving "
            "as long as it passes its readiness probe."),
            ("Under Local a node uses its serving-terminating endpoints when it has no ready ones (on by default since "
-           "1.26, GA 1.28); it never sends external traffic to another node."),
+            "1.26, GA 1.28); it never sends external traffic to another node."),
            ("k8s.send(cluster, 'web', via='node-a') after c.set_pod('web-1', terminating=True), then again after "
-           "c.set_pod('web-1', ready=False).")),
+            "c.set_pod('web-1', ready=False).")),
 )
 
 
@@ -1341,7 +1341,7 @@ lb_for_even_shares = _entry(
     hints=("k8s.load_balancer_table() compares the catalogue: what each one does to the source, how it spreads.",
            "A load balancer that targets the pods themselves spreads per pod; does it keep the client's address?",
            ("'aws-nlb-ip-preserve' (pod targets with client-IP preservation), or the 'weighted' model (GKE weighted "
-           "load balancing).")),
+            "load balancing).")),
 )
 
 
@@ -1470,9 +1470,9 @@ spread_yaml = _entry(
                      "over the nodes."),
     hints=("This load balancer splits per zone first: which domain must hold the same number of pods?",
            ("Each constraint: maxSkew, topologyKey, whenUnsatisfiable, and a labelSelector that matches web's pods "
-           "(matchLabels: app: web)."),
+            "(matchLabels: app: web)."),
            ("topologyKey: topology.kubernetes.io/zone, maxSkew: 1, whenUnsatisfiable: DoNotSchedule; add a second item "
-           "on kubernetes.io/hostname to make the per-node spread a rule too.")),
+            "on kubernetes.io/hostname to make the per-node spread a rule too.")),
 )
 
 
@@ -1515,7 +1515,7 @@ rebalance_after_outage = _entry(
     hints=("Measure first: k8s.metrics(cluster, 'web').loc[0, 'imbalance'] and the pods per node.",
            "Does adding a topologySpreadConstraint move the pods that are already running?",
            ("k8s.placement.apply(cluster, 'web', k8s.placement.place(cluster, 'web', 6, keep_existing=False, "
-           "topology_spread={'max_skew': 1})), or cluster.move_pod(...).")),
+            "topology_spread={'max_skew': 1})), or cluster.move_pod(...).")),
 )
 
 
@@ -1557,7 +1557,7 @@ lb_ip_from_a_pod = _entry(
           "without SNAT. An external client entering at node-a would reach web-1 and web-2 only.",
     hints=("Is a pod on node-a an external client of the Service?",
            ("kube-proxy short-circuits traffic from pods to a LoadBalancer IP (when the load balancer's status "
-           "publishes an ip): it never goes out to the load balancer."),
+            "publishes an ip): it never goes out to the load balancer."),
            "Short-circuited traffic uses all the Service's endpoints, as under Cluster."),
 )
 
@@ -1641,7 +1641,7 @@ fix_network_policy = _entry(
     hints=("k8s.send(cluster, 'web', client='client', seed=1).reason says where it stops.",
            "Which source address does web-1 see for a call from client, and which range does the policy admit?",
            ("cluster.delete_network_policy(...) then add_network_policy(...) with a `from` peer that matches only "
-           "the client: {'podSelector': {'matchLabels': {'app': 'client'}}}.")),
+            "the client: {'podSelector': {'matchLabels': {'app': 'client'}}}.")),
 )
 
 
@@ -1726,7 +1726,7 @@ xff_picker = _entry(
     hints=("If the TCP peer is not one of your proxies, do the headers mean anything?",
            "Each proxy appends the peer it saw, so the entries your proxies wrote are on the RIGHT.",
            ("Walk from the right: skip trusted addresses; the first untrusted one is the client. If all are trusted, "
-           "the leftmost.")),
+            "the leftmost.")),
 )
 
 
@@ -1768,7 +1768,7 @@ misconfigured_hop = _entry(
     right="it replaced the X-Forwarded-For it received instead of appending to it, so the client's address was lost.",
     hints=("Each proxy should append the peer it saw to the X-Forwarded-For it received, and pass that on.",
            ("Compare what each hop received with what the hop before it should have sent: "
-           "k8s.proxies.append_xff(xff, peer)."),
+            "k8s.proxies.append_xff(xff, peer)."),
            "The culprit is the hop whose outgoing header lost or replaced an entry."),
 )
 
@@ -1858,7 +1858,7 @@ ingress_forensics = _entry(
           "network would log these node addresses as the clients; Local on the ingress Service fixes it.",
     hints=("Each hop appends the peer it saw; read the entries from the right.",
            ("The ingress controller runs in pods behind its own Service: what does kube-proxy do to the CDN's "
-           "connection under each externalTrafficPolicy?"),
+            "connection under each externalTrafficPolicy?"),
            "Print the cluster: 192.168.0.11 to .13 are node-a to node-c."),
 )
 

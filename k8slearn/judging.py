@@ -562,7 +562,7 @@ class Function:
             text = _right(entry, None)
             checked = len(fixed) + len(generated)
             return f"{text} (Checked against {self.against} on {checked} {self.what}s.)" if generated else text
-        case, why, tried = found
+        case, why, _ = found
         where = (f"the smallest {self.what} where it goes wrong is {self.describe(case)}"
                  if generated else f"for {self.describe(case)}")
         raise NotYet(f"{where}: {why}")

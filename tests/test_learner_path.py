@@ -231,8 +231,8 @@ def test_3_run_all_on_an_unanswered_exercise(course: dict, page: Page) -> None:
     page.evaluate("""() => {
       const nb = window.jupyterapp.shell.currentWidget.content;
       const cell = nb.widgets.find(c => (c.model.getMetadata('nbgrader') || {}).grade_id === 'answer-4-1');
-      cell.model.sharedModel.setSource(%s);
-    }""" % json.dumps(ANSWER_4_1))
+      cell.model.sharedModel.setSource(ANSWER);
+    }""".replace("ANSWER", json.dumps(ANSWER_4_1)))
     run_all(page)
     assert feedback.first.inner_text().startswith("\u2713 Right:"), feedback.first.inner_text()
     assert "Exercises 04: 1 done, 4 not attempted (of 5)" in summary.inner_text()
