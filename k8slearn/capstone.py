@@ -343,10 +343,12 @@ def _pct(x: float) -> str:
     return f"{x:.0%}" if x >= 0.01 or x == 0 else f"{x:.1%}"
 
 
-def _send_like(c: Cluster, service: str, row: Any, lb: str, dataplane: str, **kwargs: Any) -> Any:
+def _send_like(c: Cluster, service: str, row: Any, lb: str, dataplane: str, *, client: Any = CLIENT_IP,
+               address: str | None = None, app: App | None = None, proxies: Any = (), x_forwarded_for: str = "") -> Any:
     """One connection along the path ``row`` of :func:`paths` (same node, same pod)."""
     via = row.entry_node if LB_PROFILES[lb].targets == "nodes" and "load balancer" in row.path else None
-    return send(c, service, lb=lb, dataplane=dataplane, via=via, endpoint=row.pod, seed=1, **kwargs)
+    return send(c, service, lb=lb, dataplane=dataplane, via=via, endpoint=row.pod, seed=1, client=client,
+                address=address, app=app, proxies=proxies, x_forwarded_for=x_forwarded_for)
 
 
 # ------------------------------------------------------------------------------ the requirements
@@ -556,6 +558,7 @@ def evaluate(design: Any) -> Report:
     filled = {k for k in FIELDS if _filled(design, k)}
     results = []
     cache: dict[frozenset, Any] = {}
+    said: dict[str, int] = {}  # a build error, said once: the requirement that says it
     for req in REQUIREMENTS:
         missing = [f for f in req.needs if f not in filled]
         if missing:
@@ -569,6 +572,10 @@ def evaluate(design: Any) -> Report:
                     cache[key] = _build(design, set(req.needs))
                 status, evidence = _MEASURE[req.number](cache[key], design)
         except (_Problem, K8sLearnError) as err:
-            status, evidence = NOT_MET, f"the design cannot be built: {_one_line(err)}"
+            why = _one_line(err)
+            status = NOT_MET
+            evidence = (f"the design cannot be built (see requirement {said[why]})" if why in said
+                        else f"the design cannot be built: {why}")
+            said.setdefault(why, req.number)
         results.append(Result(req, status, evidence))
     return Report(tuple(results))
