@@ -33,7 +33,7 @@ __all__ = [
     "LoadBalancer", "LB_MODELS", "LoadBalancerProfile", "LB_PROFILES", "LOAD_BALANCERS",
     "K8sLearnError", "InvalidService", "InvalidChange", "NotFound", "K8sLearnWarning",
     "draw", "explore", "check", "proxies", "proxychain", "lbtable", "load_balancer_table", "paths",
-    "placement", "manifests", "viz", "widgets", "predict", "reveal", "self_check", "predictions",
+    "placement", "manifests", "viz", "widgets", "predict", "reveal", "self_check", "predictions", "capstone",
 ]
 
 # Loaded on first use: name -> (module, attribute or None for the module itself).
@@ -41,6 +41,7 @@ _LAZY = {
     "draw": ("k8slearn.viz", "draw"),
     "explore": ("k8slearn.widgets", "explore"),
     "check": ("k8slearn.checks", None),
+    "capstone": ("k8slearn.capstone", None),
     "proxies": ("k8slearn.proxies", None),
     "proxychain": ("k8slearn.proxychain", None),
     "lbtable": ("k8slearn.lbtable", None),

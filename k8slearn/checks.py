@@ -1,4 +1,4 @@
-"""Checks for the exercise notebooks: ``k8s.check.local_shares(answer)`` and friends.
+"""Checks for the exercise notebooks: ``k8s.check.ready_shares(answer)`` and friends.
 
 Each exercise in ``exercises/`` has an answer cell and, right after it, a check cell that calls one
 function of this module with the learner's answer. A check returns its :class:`Feedback`, which a
@@ -14,9 +14,16 @@ So *Run All* on an unanswered notebook runs to its end, and :func:`summary` in i
 what is done. The strict grade is ``k8slearn check NOTEBOOK`` (:mod:`k8slearn.grading`): it takes
 the list of a notebook's exercises from :data:`EXERCISES`, not from the notebook.
 
-The expected values come from the simulator (:func:`k8slearn.send`, :func:`k8slearn.traffic`,
-:mod:`k8slearn.proxies`) on the named example clusters, not from a table of numbers. Hints come in
-levels: ``k8s.check.hint("4.2", level=1)``.
+**Exercises as data.** Most exercises are an entry (:func:`_entry`): number, kind, title, the
+answer's type (:mod:`k8slearn.judging`: an IP, shares per pod, a set of names, a function checked
+on many generated clusters, a changed cluster, YAML ...), the expected value as a simulator call,
+the misconceptions a wrong answer may show, the "Right" text and three hints; the check function
+is generated from the entry. A few have a judge of their own (``@_exercise``): the capstone
+(:mod:`k8slearn.capstone`) and two whose answer has an unusual shape. The expected values come from
+the simulator (:func:`k8slearn.send`, :func:`k8slearn.traffic`, :mod:`k8slearn.placement`,
+:mod:`k8slearn.proxies`) on named clusters, never from a table of numbers. Hints come in levels:
+``k8s.check.hint("4.2", level=1)``. Forensics exercises show their evidence with
+``k8s.check.data("3.3")``.
 
 When the environment variable ``K8SLEARN_CHECK_REPORT`` names a file, every check appends one JSON
 line to it (exercise, status, message); ``k8slearn check`` reads it. Nothing leaves the machine.
@@ -34,15 +41,46 @@ import json
 import math
 import os
 import re
+import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from . import capstone as _capstone
 from . import examples, proxies
-from .errors import K8sLearnError
-from .loadbalancer import LB_ADDRESS, LB_MODELS, LoadBalancer
+from .dataplane import DATAPLANES, health_check
+from .errors import K8sLearnError, K8sLearnWarning
+from .judging import (
+    IP,
+    Changed,
+    Choice,
+    Endpoint,
+    Function,
+    ListOf,
+    Misconception,
+    Names,
+    Need,
+    NotYet,
+    Number,
+    Path,
+    Record,
+    Table,
+    Untouched,
+    Verdict,
+    layouts,
+    smaller_layouts,
+)
+from .judging import close as _close
+from .loadbalancer import (
+    LB_ADDRESS,
+    LOAD_BALANCERS,
+    LoadBalancer,
+    get_load_balancer,
+)
+from .manifests import from_yaml, service_from_yaml
 from .model import CLIENT_IP, Cluster
+from .placement import InvalidPlacement, apply, place
 from .trace import send
 from .traffic import metrics, traffic
 
@@ -58,38 +96,16 @@ __all__ = [
     "audit_service",
     "chapter_key",
     "chapter_label",
+    "capstone",
+    "capstone_blank",
     "chapter_of",
-    "cilium_snat_local",
-    "dataplanes_keep_ip",
-    "dropped_share",
-    "endpoints_per_node",
-    "even_by_placement",
+    "cluster",
+    "data",
     "exercises_of",
-    "extra_hop_chance",
-    "failing_health_checks",
-    "fix_drops",
-    "fix_internal_policy",
     "hint",
-    "in_cluster_lb_local",
-    "in_cluster_source",
-    "lb_for_even_shares",
-    "local_shares",
-    "misconfigured_hop",
-    "one_pod_per_node",
-    "pod_share",
     "proxy_chain",
-    "proxy_lb_seen_ip",
-    "proxy_protocol_from_pod",
-    "proxy_source",
-    "rolling_update_local",
-    "scale_evenly",
-    "seen_ip_local_endpoint",
-    "seen_ip_local_policy",
-    "seen_ip_remote",
     "summary",
-    "trace_path",
-    "xff_picker",
-]
+]  # every exercise's check is added when it is registered
 
 REPORT_ENV = "K8SLEARN_CHECK_REPORT"
 NOT_ATTEMPTED = "Not attempted yet."
@@ -113,32 +129,48 @@ NOTEBOOKS: dict[int | str, str] = {
     10: "10-capstone",
 }
 
+#: The kinds of exercise, in the order a notebook's set climbs: predict, apply, debug, design.
+KINDS = ("predict", "compute", "configure", "yaml", "forensics", "debug", "design")
+
 # Okabe-Ito colours (colour-blind safe); a symbol says the same, so colour is never the only cue.
 _LOOK = {
     "done": ("\u2713", "#009E73"),
     "wrong": ("\u2717", "#D55E00"),
     "not attempted": ("\u2026", "#999999"),
     "not checked": ("\u00b7", "#999999"),
+    # the capstone's requirements
+    "met": ("\u2713", "#009E73"),
+    "not met": ("\u2717", "#D55E00"),
+    "waiting": ("\u2026", "#999999"),
 }
 
-
-class _Mistake(Exception):
-    """Raised inside a check with the explanation of a wrong answer."""
-
-
-class _Untouched(Exception):
-    """Raised inside a check when the answer is still the starting point."""
+# A judge raises these (k8slearn.judging): a wrong answer with its explanation, or an untouched one.
+_Mistake = NotYet
+_Untouched = Untouched
 
 
 @dataclass(frozen=True)
 class Exercise:
-    """One exercise: its number, kind (predict, compute, configure, debug), title and hints."""
+    """One exercise: its number, kind (:data:`KINDS`), title, check and hints.
+
+    An exercise written as data also has its ``answer`` type, the ``expected`` value (a simulator
+    call), the ``mistakes`` it recognises, the text of a ``right`` answer, the explanation
+    ``otherwise`` given, ``shows``, the evidence :func:`data` returns (a forensics log), and
+    ``cluster``, the cluster it is about (:func:`cluster` hands out a fresh copy).
+    """
 
     id: str
     kind: str
     title: str
     check: str
     hints: tuple[str, ...]
+    answer: Any = field(default=None, repr=False, compare=False)
+    expected: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
+    mistakes: tuple[Misconception, ...] = field(default=(), repr=False, compare=False)
+    right: Any = field(default="", repr=False, compare=False)
+    otherwise: Any = field(default="", repr=False, compare=False)
+    shows: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
+    cluster: Callable[[], Cluster] | None = field(default=None, repr=False, compare=False)
 
     @property
     def chapter(self) -> int | str:
@@ -158,41 +190,66 @@ class Exercise:
 EXERCISES: dict[str, Exercise] = {}
 
 
+def _order(number: str) -> tuple:
+    """Course order of exercise numbers: "4.2" < "4b.1" < "10.1" (a chapter may carry a letter)."""
+    chapter, _, minor = number.partition(".")
+    m = re.match(r"(\d+)(.*)", chapter)
+    head = (int(m.group(1)), m.group(2)) if m else (math.inf, chapter)
+    return (*head, int(minor) if minor.isdigit() else math.inf, minor)
+
+
+def _register(exercise: Exercise) -> None:
+    EXERCISES[exercise.id] = exercise
+    ordered = sorted(EXERCISES.items(), key=lambda item: _order(item[0]))
+    EXERCISES.clear()
+    EXERCISES.update(ordered)
+    if exercise.check not in __all__:
+        __all__.append(exercise.check)
+
+
 @dataclass(frozen=True, slots=True)
 class Feedback:
     """What a check says about one answer: ``status`` is one of :data:`STATUSES`.
 
     A notebook shows it as a short coloured message; ``str(feedback)`` is the plain text.
+    ``details`` are extra lines (the capstone's requirements): (title, status, evidence).
 
-    >>> fb = dropped_share(...)
+    >>> fb = outcomes_per_node(...)
     >>> fb.status, fb.passed
     ('not attempted', False)
     >>> print(fb)  # doctest: +ELLIPSIS
-    Not attempted yet. (Exercise 4.3: replace the ... with your answer; k8s.check.hint("4.3") gives a hint.)
+    Not attempted yet. (Exercise 4.1: replace the ... with your answer; k8s.check.hint("4.1") gives a hint.)
     """
 
     exercise: str
     status: str
     message: str
+    details: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def passed(self) -> bool:
         return self.status == "done"
 
     def __str__(self) -> str:
-        return self.message
+        lines = [self.message]
+        lines += [f"  {_LOOK[status][0]} {title}: {status}. {evidence}" for title, status, evidence in self.details]
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
         return f"Feedback({self.exercise!r}, {self.status!r})"
 
     def _repr_html_(self) -> str:
         symbol, colour = _LOOK[self.status]
+        rows = "".join(
+            f"<li style='list-style:none'><b style='color:{_LOOK[s][1]}'>{_LOOK[s][0]}</b> <b>{html.escape(t)}</b>: "
+            f"{html.escape(s)}. {html.escape(e)}</li>" for t, s, e in self.details)
+        more = f"<ul style='margin:4px 0;padding-left:8px'>{rows}</ul>" if rows else ""
         return (f"<div class='k8sl-feedback k8sl-{self.status.replace(' ', '-')}' style='border-left:4px solid "
                 f"{colour};padding:4px 10px;margin:2px 0'><b style='color:{colour}'>{symbol}</b> "
-                f"{html.escape(self.message)}</div>")
+                f"{html.escape(self.message)}{more}</div>")
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self.message, "text/html": self._repr_html_()}
+        return {"text/plain": str(self), "text/html": self._repr_html_()}
 
 
 # The latest feedback of each exercise checked in this Python session (what summary() counts).
@@ -206,36 +263,68 @@ def _report(exercise: str, status: str, message: str) -> None:
             out.write(json.dumps({"exercise": exercise, "status": status, "message": message}) + "\n")
 
 
+def _feedback(number: str, judge: Callable[[Any], Any], answer: Any) -> Feedback:
+    """Run a judge on an answer and turn what it says into the Feedback a notebook shows."""
+    try:
+        if answer is Ellipsis:
+            raise Untouched
+        verdict = judge(answer)
+    except Untouched as untouched:
+        said = f" {untouched}" if str(untouched) else ""
+        feedback = Feedback(number, "not attempted", (
+            f"{NOT_ATTEMPTED}{said} (Exercise {number}: replace the ... with your answer; "
+            f'k8s.check.hint("{number}") gives a hint.)'), untouched.details)
+    except NotYet as wrong:
+        feedback = Feedback(number, "wrong", (
+            f"Not yet: {wrong} (Exercise {number}; "
+            f'k8s.check.hint("{number}", level=1) gives a hint.)'), wrong.details)
+    else:
+        details = verdict.details if isinstance(verdict, Verdict) else ()
+        text = verdict.text if isinstance(verdict, Verdict) else verdict
+        feedback = Feedback(number, "done", f"Right: {text}", details)
+    _SESSION[number] = feedback
+    _report(number, feedback.status, feedback.message)
+    return feedback
+
+
 def _exercise(number: str, kind: str, title: str, *hints: str) -> Callable:
-    """Register a check: the wrapped function returns the "Right" text or raises _Mistake/_Untouched."""
+    """Register an exercise with a judge of its own (the escape hatch): the wrapped function
+    returns the "Right" text or raises _Mistake/_Untouched."""
 
     def wrap(judge: Callable) -> Callable:
-        EXERCISES[number] = Exercise(number, kind, title, judge.__name__, hints)
+        _register(Exercise(number, kind, title, judge.__name__, hints))
 
         @functools.wraps(judge)
         def check(answer: Any) -> Feedback:
-            try:
-                if answer is Ellipsis:
-                    raise _Untouched
-                verdict = judge(answer)
-            except _Untouched:
-                feedback = Feedback(number, "not attempted", (
-                    f"{NOT_ATTEMPTED} (Exercise {number}: replace the ... with your answer; "
-                    f'k8s.check.hint("{number}") gives a hint.)'))
-            except _Mistake as wrong:
-                feedback = Feedback(number, "wrong", (
-                    f"Not yet: {wrong} (Exercise {number}; "
-                    f'k8s.check.hint("{number}", level=1) gives a hint.)'))
-            else:
-                feedback = Feedback(number, "done", f"Right: {verdict}")
-            _SESSION[number] = feedback
-            _report(number, feedback.status, feedback.message)
-            return feedback
+            return _feedback(number, judge, answer)
 
         check.exercise = number  # type: ignore[attr-defined]
         return check
 
     return wrap
+
+
+def _entry(number: str, kind: str, title: str, *, check: str, answer: Any, hints: tuple[str, ...],
+           right: Any, expected: Callable[[], Any] | None = None, mistakes: tuple[Misconception, ...] = (),
+           otherwise: Any = "", shows: Callable[[], Any] | None = None,
+           cluster: Callable[[], Cluster] | None = None) -> Callable[[Any], Feedback]:
+    """Register an exercise written as data and return its generated check function."""
+    from .judging import judge
+
+    if cluster is None and isinstance(answer, Changed) and answer.read is None:
+        cluster = answer.start
+    exercise = Exercise(number, kind, title, check, tuple(hints), answer, expected, tuple(mistakes), right,
+                        otherwise, shows, cluster)
+    _register(exercise)
+
+    def generated(answer: Any) -> Feedback:
+        return _feedback(number, lambda a: judge(exercise, a), answer)
+
+    generated.__name__ = generated.__qualname__ = check
+    generated.__doc__ = (f"Exercise {number} ({kind}): {title}.\n\nReturns the :class:`Feedback` on ``answer``; "
+                         f"``k8s.check.hint(\"{number}\")`` gives a hint.")
+    generated.exercise = number  # type: ignore[attr-defined]
+    return generated
 
 
 def chapter_key(text: str) -> int | str:
@@ -334,7 +423,7 @@ def summary(notebook: int | str) -> Summary:
     An exercise whose check has not run yet is "not checked". The list of exercises comes from the
     registry, so a deleted check cell shows up here too.
 
-    >>> _ = dropped_share(1 / 3)
+    >>> _ = ready_shares({"web-1": 1 / 9, "web-2": 1 / 9, "web-3": 1 / 9, "web-4": 1 / 3, "web-5": 1 / 6, "web-6": 1 / 6})
     >>> summary(4).counts()["done"] >= 1
     True
     """
@@ -358,6 +447,39 @@ def hint(exercise: str, level: int = 1) -> str:
     return text
 
 
+def data(exercise: str) -> Any:
+    """The evidence a forensics exercise gives (an access log, as a table): ``k8s.check.data("3.3")``.
+
+    >>> d = data("3.3")
+    >>> d.index.name, d.columns.tolist()
+    ('line', ['pod', 'source address the pod logged'])
+    """
+    import pandas as pd
+
+    found = EXERCISES.get(exercise)
+    if found is None or found.shows is None:
+        with_data = [e.id for e in EXERCISES.values() if e.shows is not None]
+        raise K8sLearnError(f"exercise {exercise!r} comes with no data",
+                            hint=f"these exercises do: {', '.join(with_data)}.")
+    rows = found.shows()
+    return pd.DataFrame(rows, index=pd.RangeIndex(1, len(rows) + 1, name="line"))
+
+
+def cluster(exercise: str) -> Cluster:
+    """A fresh copy of the cluster an exercise is about: ``c = k8s.check.cluster("1.1")``.
+
+    >>> print(cluster("2.1"))  # doctest: +ELLIPSIS
+    node-a (192.168.0.11, zone-a): no pods
+    ...
+    """
+    found = EXERCISES.get(exercise)
+    if found is None or found.cluster is None:
+        with_one = [e.id for e in EXERCISES.values() if e.cluster is not None]
+        raise K8sLearnError(f"exercise {exercise!r} comes with no cluster of its own",
+                            hint=f"these exercises do: {', '.join(with_one)}; the others use k8s.examples.")
+    return found.cluster().copy()
+
+
 # ------------------------------------------------------------------------------------ helpers
 def _ip(answer: Any, what: str = "an IP address") -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     try:
@@ -377,10 +499,6 @@ def _number(value: Any, what: str) -> float:
             pass
         raise _Mistake(f"{what} should be a number such as 0.25 (or Fraction(1, 4)), not {value!r}.")
     return float(value)
-
-
-def _close(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)
 
 
 def _as_mapping(answer: Any, what: str) -> Mapping:
@@ -425,223 +543,685 @@ def _local_uneven() -> Cluster:
 
 
 def _call(function: Any, *args: Any) -> Any:
-    if not callable(function):
-        raise _Mistake(f"answer should be your function itself (answer = my_function), not a {type(function).__name__}.")
-    try:
-        return function(*args)
-    except Exception as exc:  # noqa: BLE001 -- the learner's code failed: say where, not a traceback
-        raise _Mistake(f"your function raised {type(exc).__name__}: {exc} for the input {args!r}.") from None
+    from .judging import call
+
+    return call(function, *args)
 
 
-# ------------------------------------------------------------------------------ 01 pods, nodes
-@_exercise("1.1", "predict", "Endpoints per node of the uneven cluster",
-           "The Service's endpoints are its ready pods; each endpoint sits on the node of its pod.",
-           "Look at the cluster card, or c.pods_on(node) for each node.",
-           "c.endpoints_by_node('web') answers it in code; a node with no pods may be left out or given 0.")
-def endpoints_per_node(answer: Any) -> str:
-    c = examples.uneven()
-    want = {n.name: len(c.endpoints_by_node("web").get(n.name, ())) for n in c.nodes}
-    got = _as_mapping(answer, "{node name: number of endpoints}")
-    if any(k not in want for k in got):
-        raise _Mistake(f"use node names as keys; this cluster's nodes are {', '.join(want)}.")
-    if all(isinstance(k, str) and k.startswith("web") for k in got):
-        raise _Mistake("the keys should be nodes, and the values how many endpoints each node holds.")
-    counts = {k: got.get(k, 0) for k in want}
-    if sum(counts.values()) != sum(want.values()):
-        raise _Mistake("the counts do not add up to the Service's number of endpoints (one per ready pod).")
-    if counts != want:
-        raise _Mistake("the total is right but not the placement: each endpoint lives on the node that runs its pod.")
-    return "the endpoints follow the pods: a node without pods has no endpoint of 'web', which matters once traffic must stay local."
+def _quiet(build: Callable[[], Cluster]) -> Callable[[], Cluster]:
+    """A cluster builder that keeps the model's warnings (a selector matching nothing) to itself."""
+
+    @functools.wraps(build)
+    def quiet() -> Cluster:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", K8sLearnWarning)
+            return build()
+
+    return quiet
 
 
-@_exercise("1.2", "configure", "One web pod on every node",
-           "Which node has too many pods, and which has none?",
-           "cluster.move_pod(pod, node) moves one pod (it is really a delete and a re-create on the other node).",
-           "Move one pod from node-a to node-c.")
-def one_pod_per_node(answer: Any) -> str:
-    c = _cluster(answer)
-    _unchanged(c, examples.uneven())
-    web = c.selected_pods("web")
-    if len(web) != 3:
-        raise _Mistake(f"the Service should still select 3 pods; now it selects {len(web)}. Move pods rather than adding or deleting them.")
-    counts = {n.name: sum(1 for p in web if p.node == n.name) for n in c.nodes}
-    if len(c.nodes) != 3:
-        raise _Mistake("keep the three nodes; the requirement is about the pods on them.")
-    if sorted(counts.values()) != [1, 1, 1]:
-        raise _Mistake("some node still runs two web pods and another none.")
-    return "one pod per node is the layout every traffic policy treats evenly."
+def _holds(test: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """A requirement test that counts a k8slearn error (a deleted service ...) as not met."""
+
+    def safe(value: Any) -> bool:
+        try:
+            return bool(test(value))
+        except K8sLearnError:
+            return False
+
+    return safe
 
 
-# ------------------------------------------------------------------------ 02 into the cluster
-@_exercise("2.1", "predict", "The path of one connection",
-           "A connection from outside reaches the load balancer first, then one node.",
-           "Under externalTrafficPolicy: Cluster the receiving node may forward the packet to a pod on another node.",
-           "List every place the request visits, as names: 'client', 'load balancer', node names, the pod name.")
-def trace_path(answer: Any) -> str:
-    want = send(examples.uneven(), "web", via="node-c", endpoint="web-1", seed=1).path
-    if isinstance(answer, str) or not isinstance(answer, (list, tuple)):
-        raise _Mistake("answer with a list of names, e.g. ['client', ...].")
-    got = [str(x) for x in answer]
-    if got == want:
-        return "the load balancer sent the packet to node-c, which has no web pod, so kube-proxy forwarded it to node-a: an extra node hop."
-    if "node-c" not in got:
-        raise _Mistake("the packet enters the cluster at the node the load balancer picked (via=...), before kube-proxy chooses a pod.")
-    if "node-a" not in got:
-        raise _Mistake("the chosen pod runs on another node than the one that received the packet: the packet has to travel there.")
-    if got[:1] != ["client"] or "load balancer" not in got:
-        raise _Mistake("start where the connection starts, at the client, and do not skip the load balancer.")
-    raise _Mistake("the places are right but not their order (or one appears twice).")
+def _nodes(build: Callable[[], Cluster]) -> Callable[[], list[str]]:
+    return lambda: [n.name for n in build().nodes]
 
 
-# ------------------------------------------------------------------- 03 externalTrafficPolicy: Cluster
-@_exercise("3.1", "predict", "Source IP with a local endpoint under Cluster",
-           "Does kube-proxy decide to masquerade before or after it picks the endpoint?",
-           "Under Cluster, every packet arriving for a LoadBalancer IP is marked for masquerade in KUBE-EXT-..., local endpoint or not.",
-           "MASQUERADE picks the node's address on the interface that leads to the pod: with a bridge CNI, the bridge "
-           "address; with others, the node's IP.")
-def seen_ip_local_endpoint(answer: Any) -> str:
-    c = examples.uneven()
-    want = send(c, "web", via="node-a", endpoint="web-1", seed=1).source_seen_by_pod
-    got = _ip(answer)
-    # Which node address MASQUERADE picks toward a local pod depends on the CNI: the bridge (gateway)
-    # address with a bridge or point-to-point plugin (the simulator's 10.244.x.1), the node's IP where
-    # the host side of the pod's link has no address of its own. Either answer shows the SNAT.
-    node_ip = c.node("node-a").ip
-    if got in (want, node_ip):
-        return (f"kube-proxy masquerades every external packet under Cluster, even to a local pod: the pod sees "
-                f"one of node-a's addresses, not the client. Which one depends on the CNI: MASQUERADE uses the "
-                f"address of the interface toward the pod, the bridge address {want} with a bridge CNI (as "
-                f"simulated here), or the node's IP {node_ip} where that interface has no address of its own.")
-    if got == CLIENT_IP:
-        raise _Mistake("SNAT does not only happen when there is a second hop: under Cluster kube-proxy marks every "
-                       "external packet for masquerade in KUBE-EXT-..., before it knows where the pod is.")
-    raise _Mistake("that address does not take part in this connection; which node received it, and where does the pod run?")
+def _pods(build: Callable[[], Cluster], app: str = "web") -> Callable[[], list[str]]:
+    return lambda: [p.name for p in build().pods if p.labels.get("app") == app]
 
 
-@_exercise("3.2", "predict", "Source IP with a remote endpoint under Cluster",
-           "The packet enters at node-c and the pod runs on node-b.",
-           "Which node does the DNAT and holds the conntrack entry? That node must also make the reply come back to it.",
-           "The masquerade happens on the way out of the receiving node.")
-def seen_ip_remote(answer: Any) -> str:
-    c = examples.uneven()
-    want = send(c, "web", via="node-c", endpoint="web-3", seed=1).source_seen_by_pod
-    got = _ip(answer)
-    if got == want:
-        return "the receiving node SNATs to its own IP, so the reply comes back through it and can be un-NATed."
-    if got == CLIENT_IP:
-        raise _Mistake("with Cluster the client's address is replaced: without SNAT the pod would answer the client "
-                       "directly, from an address the client never dialled, and the reply would be dropped.")
-    if got == c.node("node-b").ip or got == c.node("node-b").bridge_ip:
-        raise _Mistake("the pod's own node only delivers the packet; the rewrite happened earlier, on the node that received it.")
-    if got == c.node("node-c").bridge_ip:
-        raise _Mistake("the bridge address is used toward a local pod; this packet leaves node-c over the node network.")
-    raise _Mistake("that address does not take part in this connection.")
-
-
-@_exercise("3.3", "compute", "The chance of an extra node hop under Cluster",
-           "On each node kube-proxy picks uniformly among ALL ready endpoints of the Service.",
-           "A hop is extra when the picked pod is not on the receiving node. With P pods, p of them local, how likely is that?",
-           "1 - p_n / P for node n; 1 for a node without pods.")
-def extra_hop_chance(answer: Any) -> str:
-    cases = [{"node-a": 2, "node-b": 1, "node-c": 0}, {"node-a": 1, "node-b": 1}, {"node-a": 3, "node-b": 1, "node-c": 4, "node-d": 0}]
-    results = [_call(answer, dict(case)) for case in cases]
-    if all(r is None for r in results):
-        raise _Untouched
-    for case, got in zip(cases, results):
-        table = metrics(Cluster.from_layout(list(case.values())), "web", lb="equal")
-        want = {row.scope: float(row.extra_hop) for row in table.itertuples() if row.scope != "overall"}
-        got = _as_mapping(got, "{node: probability}")
-        values = {n: _number(got.get(n, float("nan")), f"the chance for {n}") for n in want}
-        wrong = [n for n in want if not _close(values[n], want[n])]
-        if wrong:
-            n = wrong[0]
-            if _close(values[n], 1 - want[n]):
-                raise _Mistake(f"for {case} you gave the chance of staying on {n}, not of leaving it.")
-            raise _Mistake(f"for {case} the chance for {n} is off: kube-proxy picks among all ready endpoints, "
-                           "not only among nodes, and a node without pods always forwards.")
-    return "each node picks among all endpoints, so a node's share of local endpoints is the chance of staying."
-
-
-# ------------------------------------------------------------------- 04 externalTrafficPolicy: Local
-@_exercise("4.1", "predict", "Source IP under Local",
-           "Under Local, which endpoints may a node use for external traffic?",
-           "If the pod is on the receiving node, is there anything to un-NAT on the way back?",
-           "KUBE-EXT-... jumps to KUBE-SVL-... without marking the packet for masquerade.")
-def seen_ip_local_policy(answer: Any) -> str:
-    c = _local_uneven()
-    want = send(c, "web", via="node-a", seed=1).source_seen_by_pod
-    got = _ip(answer)
-    if got == want:
-        return "under Local, kube-proxy picks only a local endpoint and does not masquerade: the pod sees the client."
-    if got in (c.node("node-a").ip, c.node("node-a").bridge_ip):
-        raise _Mistake("that would be Cluster's masquerade; under Local external packets are not marked for SNAT.")
-    raise _Mistake("that address does not take part in this connection.")
-
-
-@_exercise("4.2", "predict", "Per-pod shares under Local",
-           "How does the load balancer split traffic between nodes when the health checks decide?",
-           "A cloud L4 load balancer sends the same share to every healthy node, whatever the number of pods there.",
-           "Each healthy node gets 1/H; its pods split that equally.")
-def local_shares(answer: Any) -> str:
-    c = examples.one_two()
-    want = _shares(traffic(c, "web"))
-    got = _fractions(answer, list(want), "{pod name: share}")
-    if all(_close(got[p], got[next(iter(got))]) for p in got):
-        raise _Mistake("Local does not balance across pods: the load balancer balances across nodes, and then "
-                       "each node spreads its share over its own pods only.")
-    if not _close(sum(got.values()), 1.0):
-        raise _Mistake("the shares should add up to 1: with health checks nothing is dropped here.")
-    if any(not _close(got[p], want[p]) for p in want):
-        raise _Mistake("which node holds which pod? Each node's share is split among its local pods.")
-    return "the load balancer gives each node half; node-b splits its half over two pods."
-
-
-@_exercise("4.3", "predict", "Drops without health checks",
-           "With lb='equal' the load balancer ignores the health checks and sends to every node.",
-           "What does a node do under Local with external traffic for a Service that has no pod on it?",
-           "Count the nodes without a ready endpoint of 'web'.")
-def dropped_share(answer: Any) -> str:
-    want = traffic(examples.empty_node(), "web", lb="equal").attrs["dropped"]
-    got = _number(answer, "the dropped share")
-    if got > 1 and _close(got / 100, want):
-        got = got / 100
-    if _close(got, want):
-        return ("node-c has no local endpoint, so kube-proxy DROPs what reaches it (no RST, the client times out); "
-                "health checks exist to keep the load balancer away from such nodes.")
-    if _close(got, 0.0):
-        raise _Mistake("Local does not keep the service working on every node: a node without a local endpoint "
-                       "drops external traffic, silently.")
-    raise _Mistake("each node gets an equal share from this load balancer; what happens to the share of the empty node?")
-
-
-@_exercise("4.4", "predict", "Which health checks fail",
-           "Under Local with type LoadBalancer, kube-proxy answers on the Service's healthCheckNodePort on every node.",
-           "It answers 200 when the node has at least one ready local endpoint (and kube-proxy is healthy), else 503.",
-           "k8s.health_check(cluster, 'web', node) shows what one node answers.")
-def failing_health_checks(answer: Any) -> str:
-    from .dataplane import health_check
-
-    c = examples.empty_node()
-    want = {n.name for n in c.nodes if health_check(c, "web", n.name).status == 503}
-    if isinstance(answer, str) or not hasattr(answer, "__iter__"):
-        raise _Mistake("answer with a set of node names, e.g. {'node-x'} (or an empty set).")
-    got = {str(x) for x in answer}
-    if got - {n.name for n in c.nodes}:
-        raise _Mistake(f"use node names; the nodes are {', '.join(n.name for n in c.nodes)}.")
-    if not got:
-        raise _Mistake("a 503 here is not an error of your app: it is kube-proxy's designed signal that this node "
-                       "has no ready local endpoint, so the load balancer should skip it.")
-    if got != want:
-        raise _Mistake("the health check counts the ready endpoints on the node itself, not in the whole cluster.")
-    return "the node without a local endpoint answers 503 by design, and the load balancer stops sending to it."
+def _who(cluster: Cluster, address: Any) -> str:
+    """The node whose address (own or bridge) this is, else ''."""
+    for n in cluster.nodes:
+        if address in (n.ip, n.bridge_ip):
+            return n.name
+    return ""
 
 
 _OUTCOMES = ("delivered", "dropped", "refused")
+
+
+# --- YAML answers: read as the API server would, strictly -----------------------------------------
+# Field names of the v1 objects (kubernetes/api core/v1/types.go), for `kubectl apply
+# --validate=strict`-style errors on a misspelled field; kubernetes-validate checks the same in the
+# tests (tests/test_checks.py).
+_SERVICE_FIELDS = {
+    "": {"apiVersion", "kind", "metadata", "spec", "status"},
+    "spec": {"allocateLoadBalancerNodePorts", "clusterIP", "clusterIPs", "externalIPs", "externalName",
+             "externalTrafficPolicy", "healthCheckNodePort", "internalTrafficPolicy", "ipFamilies", "ipFamilyPolicy",
+             "loadBalancerClass", "loadBalancerIP", "loadBalancerSourceRanges", "ports", "publishNotReadyAddresses",
+             "selector", "sessionAffinity", "sessionAffinityConfig", "trafficDistribution", "type"},
+    "spec.ports[]": {"appProtocol", "name", "nodePort", "port", "protocol", "targetPort"},
+    "metadata": {"name", "namespace", "labels", "annotations", "generateName", "uid", "resourceVersion",
+                 "creationTimestamp", "finalizers", "ownerReferences", "generation", "managedFields",
+                 "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"},
+}
+_SPREAD_FIELDS = {"maxSkew", "topologyKey", "whenUnsatisfiable", "labelSelector", "minDomains", "nodeAffinityPolicy",
+                  "nodeTaintsPolicy", "matchLabelKeys"}
+
+
+def _api_error(err: K8sLearnError) -> str:
+    """An API-server error on one line: "The X "n" is invalid: <error>; <error>" (and its hint)."""
+    errors = getattr(err, "errors", None)
+    if errors and len(errors) > 1:
+        text = f"The {type(err).kind} \"{err.name}\" is invalid: " + "; ".join(str(e) for e in errors)
+    else:
+        text = str(err).splitlines()[0]
+    hint = getattr(err, "hint", "")
+    return text + (f" ({hint.splitlines()[0]})" if hint else "")
+
+
+def _unknown_field(path: str) -> NotYet:
+    return NotYet(f'strict decoding error: unknown field "{path}" (kubectl apply refuses it; a misspelling? '
+                  "API fields are camelCase, like externalTrafficPolicy).")
+
+
+def _strict_service(doc: Mapping[str, Any]) -> None:
+    for key in doc:
+        if key not in _SERVICE_FIELDS[""]:
+            raise _unknown_field(str(key))
+    for part in ("metadata", "spec"):
+        value = doc.get(part)
+        if isinstance(value, Mapping):
+            for key in value:
+                if key not in _SERVICE_FIELDS[part]:
+                    raise _unknown_field(f"{part}.{key}")
+    ports = (doc.get("spec") or {}).get("ports") if isinstance(doc.get("spec"), Mapping) else None
+    if isinstance(ports, list):
+        for i, port in enumerate(ports):
+            if isinstance(port, Mapping):
+                for key in port:
+                    if key not in _SERVICE_FIELDS["spec.ports[]"]:
+                        raise _unknown_field(f"spec.ports[{i}].{key}")
+
+
+def _service_yaml(start: Callable[[], Cluster], name: str) -> Callable[[Any], tuple[Cluster, Any]]:
+    """Read the learner's YAML: one Service ``name``, validated strictly and by the API server's rules,
+    then added to a fresh ``start()`` cluster. Returns (cluster, service)."""
+
+    def read(raw: Any) -> tuple[Cluster, Any]:
+        if not isinstance(raw, str):
+            raise NotYet("answer with the Service's YAML as text, between triple quotes: answer = \"\"\"...\"\"\".")
+        try:
+            docs = from_yaml(raw)
+        except K8sLearnError as err:
+            raise NotYet(f"the YAML does not parse: {str(err).splitlines()[0]}") from None
+        services = [d for d in docs if isinstance(d, Mapping) and d.get("kind") == "Service"]
+        if not services:
+            raise NotYet("the YAML holds no Service: it needs apiVersion: v1 and kind: Service.")
+        if len(services) > 1:
+            raise NotYet("write one Service only.")
+        _strict_service(services[0])
+        cluster = start()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", K8sLearnWarning)
+                (svc,) = service_from_yaml(raw, cluster)
+        except K8sLearnError as err:
+            raise NotYet(f"the API server would refuse it: {_api_error(err)}") from None
+        if svc.name != name:
+            raise NotYet(f"name the Service {name} (metadata.name: {name}).")
+        return cluster, svc
+
+    return read
+
+
+# ================================================================================ the exercises
+# ------------------------------------------------------------------------------ 01 pods, nodes
+@functools.cache
+def _conditions() -> Cluster:
+    """Exercise 1.1: four nodes, pods 2 / 1 / 1 / 0; web-2 fails its readiness probe, web-4 terminates.
+
+    ::
+
+        node-a: web-1, web-2 (not ready)   node-b: web-3   node-c: web-4 (terminating)   node-d: -
+    """
+    c = Cluster.from_layout([2, 1, 1, 0], name="conditions")
+    c.set_pod("web-2", ready=False)
+    c.set_pod("web-4", terminating=True)
+    return c
+
+
+def _fresh_conditions() -> Cluster:
+    return _conditions().copy()
+
+
+def _ready_by_node(ready: Callable[[Any], bool]) -> Callable[[], dict[str, int]]:
+    def count() -> dict[str, int]:
+        c = _conditions()
+        return {n: sum(1 for e in eps if ready(e)) for n, eps in c.endpoints_by_node("web").items()}
+    return count
+
+
+ready_endpoints = _entry(
+    "1.1", "predict", "Ready endpoints on a cluster with a not-ready and a terminating pod",
+    check="ready_endpoints",
+    cluster=_conditions,
+    answer=Table(_nodes(_fresh_conditions), Number("a count", percent=False), "{node name: ready endpoints}", missing=0),
+    expected=_ready_by_node(lambda e: e.ready),
+    mistakes=(
+        Misconception("a pod that fails its readiness probe and a pod that is terminating both keep their entry in the "
+                      "EndpointSlice, but neither is ready: kube-proxy sends new connections to ready endpoints only.",
+                      equals=_ready_by_node(lambda e: True)),
+        Misconception("web-4 is terminating: its endpoint says serving true but ready false, because ready means "
+                      "serving and not terminating.", equals=_ready_by_node(lambda e: e.serving)),
+        Misconception("web-2 fails its readiness probe, so its endpoint is not ready (serving false): no new "
+                      "connections go to it.", equals=_ready_by_node(lambda e: not e.terminating)),
+    ),
+    otherwise="each endpoint sits on the node of its pod; count only the ready ones.",
+    right="web-2 (readiness probe failing) and web-4 (terminating) stay in the EndpointSlice with ready false, so "
+          "node-a has one ready endpoint, node-b one, node-c none: under Local, node-c would now drop.",
+    hints=("Print c.endpoints('web'): every pod has an entry with its conditions.",
+           "ready = serving and not terminating; a pod failing readiness is not serving.",
+           "Count, per node, the endpoints whose .ready is True (c.endpoints_by_node('web'))."),
+)
+
+
+def _db_cluster() -> Cluster:
+    """Exercise 1.2: the in-cluster example plus two database pods (app: db) on node-a and node-b."""
+    c = examples.in_cluster()
+    c.add_pod("db-1", "node-a", labels={"app": "db"})
+    c.add_pod("db-2", "node-b", labels={"app": "db"})
+    return c
+
+
+def _db_endpoints(value: tuple[Cluster, Any]) -> set[str]:
+    c, svc = value
+    return {e.pod for e in c.endpoints(svc)}
+
+
+db_service_yaml = _entry(
+    "1.2", "yaml", "A Service in YAML, reachable only inside the cluster",
+    check="db_service_yaml",
+    cluster=_db_cluster,
+    answer=Changed(_db_cluster, (
+        Need(lambda v: _db_endpoints(v) == {"db-1", "db-2"},
+             lambda v: (f"the Service's endpoints are {sorted(_db_endpoints(v)) or 'none'}: a Service selects the "
+                        "pods whose labels include every key and value of its selector (here the pods say app: db).")),
+        Need(lambda v: v[1].type == "ClusterIP" and not v[1].external_ips,
+             lambda v: (f"a {v[1].type} service opens a port on every node (and a load balancer, for LoadBalancer) to "
+                        "clients outside the cluster; only type ClusterIP (without externalIPs) stays inside.")),
+        Need(lambda v: v[1].port == 5432 and v[1].target_port == 5432,
+             "the clients dial port 5432 and the database listens on 5432: set port and targetPort."),
+        Need(_holds(lambda v: send(v[0], "db", client="client", seed=1).delivered),
+             "a pod still cannot reach the database through the ClusterIP."),
+    ), read=_service_yaml(_db_cluster, "db")),
+    right="validated like the API server would (a type ClusterIP, the default, gets a virtual address only pods and "
+          "nodes can reach), and the simulator delivers a pod's connection to a db pod.",
+    hints=("Four top-level fields: apiVersion: v1, kind: Service, metadata (its name), spec.",
+           ("spec.selector picks the pods by label (print the pods: cluster.pods); spec.ports is a list with port and "
+            "targetPort."),
+           "Leave type out (ClusterIP is the default); externalTrafficPolicy would be refused on a ClusterIP service."),
+)
+
+
+@_quiet
+def _selector_typo() -> Cluster:
+    """Exercise 1.3: the uneven cluster after a refactoring gave web's selector a label no pod has."""
+    c = examples.uneven()
+    c.patch_service("web", selector={"app": "web", "tier": "frontend"})
+    return c
+
+
+def _web_endpoints(c: Cluster) -> set[str]:
+    return {e.pod for e in c.endpoints("web")}
+
+
+def _endpoints_text(c: Cluster) -> str:
+    try:
+        return ", ".join(sorted(_web_endpoints(c))) or "none"
+    except K8sLearnError:
+        return "gone (there is no Service web any more)"
+
+
+fix_selector = _entry(
+    "1.3", "debug", "Every connection refused",
+    check="fix_selector",
+    answer=Changed(_selector_typo, (
+        Need(lambda c: {p.name for p in c.pods} == {"web-1", "web-2", "web-3"},
+             "keep the three pods and add none: the Deployment's pods are fine; the task is to make the Service "
+             "find them."),
+        Need(_holds(lambda c: _web_endpoints(c) == {"web-1", "web-2", "web-3"}),
+             lambda c: (f"web's endpoints are now {_endpoints_text(c)}: a Service selects the pods whose labels "
+                        "include every key and value of its selector.")),
+        Need(_holds(lambda c: send(c, "web", seed=1).delivered), "a connection to web still fails."),
+    )),
+    right="the selector matches the pods' labels again. A Service whose selector matches no pod has no endpoints, "
+          "and kube-proxy then REJECTs its connections (connection refused) instead of dropping them.",
+    hints=("k8s.send(cluster, 'web', seed=1) says what happens; cluster.endpoints('web') lists the endpoints.",
+           "Compare the Service's selector with the labels the pods carry (print cluster.pods).",
+           "cluster.patch_service('web', selector={...}) with a selector the pods match."),
+)
+
+
+# ------------------------------------------------------------------------ 02 into the cluster
+@functools.cache
+def _nodeport_four() -> Cluster:
+    """Exercises 2.1 and 2.2: a NodePort service on four nodes, pods 0 / 1 / 2 / 0."""
+    return Cluster.from_layout([0, 1, 2, 0], type="NodePort", name="nodeport-four")
+
+
+def _nodeport_trace() -> Any:
+    return send(_nodeport_four(), "web", via="node-d", endpoint="web-1", seed=1)
+
+
+trace_path = _entry(
+    "2.1", "predict", "The path of a NodePort connection",
+    check="trace_path",
+    cluster=_nodeport_four,
+    answer=Path(),
+    expected=lambda: _nodeport_trace().path,
+    mistakes=(
+        Misconception("a NodePort is dialled on a node's own address: no load balancer is on the way (the client "
+                      "chose node-d itself).", when=lambda got, want: "load balancer" in got),
+        Misconception("start where the connection starts, at the client.", when=lambda got, want: got[:1] != ("client",)),
+        Misconception("the packet enters the cluster at the node the client dialled, before kube-proxy there "
+                      "chooses a pod.", when=lambda got, want: "node-d" not in got),
+        Misconception("the chosen pod runs on another node than the one that received the packet: the packet has "
+                      "to travel there.", when=lambda got, want: "node-b" not in got),
+    ),
+    otherwise="the places are right but not their order (or one appears twice).",
+    right="the client dialled node-d's NodePort; kube-proxy on node-d picked web-1 and sent the packet on to "
+          "node-b: an extra node hop, with no load balancer at all.",
+    hints=("Which address did the client dial? Is a load balancer involved with a NodePort?",
+           "kube-proxy on the receiving node picks any ready endpoint; where does web-1 run?",
+           "List: 'client', the receiving node, the pod's node, the pod."),
+)
+
+
+def _reply_source() -> tuple[Any, int]:
+    accept = _nodeport_trace().reply[-1]
+    return accept.before.src, accept.before.sport
+
+
+reply_source = _entry(
+    "2.2", "predict", "The source of the reply the client receives",
+    check="reply_source",
+    cluster=_nodeport_four,
+    answer=Endpoint(),
+    expected=_reply_source,
+    mistakes=(
+        Misconception("conntrack on node-d reverses the DNAT on the way back: the client dialled node-d's "
+                      "NodePort, and a reply from any other address would be discarded.",
+                      when=lambda got, want: got[0] == _nodeport_four().pod("web-1").ip),
+        Misconception("node-b only routes the reply back to node-d, which holds the connection's conntrack "
+                      "entry; node-b rewrites nothing.",
+                      when=lambda got, want: got[0] in (_nodeport_four().node("node-b").ip,
+                                                         _nodeport_four().node("node-b").bridge_ip)),
+        Misconception("the address is right; the port is the one the client dialled.",
+                      when=lambda got, want: got[0] == want[0]),
+    ),
+    otherwise="which address and port did the client dial? The reply must come from exactly there.",
+    right="node-d un-NATs the reply (source back to its own address and NodePort, destination back to the client), "
+          "so it matches the connection the client opened.",
+    hints=("The reply travels back along the request's path; which node holds the connection's conntrack entry?",
+           "Conntrack reverses both rewrites: the SNAT and the DNAT.",
+           "The client accepts only a reply from the address and port it dialled."),
+)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """Exercise 2.3: one connection on a small cluster (built again when asked, so cases stay small)."""
+
+    counts: tuple[int, ...]
+    type: str
+    policy: str
+    via: str
+    seed: int
+
+    @functools.cached_property
+    def trace(self) -> Any:
+        c = Cluster.from_layout(list(self.counts), type=self.type, external_traffic_policy=self.policy)
+        return send(c, "web", via=self.via, seed=self.seed)
+
+    def __str__(self) -> str:
+        return (f"k8s.send(k8s.Cluster.from_layout({list(self.counts)}, type={self.type!r}, external_traffic_policy="
+                f"{self.policy!r}), 'web', via={self.via!r}, seed={self.seed})")
+
+
+def _sent_cases() -> list[_Sent]:
+    return [_Sent((0, 1, 2, 0), "NodePort", "Cluster", "node-d", 1), _Sent((2, 1, 0), "LoadBalancer", "Cluster", "node-c", 1)]
+
+
+def _sent_generated(seed: int, count: int) -> list[_Sent]:
+    """Seeded connections on generated clusters: a layout, a Service type and policy, an entry node."""
+    import numpy as np
+
+    gen = np.random.default_rng(seed)
+    out = []
+    for layout in layouts(seed, count):
+        nodes = list(layout)
+        out.append(_Sent(tuple(layout.values()), str(gen.choice(["LoadBalancer", "NodePort"])),
+                         str(gen.choice(["Cluster", "Local"])), str(gen.choice(nodes)), int(gen.integers(1, 100))))
+    return out
+
+
+def _rewrites(trace: Any) -> list[tuple[str, str]]:
+    return [(h.at.name, h.action) for h in (*trace.hops, *trace.reply) if h.changed]
+
+
+def _compare_rewrites(got: Any, case: _Sent) -> str | None:
+    want = _rewrites(case.trace)
+    if isinstance(got, (str, bytes, Mapping)) or not isinstance(got, (list, tuple)):
+        return f"your function returned {type(got).__name__}; return a list of (place, action) pairs."
+    try:
+        pairs = [(str(a), str(b)) for a, b in got]
+    except (TypeError, ValueError):
+        return "return (place, action) pairs, such as ('node-d', 'DNAT')."
+    if pairs == want:
+        return None
+    request = [(h.at.name, h.action) for h in case.trace.hops if h.changed]
+    if pairs == request and request != want:
+        return ("it leaves out the reply: on the way back conntrack reverses the NAT (trace.reply), and that "
+                "rewrites the packet too.")
+    unchanged = {(h.at.name, h.action) for h in (*case.trace.hops, *case.trace.reply) if not h.changed}
+    if any(p in unchanged for p in pairs):
+        return ("it lists a hop that changes nothing (a route, a forward, a delivery): compare each hop's before and "
+                "after packet, or use hop.changed.")
+    if sorted(pairs) == sorted(want):
+        return "the rewrites are right but not their order: keep the order of the hops, the request's then the reply's."
+    return "compare each hop's packet before and after (hop.before, hop.after): which addresses or ports changed?"
+
+
+nat_rewrites = _entry(
+    "2.3", "compute", "Every rewrite of one connection, from its trace",
+    check="nat_rewrites",
+    answer=Function(_sent_cases, _compare_rewrites, _sent_generated, describe=str, what="connection",
+                    argument=lambda case: (case.trace,), size=lambda case: (len(case.counts), sum(case.counts))),
+    right="a connection is rewritten only where NAT happens: DNAT (and SNAT, under Cluster) on the node that "
+          "received it, and the un-NAT on the way back; every other hop only moves the packet.",
+    hints=(("trace.hops are the request's hops, trace.reply the reply's; each hop has .at.name, .action, .before "
+           "and .after."),
+           "A hop rewrote the packet when its before and after differ; hop.changed names the fields that changed.",
+           "[(h.at.name, h.action) for h in (*trace.hops, *trace.reply) if h.changed]"),
+)
+
+
+# ------------------------------------------------------------------- 03 externalTrafficPolicy: Cluster
+@functools.cache
+def _hole_four() -> Cluster:
+    """Exercise 3.1: four nodes, pods 1 / 0 / 2 / 1, Cluster."""
+    return Cluster.from_layout([1, 0, 2, 1], name="hole-four")
+
+
+def _hole_node(name: str) -> Callable[[], Any]:
+    return lambda: {_hole_four().node(name).ip, _hole_four().node(name).bridge_ip}
+
+
+seen_ip_empty_node = _entry(
+    "3.1", "predict", "Source IP when the load balancer picks a node without pods",
+    check="seen_ip_empty_node",
+    cluster=_hole_four,
+    answer=IP(),
+    expected=lambda: send(_hole_four(), "web", via="node-b", endpoint="web-4", seed=1).source_seen_by_pod,
+    mistakes=(
+        Misconception("under Cluster the receiving node masquerades every external packet: without the SNAT, web-4 "
+                      "would answer the client directly, from an address the client never dialled.",
+                      equals=lambda: CLIENT_IP),
+        Misconception("the pod's own node only delivers the packet; the rewrite happened on the node that received "
+                      "it.", equals=_hole_node("node-d")),
+        Misconception("the bridge address is used toward a pod on the same node; this packet leaves node-b over the "
+                      "node network.", equals=lambda: _hole_four().node("node-b").bridge_ip),
+    ),
+    otherwise="that address does not take part in this connection; which node received it?",
+    right="node-b has no web pod, so kube-proxy there sends the packet on to web-4 on node-d, masqueraded to "
+          "node-b's own IP: the reply must come back through node-b, which holds the NAT state.",
+    hints=("Which node receives the packet, and where does web-4 run?",
+           "Under Cluster kube-proxy marks every external packet for masquerade, before it picks the pod.",
+           "MASQUERADE uses the address of the interface the packet leaves by: toward another node, the node's IP."),
+)
+
+
+# The access log of exercise 3.3: (node the load balancer picked, pod kube-proxy picked).
+_LOG_3 = (("node-c", "web-1"), ("node-a", "web-2"), ("node-b", "web-1"), ("node-b", "web-3"),
+          ("node-a", "web-3"), ("node-c", "web-3"))
+
+
+@functools.cache
+def _log_3() -> tuple[Any, ...]:
+    return tuple(send(examples.uneven(), "web", via=via, endpoint=pod, seed=1) for via, pod in _LOG_3)
+
+
+def _log_rows(traces: Callable[[], tuple[Any, ...]]) -> Callable[[], list[dict[str, str]]]:
+    return lambda: [{"pod": t.pod, "source address the pod logged": str(t.source_seen_by_pod)} for t in traces()]
+
+
+def _line_node_ip(traces: Callable[[], tuple[Any, ...]]) -> Callable[[Any, Any, int], bool]:
+    """The learner named the pod's own node for a line whose source is a node's IP (a remote SNAT)."""
+    def when(got: Any, want: Any, line: int) -> bool:
+        t = traces()[line - 1]
+        c = examples.uneven()
+        return got == t.pod_node and any(t.source_seen_by_pod == n.ip for n in c.nodes)
+    return when
+
+
+def _line_bridge(traces: Callable[[], tuple[Any, ...]]) -> Callable[[Any, Any, int], bool]:
+    def when(got: Any, want: Any, line: int) -> bool:
+        t = traces()[line - 1]
+        return got != t.pod_node and any(t.source_seen_by_pod == n.bridge_ip for n in examples.uneven().nodes)
+    return when
+
+
+entry_nodes_from_log = _entry(
+    "3.3", "forensics", "Which node received each connection? (an access log)",
+    check="entry_nodes_from_log",
+    cluster=examples.uneven,
+    answer=ListOf(Choice(_nodes(examples.uneven), "node name"), lambda: len(_LOG_3), "node names"),
+    expected=lambda: tuple(t.entry_node for t in _log_3()),
+    shows=_log_rows(_log_3),
+    mistakes=(
+        Misconception("a node's own IP as the source names the node that received the connection and masqueraded "
+                      "it toward another node; the pod's node only delivers.", when=_line_node_ip(_log_3), per_line=True),
+        Misconception("10.244.x.1 is a node's address on the bridge toward its own pods: the masquerade of a packet "
+                      "that was received on the pod's own node.", when=_line_bridge(_log_3), per_line=True),
+    ),
+    otherwise="match the source address to the node it belongs to (print the cluster: nodes and their IPs).",
+    right="under Cluster every line names its entry node: the node's IP when the pod was elsewhere (an extra hop), "
+          "its bridge address when the pod ran on the receiving node itself. The client's address is in no line.",
+    hints=("Under Cluster every external packet is masqueraded. To which address?",
+           ("Toward a pod on another node: the receiving node's IP. Toward a local pod: the node's bridge address "
+            "(10.244.<n>.1 on node n)."),
+           "Print the cluster to see each node's IP and pod CIDR; node-a's bridge is 10.244.1.1."),
+)
+
+
+def _extra_hop_cases() -> list[dict[str, int]]:
+    return [{"node-a": 2, "node-b": 1, "node-c": 0}, {"node-a": 1, "node-b": 1},
+            {"node-a": 3, "node-b": 1, "node-c": 4, "node-d": 0}]
+
+
+def _compare_extra_hop(got: Any, layout: dict[str, int]) -> str | None:
+    table = metrics(Cluster.from_layout(list(layout.values())), "web", lb="equal")
+    want = {row.scope: float(row.extra_hop) for row in table.itertuples() if row.scope != "overall"}
+    if not isinstance(got, Mapping):
+        return f"your function returned {type(got).__name__}; return a dict {{node: probability}}."
+    for node, chance in want.items():
+        if node not in got:
+            return f"your function gives no value for {node}."
+        value = got[node]
+        if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)) and not hasattr(value, "__float__"):
+            return f"for {node} it returns {value!r}, not a probability."
+        value = float(value)
+        if _close(value, chance):
+            continue
+        if layout[node] == 0:
+            return (f"for {node}, which runs no pod, it says {value:.3g}: a node without pods always forwards, so "
+                    "every connection entering there leaves it.")
+        if _close(value, 1 - chance):
+            return f"for {node} it gives the chance of staying on {node}, not of leaving it."
+        return (f"for {node} it says {value:.3g}: kube-proxy on each node picks uniformly among ALL ready endpoints "
+                "of the Service, so the chance of staying is the node's share of them.")
+    return None
+
+
+extra_hop_chance = _entry(
+    "3.2", "compute", "The chance of an extra node hop under Cluster",
+    check="extra_hop_chance",
+    answer=Function(_extra_hop_cases, _compare_extra_hop, layouts, smaller_layouts,
+                    size=lambda layout: (len(layout), sum(layout.values()))),
+    right="each node picks among all endpoints, so a node's share of local endpoints is the chance of staying.",
+    hints=("On each node kube-proxy picks uniformly among ALL ready endpoints of the Service.",
+           ("A hop is extra when the picked pod is not on the receiving node. With P pods, p of them local, how likely "
+            "is that?"),
+           "1 - p_n / P for node n; 1 for a node without pods."),
+)
+
+
+# ------------------------------------------------------------------- 04 externalTrafficPolicy: Local
+@functools.cache
+def _nodeport_local() -> Cluster:
+    """Exercise 4.1: a NodePort service with Local on four nodes, pods 2 / 0 / 1 / 0."""
+    return Cluster.from_layout([2, 0, 1, 0], type="NodePort", external_traffic_policy="Local", name="nodeport-local")
+
+
+outcomes_per_node = _entry(
+    "4.1", "predict", "NodePort + Local behind DNS round robin",
+    check="outcomes_per_node",
+    cluster=_nodeport_local,
+    answer=Table(_nodes(_nodeport_local), Choice(lambda: _OUTCOMES, "outcome"), '{node: "delivered" / "dropped" / "refused"}'),
+    expected=lambda: {n.name: send(_nodeport_local(), "web", via=n.name, seed=1).outcome for n in _nodeport_local().nodes},
+    mistakes=(
+        Misconception("kube-proxy REJECTs (connection refused) only when the Service has no endpoint anywhere; a node "
+                      "that merely has none of its own DROPs external traffic under Local, silently.",
+                      when=lambda got, want: "refused" in got.values()),
+        Misconception("Local does not keep the service working on every node: kube-proxy never forwards external "
+                      "traffic to another node's pods, so a node without a local endpoint cannot serve it.",
+                      when=lambda got, want: set(got.values()) == {"delivered"}),
+    ),
+    otherwise="which nodes run a web pod of their own?",
+    right="node-b and node-d have no local endpoint and drop, silently (the client times out): half of the DNS "
+          "answers lead nowhere. With NodePort + Local there is no health-check port either, so nothing steers "
+          "clients away.",
+    hints=("Under Local, which endpoints may a node use for a packet from outside?",
+           "What does kube-proxy do on a node with no local endpoint: drop, or reject?",
+           "REJECT is for a Service without any endpoint; 'has no local endpoints' rules DROP."),
+)
+
+
+@functools.cache
+def _three_one() -> Cluster:
+    """Exercise 4.2: four nodes, pods 3 / 1 / 0 / 2, Local."""
+    return Cluster.from_layout([3, 1, 0, 2], external_traffic_policy="Local", name="three-one")
+
+
+def _per_node_counting_empty() -> dict[str, float]:
+    c = _three_one()
+    return {p.name: 1 / (len(c.nodes) * len(c.pods_on(p.node))) for p in c.pods}
+
+
+ready_shares = _entry(
+    "4.2", "predict", "Per-pod shares under Local",
+    check="ready_shares",
+    cluster=_three_one,
+    answer=Table(_pods(_three_one), Number("a share"), "{pod name: share}", missing=0.0, shares=True),
+    expected=lambda: _shares(traffic(_three_one(), "web")),
+    mistakes=(
+        Misconception("Local does not balance across pods: the load balancer balances across nodes, and then each "
+                      "node spreads its share over its own pods only.",
+                      when=lambda got, want: all(_close(v, next(iter(got.values()))) for v in got.values())),
+        Misconception("node-c has no pod, so it fails its health check and the load balancer sends it nothing: only "
+                      "the healthy nodes share the traffic.", equals=_per_node_counting_empty),
+        Misconception("the shares should add up to 1: with health checks nothing is dropped here.",
+                      when=lambda got, want: not _close(sum(got.values()), 1.0)),
+    ),
+    otherwise="which node holds which pod? Each healthy node's share is split among its local pods.",
+    right="three healthy nodes get a third each; node-a splits its third over three pods (1/9 each), node-d over "
+          "two (1/6), and web-4 alone on node-b gets 1/3: three times web-1's load.",
+    hints=("How does the load balancer split traffic between nodes when the health checks decide?",
+           "A cloud L4 load balancer sends the same share to every healthy node, whatever the number of pods there.",
+           "Each healthy node gets 1/H; its pods split that equally."),
+)
+
+
+@functools.cache
+def _probes() -> Cluster:
+    """Exercise 4.3: four nodes, one pod each on a, b, c; web-2 not ready, web-3 terminating; Local."""
+    c = Cluster.from_layout([1, 1, 1, 0], external_traffic_policy="Local", name="probes")
+    c.set_pod("web-2", ready=False)
+    c.set_pod("web-3", terminating=True)
+    return c
+
+
+failing_health_checks = _entry(
+    "4.3", "predict", "Which health checks answer 503",
+    check="failing_health_checks",
+    cluster=_probes,
+    answer=Names(_nodes(_probes), "node names"),
+    expected=lambda: {n.name for n in _probes().nodes if health_check(_probes(), "web", n.name).status == 503},
+    mistakes=(
+        Misconception("a 503 here is not an error of your app: it is kube-proxy's designed signal that a node has no "
+                      "ready local endpoint, so the load balancer should skip it.", when=lambda got, want: not got),
+        Misconception("node-a runs web-1, ready: its health check answers 200.", when=lambda got, want: "node-a" in got),
+        Misconception("terminating endpoints are not counted, even while they still serve: node-c says 503 so that "
+                      "the load balancer moves away before web-3 is gone.",
+                      when=lambda got, want: "node-c" not in got),
+        Misconception("web-2 fails its readiness probe, so node-b has no ready local endpoint.",
+                      when=lambda got, want: "node-b" not in got),
+    ),
+    otherwise="the health check counts the ready endpoints on the node itself, not in the whole cluster.",
+    right="kube-proxy answers 200 only with at least one ready local endpoint: a not-ready pod does not count, a "
+          "terminating one does not count either (so the load balancer drains the node in time), and node-d has none.",
+    hints=("Under Local with type LoadBalancer, kube-proxy answers on the Service's healthCheckNodePort on every node.",
+           "It answers 200 when the node has at least one READY local endpoint, else 503.",
+           "k8s.health_check(cluster, 'web', node) shows what one node answers; look at each pod's conditions first."),
+)
+
+
+@_quiet
+def _no_service() -> Cluster:
+    """Exercise 4.5: the uneven cluster's pods, without their Service."""
+    c = examples.uneven()
+    c.delete_service("web")
+    return c
+
+
+def _policy_of(v: tuple[Cluster, Any]) -> str | None:
+    return v[1].external_traffic_policy
+
+
+local_service_yaml = _entry(
+    "4.5", "yaml", "A Service in YAML that keeps client IPs behind a load balancer",
+    check="local_service_yaml",
+    cluster=_no_service,
+    answer=Changed(_no_service, (
+        Need(lambda v: {e.pod for e in v[0].endpoints(v[1])} == {"web-1", "web-2", "web-3"},
+             "the Service should select the three web pods (their label is app: web)."),
+        Need(lambda v: v[1].type != "ClusterIP" or bool(v[1].external_ips),
+             "a ClusterIP service is reachable only inside the cluster: there is no external traffic to serve."),
+        Need(lambda v: _policy_of(v) == "Local",
+             "under externalTrafficPolicy: Cluster (the default) kube-proxy masquerades every external packet, so the "
+             "pods see node addresses, never the client's."),
+        Need(lambda v: v[1].type == "LoadBalancer",
+             "a NodePort service with Local gets no healthCheckNodePort: a load balancer in front has nothing that "
+             "tells it which nodes have pods, and node-c drops what it receives."),
+        Need(lambda v: traffic(v[0], "web").attrs["dropped"] == 0 and (traffic(v[0], "web").client_ip_kept == 1).all(),
+             "the simulator still loses connections or client addresses."),
+    ), read=_service_yaml(_no_service, "web")),
+    right=lambda v: (f"type LoadBalancer with externalTrafficPolicy: Local; the API server allocated "
+                     f"healthCheckNodePort {v[1].health_check_node_port}, node-c answers 503 there, the load balancer "
+                     "skips it, and every pod sees the client's address."),
+    hints=("The client IP survives only when no node masquerades: which externalTrafficPolicy is that?",
+           "The load balancer must learn which nodes have pods: which Service type gets a healthCheckNodePort?",
+           "type: LoadBalancer, externalTrafficPolicy: Local, selector app: web, ports [{port: 80, targetPort: 8080}]."),
+)
+
+
 _UPDATE_STAGES = ("serving", "not serving")
 
 
 def _rolling_update(stage: str) -> str:
-    """Exercise 4.5: the outcome of a connection sent to node-a while web-1, its only pod, terminates."""
+    """Exercise 4.4: the outcome of a connection sent to node-a while web-1, its only pod, terminates."""
     c = examples.one_two()
     c.set_pod("web-1", terminating=True)
     if stage == "not serving":
@@ -649,186 +1229,455 @@ def _rolling_update(stage: str) -> str:
     return send(c, "web", via="node-a", seed=1).outcome
 
 
-@_exercise("4.5", "predict", "A rolling update under Local",
-           "While a pod terminates, its endpoint stays in the EndpointSlice: ready false, terminating true, and "
-           "serving as long as it passes its readiness probe.",
-           "Under Local a node uses its serving-terminating endpoints when it has no ready ones (on by default "
-           "since 1.26, GA 1.28); it never sends external traffic to another node.",
-           "k8s.send(cluster, 'web', via='node-a') after c.set_pod('web-1', terminating=True), then again after "
-           "c.set_pod('web-1', ready=False).")
-def rolling_update_local(answer: Any) -> str:
-    got = _as_mapping(answer, '{"serving": outcome, "not serving": outcome}')
-    unknown = [k for k in got if k not in _UPDATE_STAGES]
-    if unknown or len(got) != len(_UPDATE_STAGES):
-        raise _Mistake(f'give one outcome for each of {", ".join(repr(k) for k in _UPDATE_STAGES)}.')
-    got = {k: str(v).strip().lower() for k, v in got.items()}
-    bad = [v for v in got.values() if v not in _OUTCOMES]
-    if bad:
-        raise _Mistake(f"{bad[0]!r} is not an outcome here; use one of {', '.join(_OUTCOMES)}.")
-    want = {stage: _rolling_update(stage) for stage in _UPDATE_STAGES}
-    if "refused" in got.values():
-        raise _Mistake("kube-proxy rejects (connection refused) only when a service has no usable endpoint "
-                       "anywhere; node-b still runs two ready pods.")
-    if got["serving"] != want["serving"]:
-        raise _Mistake("a terminating pod that still passes its readiness probe is a serving-terminating endpoint, "
-                       "and kube-proxy uses a node's serving-terminating endpoints when it has no ready ones, "
-                       "instead of dropping: Local survives the grace period thanks to that.")
-    if got["not serving"] != want["not serving"]:
-        raise _Mistake("once the pod stops serving, node-a has no usable local endpoint, and under Local kube-proxy "
-                       "never forwards external traffic to another node's pods: that is why the pod must keep "
-                       "serving until the load balancer has seen the 503.")
-    return ("while web-1 terminates but still serves, node-a keeps using it (serving-terminating fallback); once it "
-            "stops serving, node-a drops. Local is safe for rolling updates only with a grace period longer "
-            "than the load balancer's health-check lag.")
+rolling_update_local = _entry(
+    "4.4", "predict", "A rolling update under Local",
+    check="rolling_update_local",
+    cluster=examples.one_two,
+    answer=Table(lambda: _UPDATE_STAGES, Choice(lambda: _OUTCOMES, "outcome"), '{"serving": outcome, "not serving": outcome}'),
+    expected=lambda: {stage: _rolling_update(stage) for stage in _UPDATE_STAGES},
+    mistakes=(
+        Misconception("kube-proxy rejects (connection refused) only when a service has no usable endpoint anywhere; "
+                      "node-b still runs two ready pods.", when=lambda got, want: "refused" in got.values()),
+        Misconception("a terminating pod that still passes its readiness probe is a serving-terminating endpoint, and "
+                      "kube-proxy uses a node's serving-terminating endpoints when it has no ready ones, instead of "
+                      "dropping: Local survives the grace period thanks to that.",
+                      when=lambda got, want: got["serving"] != want["serving"]),
+        Misconception("once the pod stops serving, node-a has no usable local endpoint, and under Local kube-proxy "
+                      "never forwards external traffic to another node's pods: that is why the pod must keep serving "
+                      "until the load balancer has seen the 503.",
+                      when=lambda got, want: got["not serving"] != want["not serving"]),
+    ),
+    right="while web-1 terminates but still serves, node-a keeps using it (serving-terminating fallback); once it "
+          "stops serving, node-a drops. Local is safe for rolling updates only with a grace period longer than the "
+          "load balancer's health-check lag.",
+    hints=(("While a pod terminates, its endpoint stays in the EndpointSlice: ready false, terminating true, and serving "
+           "as long as it passes its readiness probe."),
+           ("Under Local a node uses its serving-terminating endpoints when it has no ready ones (on by default since "
+            "1.26, GA 1.28); it never sends external traffic to another node."),
+           ("k8s.send(cluster, 'web', via='node-a') after c.set_pod('web-1', terminating=True), then again after "
+            "c.set_pod('web-1', ready=False).")),
+)
 
 
 # ----------------------------------------------------------------------------- 05 imbalance
-@_exercise("5.1", "compute", "Per-pod share under Local",
-           "Under Local with a health-checked load balancer, only nodes with pods are healthy.",
+def _pod_share_cases() -> list[dict[str, int]]:
+    return [{"node-a": 1, "node-b": 2}, {"node-a": 2, "node-b": 1, "node-c": 0},
+            {"node-a": 3, "node-b": 1, "node-c": 1, "node-d": 0}]
+
+
+def _compare_pod_share(got: Any, layout: dict[str, int]) -> str | None:
+    frame = traffic(Cluster.from_layout(list(layout.values()), external_traffic_policy="Local"), "web")
+    want = {row.node: float(row.share) for row in frame.itertuples()}
+    if not isinstance(got, Mapping):
+        return f"your function returned {type(got).__name__}; return a dict {{node: share of one pod there}}."
+    pods = sum(layout.values())
+    for node, share in want.items():
+        if node not in got:
+            return f"your function gives no value for {node}, which runs {layout[node]} pod(s)."
+        value = got[node]
+        if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)) and not hasattr(value, "__float__"):
+            return f"for {node} it returns {value!r}, not a share."
+        value = float(value)
+        if _close(value, share):
+            continue
+        if _close(value, 1 / pods):
+            return (f"for {node} it gives the fair share per pod, which Local does not give: the load balancer "
+                    "splits per node, not per pod.")
+        if _close(value, 1 / (len(layout) * layout[node])):
+            return (f"for {node} it counts the nodes without pods as healthy: they fail the health check and get "
+                    "nothing, so only the nodes with pods share the traffic.")
+        return f"for {node} it says {value:.3g}: a pod there gets its node's share, split among that node's pods."
+    return None
+
+
+pod_share = _entry(
+    "5.2", "compute", "Per-pod share under Local",
+    check="pod_share",
+    answer=Function(_pod_share_cases, _compare_pod_share, layouts, smaller_layouts,
+                    size=lambda layout: (len(layout), sum(layout.values()))),
+    right="1 / (H * p_n): pods on crowded nodes get less each.",
+    hints=("Under Local with a health-checked load balancer, only nodes with pods are healthy.",
            "Every healthy node gets the same share, and splits it among its own pods.",
-           "A pod on node n gets 1 / (H * p_n), H = nodes with at least one pod, p_n = pods on node n.")
-def pod_share(answer: Any) -> str:
-    cases = [{"node-a": 1, "node-b": 2}, {"node-a": 2, "node-b": 1, "node-c": 0}, {"node-a": 3, "node-b": 1, "node-c": 1, "node-d": 0}]
-    results = [_call(answer, dict(case)) for case in cases]
-    if all(r is None for r in results):
-        raise _Untouched
-    for case, got in zip(cases, results):
-        frame = traffic(Cluster.from_layout(list(case.values()), external_traffic_policy="Local"), "web")
-        want = {row.node: float(row.share) for row in frame.itertuples()}
-        got = _as_mapping(got, "{node: share of one pod there}")
-        for n, share in want.items():
-            value = _number(got.get(n, float("nan")), f"the share for {n}")
-            if _close(value, 1 / sum(case.values())):
-                raise _Mistake(f"for {case}: that is the fair share per pod, which Local does not give; the load "
-                               "balancer splits per node, not per pod.")
-            if not _close(value, share):
-                raise _Mistake(f"for {case} the share of a pod on {n} is off. Are nodes without pods counted as "
-                               "healthy? They fail the health check and get nothing.")
-    return "1 / (H * p_n): pods on crowded nodes get less each."
+           "A pod on node n gets 1 / (H * p_n), H = nodes with at least one pod, p_n = pods on node n."),
+)
 
 
-@_exercise("5.2", "configure", "A load balancer that evens out Local",
-           "The choices are in k8s.LB_MODELS; which of them looks at more than 'healthy or not'?",
-           "Since 1.28 kube-proxy's health check sends X-Load-Balancing-Endpoint-Weight: the number of local endpoints.",
-           "'weighted' (or a pod-targeting load balancer that preserves the client IP).")
-def lb_for_even_shares(answer: Any) -> str:
-    if not isinstance(answer, (str, LoadBalancer)):
-        raise _Mistake("answer with a load-balancer model name such as 'equal', or a k8s.LoadBalancer(...).")
-    if isinstance(answer, str) and answer not in LB_MODELS:
-        raise _Mistake(f"{answer!r} is not a model; the models are {', '.join(LB_MODELS)}.")
-    frame = traffic(_local_uneven(), "web", lb=answer)
-    shares = list(frame.share)
-    if frame.attrs["dropped"] > 0:
-        raise _Mistake("this load balancer sends traffic to a node without pods, and Local drops it there.")
-    if max(shares) - min(shares) > 1e-9:
-        raise _Mistake("this load balancer still splits per node, so the pods on node-a get half as much as web-3.")
-    if (frame.client_ip_kept < 1).any():
-        raise _Mistake("the shares are even, but the pods no longer see the client: a load balancer that targets "
-                       "pods directly proxies unless client-IP preservation is on.")
-    return "each node is weighted by its local endpoints, so every pod gets the same share and keeps the client IP."
+@functools.cache
+def _zones_uneven() -> Cluster:
+    """Exercise 5.1: four nodes, three in zone-a and one in zone-b, pods 1 / 1 / 2 / 1, Local."""
+    return Cluster.from_layout([1, 1, 2, 1], zones=["zone-a", "zone-a", "zone-a", "zone-b"],
+                               external_traffic_policy="Local", name="zones-uneven")
+
+
+def _per_node_shares() -> dict[str, float]:
+    return _shares(traffic(_zones_uneven(), "web", lb="health-checked"))
+
+
+zone_shares = _entry(
+    "5.1", "predict", "Shares behind an AWS NLB (cross-zone load balancing off)",
+    check="zone_shares",
+    cluster=_zones_uneven,
+    answer=Table(_pods(_zones_uneven), Number("a share"), "{pod name: share}", missing=0.0, shares=True),
+    expected=lambda: _shares(traffic(_zones_uneven(), "web", lb="aws-nlb-instance")),
+    mistakes=(
+        Misconception("Local balances across nodes (here zones first, then nodes), never across pods.",
+                      when=lambda got, want: all(_close(v, next(iter(got.values()))) for v in got.values())),
+        Misconception("this load balancer does not split per node: with cross-zone load balancing off (the default), "
+                      "an AWS NLB first gives every zone the same share, then splits it over the healthy nodes of "
+                      "that zone.", equals=_per_node_shares),
+        Misconception("the shares should add up to 1: every node has a pod, so nothing is dropped.",
+                      when=lambda got, want: not _close(sum(got.values()), 1.0)),
+    ),
+    otherwise="split zone first, then node, then pod.",
+    right="each zone gets half; zone-a's half is split over three nodes (1/6 each) and node-c's sixth over two pods; "
+          "web-5, alone in zone-b, gets half of everything, six times web-3's load.",
+    hints=("k8s.LB_PROFILES['aws-nlb-instance'].description says how it spreads.",
+           "Cross-zone load balancing is off by default: each zone with a healthy target gets the same share.",
+           "Zone, then healthy node in the zone, then pod on the node (Local: the node's own pods only)."),
+)
+
+
+def _read_lb(raw: Any) -> tuple[str, Any]:
+    if not isinstance(raw, str) or raw not in LOAD_BALANCERS:
+        raise NotYet(f"{raw!r} is not a load balancer here; use a key of k8s.LB_PROFILES (or a model of k8s.LB_MODELS).")
+    return raw, traffic(_local_uneven(), "web", lb=raw)
+
+
+def _lb_kind(key: str) -> str:
+    lb = get_load_balancer(key)
+    if isinstance(lb, LoadBalancer):
+        return f"{lb.model} (abstract model, {lb.profile.kind})"
+    return f"{lb.label} ({lb.kind})"
+
+
+lb_for_even_shares = _entry(
+    "5.3", "configure", "A real load balancer that evens out Local",
+    check="lb_for_even_shares",
+    cluster=_local_uneven,
+    answer=Changed(_local_uneven, (
+        Need(lambda v: v[1].attrs["dropped"] + v[1].attrs["refused"] + v[1].attrs["failed"] == 0,
+             lambda v: f"{_lb_kind(v[0])} sends traffic to node-c, which has no pod: Local drops it there."),
+        Need(lambda v: max(v[1].share) - min(v[1].share) <= 1e-9,
+             lambda v: (f"{_lb_kind(v[0])} does not give every pod the same share: it splits per node (or per zone, "
+                        "or sends everything to one node), so the pods on crowded nodes get less each.")),
+        Need(lambda v: bool((v[1].client_ip_kept == 1).all()),
+             lambda v: (f"the shares are even, but with {_lb_kind(v[0])} the pods see the load balancer's address: it "
+                        "replaces the client's source (a proxy, or a load balancer without client-IP preservation).")),
+    ), read=_read_lb),
+    right=lambda v: (f"{_lb_kind(v[0])}: every pod gets a third, nothing is dropped, and every pod sees the client's "
+                     "address."),
+    hints=("k8s.load_balancer_table() compares the catalogue: what each one does to the source, how it spreads.",
+           "A load balancer that targets the pods themselves spreads per pod; does it keep the client's address?",
+           ("'aws-nlb-ip-preserve' (pod targets with client-IP preservation), or the 'weighted' model (GKE weighted "
+            "load balancing).")),
+)
 
 
 # ---------------------------------------------------------------------------- 06 spreading pods
-def _even_local(c: Cluster, replicas: int) -> str:
-    if c.service("web").external_traffic_policy != "Local":
-        raise _Mistake("keep externalTrafficPolicy: Local: the requirement is the client IP as well as the balance.")
-    web = [p for p in c.selected_pods("web") if p.status == "Running"]
-    if len(web) != replicas:
-        raise _Mistake(f"the Service should have {replicas} ready pods; it has {len(web)}.")
-    frame = traffic(c, "web")
-    shares = list(frame.share)
-    if frame.attrs["dropped"] > 0:
-        raise _Mistake("some traffic is dropped.")
-    if max(shares) - min(shares) > 1e-9:
-        raise _Mistake("the health-checked load balancer splits per node with pods; the nodes that hold pods "
-                       "must all hold the same number of them.")
-    return "with the same number of pods on every node that has any, per-node balancing is per-pod balancing."
+@functools.cache
+def _down_four() -> Cluster:
+    """Exercise 6.1: four empty nodes, node-d down; web has no pods yet."""
+    c = Cluster.from_layout([0, 0, 0, 0], external_traffic_policy="Local", name="down-four")
+    c.set_node("node-d", ready=False)
+    return c
 
 
-@_exercise("6.1", "configure", "Even shares by placement",
-           "Under Local each node with pods gets the same share. What layout of 3 pods makes that even per pod?",
-           "Every node with pods must have the same number of them.",
-           "Move a pod off node-a to the empty node.")
-def even_by_placement(answer: Any) -> str:
-    c = _cluster(answer)
-    _unchanged(c, _local_uneven())
-    return _even_local(c, 3)
+def _placed_counts() -> dict[str, int]:
+    return place(_down_four(), "web", 5, anti_affinity="required", keep_existing=False).counts
 
 
-@_exercise("6.2", "configure", "Scale out evenly",
-           "cluster.scale('web', n) places new pods on the ready node with the fewest web pods.",
-           "How many pods on 3 nodes make the count per node equal, and is 6 such a number?",
-           "cluster.scale('web', 6), then check the layout.")
-def scale_evenly(answer: Any) -> str:
-    c = _cluster(answer)
-    _unchanged(c, _local_uneven())
-    return _even_local(c, 6) + " Spreading (the scheduler's default, or topologySpreadConstraints) does this for you."
+required_with_node_down = _entry(
+    "6.1", "predict", "Required anti-affinity while a node is down",
+    check="required_with_node_down",
+    cluster=_down_four,
+    answer=Table(_nodes(_down_four), Number("a count", percent=False), "{node name: replicas}", missing=0),
+    expected=_placed_counts,
+    mistakes=(
+        Misconception("node-d is down: the node controller taints it node.kubernetes.io/unreachable:NoSchedule, and "
+                      "the scheduler filters it out.", when=lambda got, want: got["node-d"] > 0),
+        Misconception("required anti-affinity on kubernetes.io/hostname allows at most one web pod per node: extra "
+                      "replicas stay Pending, they never double up.", when=lambda got, want: max(got.values()) > 1),
+    ),
+    otherwise="which nodes can the scheduler use, and how many web pods may each hold?",
+    right="three replicas run, one on each healthy node, and two stay Pending (\"didn't match pod anti-affinity "
+          "rules\" for three nodes, an untolerated taint for node-d) until node-d is back or a node is added.",
+    hints=("Which nodes does the scheduler filter out? A down node carries a taint.",
+           "Required anti-affinity is a filter: a node that already runs a web pod is not feasible.",
+           "k8s.placement.place(cluster, 'web', 5, anti_affinity='required', keep_existing=False).counts"),
+)
+
+
+@functools.cache
+def _five_nodes() -> Cluster:
+    """Exercise 6.2: five empty nodes in three zones (2 / 2 / 1), Local."""
+    return Cluster.from_layout([0] * 5, zones=["zone-a", "zone-a", "zone-b", "zone-b", "zone-c"],
+                               external_traffic_policy="Local", name="five-nodes")
+
+
+def _read_spread(raw: Any) -> tuple[Cluster, Any]:
+    """Exercise 6.2: a topologySpreadConstraints block in YAML, checked like the API server, then scheduled."""
+    if not isinstance(raw, str):
+        raise NotYet("answer with the YAML text of the block, between triple quotes: answer = \"\"\"...\"\"\".")
+    try:
+        docs = from_yaml(raw)
+    except K8sLearnError as err:
+        raise NotYet(f"the YAML does not parse: {str(err).splitlines()[0]}") from None
+    block = docs[0] if len(docs) == 1 else None
+    if isinstance(block, Mapping) and set(block) == {"topologySpreadConstraints"}:
+        block = block["topologySpreadConstraints"]
+    elif isinstance(block, Mapping):
+        other = next((k for k in block if k != "topologySpreadConstraints"), "?")
+        raise _unknown_field(f"spec.template.spec.{other}")
+    if not isinstance(block, list) or not block or not all(isinstance(c, Mapping) for c in block):
+        raise NotYet("write the block as the pod template has it: topologySpreadConstraints:, then a list of "
+                     "constraints (each starts with '- maxSkew: ...').")
+    constraints = []
+    for i, item in enumerate(block):
+        path = f"spec.template.spec.topologySpreadConstraints[{i}]"
+        for key in item:
+            if key not in _SPREAD_FIELDS:
+                raise _unknown_field(f"{path}.{key}")
+        if "whenUnsatisfiable" not in item:
+            raise NotYet(f'The Deployment "web" is invalid: {path}.whenUnsatisfiable: Required value')
+        if "topologyKey" not in item:
+            raise NotYet(f'The Deployment "web" is invalid: {path}.topologyKey: Required value: can not be empty')
+        for key in ("minDomains", "nodeAffinityPolicy", "matchLabelKeys"):
+            if key in item:
+                raise NotYet(f"{path}.{key} is valid, but this exercise's model does not use it; leave it out.")
+        selector = item.get("labelSelector")
+        labels = selector.get("matchLabels") if isinstance(selector, Mapping) else None
+        if not isinstance(labels, Mapping) or dict(labels) != {"app": "web"}:
+            raise NotYet(f"{path}: the constraint counts the pods its labelSelector matches; without one, or with "
+                         "other labels, it counts none of web's pods and spreads nothing (use matchLabels app: web).")
+        constraints.append({"max_skew": item.get("maxSkew", 0), "topology_key": item["topologyKey"],
+                            "when_unsatisfiable": item["whenUnsatisfiable"],
+                            **({"node_taints_policy": item["nodeTaintsPolicy"]} if "nodeTaintsPolicy" in item else {})})
+    cluster = _five_nodes().copy()
+    try:
+        plan = place(cluster, "web", 6, topology_spread=constraints, keep_existing=False)
+    except InvalidPlacement as err:
+        raise NotYet(f"the API server would refuse it: {_api_error(err)}") from None
+    except K8sLearnError as err:
+        raise NotYet(f"{str(err).splitlines()[0]}") from None
+    apply(cluster, "web", plan)
+    return cluster, plan
+
+
+def _zone_counts(v: tuple[Cluster, Any]) -> dict[str, int]:
+    c = v[0]
+    out: dict[str, int] = {}
+    for p in c.pods:
+        zone = c.node(p.node).zone
+        out[zone] = out.get(zone, 0) + 1
+    return {z: out.get(z, 0) for z in sorted({n.zone for n in c.nodes})}
+
+
+def _empty_nodes(v: tuple[Cluster, Any]) -> list[str]:
+    return [n for n, k in v[1].counts.items() if k == 0]
+
+
+spread_yaml = _entry(
+    "6.2", "yaml", "topologySpreadConstraints in YAML for nodes and zones",
+    check="spread_yaml",
+    cluster=_five_nodes,
+    answer=Changed(_five_nodes, (
+        Need(lambda v: not v[1].pending, lambda v: f"{len(v[1].pending)} replica(s) stay Pending: {v[1].reason}"),
+        Need(lambda v: set(_zone_counts(v).values()) == {2},
+             lambda v: (f"the zones hold {_zone_counts(v)} pods: a kubernetes.io/hostname constraint evens nodes, not "
+                        "zones (zone-c has one node, zone-a and zone-b two), and this load balancer splits per zone "
+                        "first.")),
+        Need(lambda v: not _empty_nodes(v),
+             lambda v: (f"{', '.join(_empty_nodes(v))} run(s) no pod: spread over the nodes of each zone too (a "
+                        "second constraint on kubernetes.io/hostname makes that a rule).")),
+        Need(lambda v: float(metrics(v[0], "web", lb="aws-nlb-instance").loc[0, "imbalance"]) <= 1 + 1e-9,
+             "behind the per-zone NLB the pods still get different shares."),
+    ), read=_read_spread),
+    right=lambda v: (f"pods per node {v[1].counts}: two per zone, at least one per node, and behind an AWS NLB (zone "
+                     "first, then node, under Local) every pod gets a sixth. The zone constraint does it; within a "
+                     "zone the scheduler's resource scoring (or a second, kubernetes.io/hostname constraint) spreads "
+                     "over the nodes."),
+    hints=("This load balancer splits per zone first: which domain must hold the same number of pods?",
+           ("Each constraint: maxSkew, topologyKey, whenUnsatisfiable, and a labelSelector that matches web's pods "
+            "(matchLabels: app: web)."),
+           ("topologyKey: topology.kubernetes.io/zone, maxSkew: 1, whenUnsatisfiable: DoNotSchedule; add a second item "
+            "on kubernetes.io/hostname to make the per-node spread a rule too.")),
+)
+
+
+@functools.cache
+def _after_outage() -> Cluster:
+    """Exercise 6.3: six pods 4 / 2 / 0, Local: node-c was down during the last rollout and is back."""
+    return Cluster.from_layout([4, 2, 0], external_traffic_policy="Local", name="after-outage")
+
+
+def _fresh_after_outage() -> Cluster:
+    return _after_outage().copy()
+
+
+def _imbalance(c: Cluster) -> float:
+    return float(metrics(c, "web").loc[0, "imbalance"])
+
+
+def _layout(c: Cluster) -> str:
+    return ", ".join(f"{n.name} {sum(1 for p in c.pods_on(n.name) if p.labels.get('app') == 'web')}" for n in c.nodes)
+
+
+rebalance_after_outage = _entry(
+    "6.3", "debug", "Still uneven after the node came back",
+    check="rebalance_after_outage",
+    answer=Changed(_fresh_after_outage, (
+        Need(_holds(lambda c: c.service("web").external_traffic_policy == "Local"),
+             "keep externalTrafficPolicy: Local (the team needs the client IP); the task is the layout."),
+        Need(lambda c: sum(1 for p in c.selected_pods("web") if p.status == "Running") == 6,
+             lambda c: (f"web should run 6 ready pods; it runs {sum(1 for p in c.selected_pods('web') if p.status == 'Running')}: "
+                        "more replicas do not even out a per-node split unless every node gets the same number.")),
+        Need(_holds(lambda c: traffic(c, "web").attrs["dropped"] == 0), "some traffic is dropped."),
+        Need(_holds(lambda c: _imbalance(c) <= 1.25),
+             lambda c: (f"the busiest pod still gets {_imbalance(c):.2f} times the quietest's share (pods per node: "
+                        f"{_layout(c)}). The scheduler places new pods only: pods that are running stay where "
+                        "they are, whatever spread rule you add.")),
+    )),
+    right=lambda c: (f"pods per node: {_layout(c)}. A spread rule acts only when pods are scheduled: after an outage, "
+                     "a new rollout (place with keep_existing=False, then apply) or moving pods evens the layout; "
+                     "tools such as the descheduler do it for you."),
+    hints=("Measure first: k8s.metrics(cluster, 'web').loc[0, 'imbalance'] and the pods per node.",
+           "Does adding a topologySpreadConstraint move the pods that are already running?",
+           ("k8s.placement.apply(cluster, 'web', k8s.placement.place(cluster, 'web', 6, keep_existing=False, "
+            "topology_spread={'max_skew': 1})), or cluster.move_pod(...).")),
+)
 
 
 # --------------------------------------------------------------------------- 07 inside the cluster
-@_exercise("7.1", "predict", "Pod to ClusterIP: the source address",
-           "In-cluster traffic to a ClusterIP is DNATed to a pod. Is it also masqueraded?",
-           "KUBE-MARK-MASQ is used for ClusterIP traffic only from sources outside the pod CIDR (and for hairpin).",
-           "The client is a pod, inside the pod CIDR.")
-def in_cluster_source(answer: Any) -> str:
+@functools.cache
+def _client_on_a() -> Cluster:
+    """Exercise 7.1: the uneven cluster with Local, and a client pod on node-a (which runs web pods)."""
+    c = examples.uneven(external_traffic_policy="Local")
+    c.add_pod("client", "node-a", labels={"app": "client"})
+    return c
+
+
+def _reachable_from(c: Cluster, client: str, address: str) -> set[str]:
+    found = set()
+    for p in c.selected_pods("web"):
+        try:
+            if send(c, "web", client=client, address=address, endpoint=p.name, seed=1).delivered:
+                found.add(p.name)
+        except K8sLearnError:  # kube-proxy on that node would never pick this pod
+            continue
+    return found
+
+
+lb_ip_from_a_pod = _entry(
+    "7.1", "predict", "A pod next to web pods calls the Local load-balancer IP",
+    check="lb_ip_from_a_pod",
+    cluster=_client_on_a,
+    answer=Names(_pods(_client_on_a), "pod names"),
+    expected=lambda: _reachable_from(_client_on_a(), "client", "loadBalancerIP"),
+    mistakes=(
+        Misconception("testing from inside the cluster does not show what external clients get: kube-proxy "
+                      "short-circuits a pod's connection to a Local service's load-balancer IP to every endpoint, as "
+                      "if the policy were Cluster, not only to its own node's.",
+                      equals=lambda: {p.name for p in _client_on_a().pods_on("node-a") if p.labels.get("app") == "web"}),
+        Misconception("nothing drops this connection: a pod is not an external client.", when=lambda got, want: not got),
+    ),
+    otherwise="the short-circuit does not restrict the choice to some nodes.",
+    right="a pod's connection to the load-balancer IP never leaves its node: kube-proxy sends it to any endpoint, "
+          "without SNAT. An external client entering at node-a would reach web-1 and web-2 only.",
+    hints=("Is a pod on node-a an external client of the Service?",
+           ("kube-proxy short-circuits traffic from pods to a LoadBalancer IP (when the load balancer's status "
+            "publishes an ip): it never goes out to the load balancer."),
+           "Short-circuited traffic uses all the Service's endpoints, as under Cluster."),
+)
+
+
+_LB_IN_PATH = ("gcp-nlb", "aws-nlb-instance", "cloud-provider-kind")
+
+
+def _through_lb() -> dict[str, str]:
     c = examples.in_cluster()
-    want = send(c, "web", client="client", address="clusterIP", endpoint="web-1", seed=1).source_seen_by_pod
-    got = _ip(answer)
-    if got == want:
-        return "pod -> ClusterIP is DNATed but not SNATed in iptables/nftables mode: the server sees the client pod's IP."
-    node = c.node(c.pod("client").node)
-    if got in (node.ip, node.bridge_ip) or got in {n.ip for n in c.nodes}:
-        raise _Mistake("in-cluster traffic via the ClusterIP is not SNATed in the default kube-proxy setup; "
-                       "only sources outside the pod CIDR, hairpin traffic or --masquerade-all are.")
-    raise _Mistake("that address does not take part in this connection; who opens it?")
+    return {lb: "yes" if "load balancer" in send(c, "web", client="client", address="loadBalancerIP", lb=lb,
+                                                seed=1).path else "no" for lb in _LB_IN_PATH}
 
 
-@_exercise("7.2", "predict", "In-cluster clients and a Local LoadBalancer",
-           "An external client reaching node-c would be dropped there: it has no web pod. Is a pod on node-c an external client?",
-           "kube-proxy short-circuits traffic from pods to a LoadBalancer IP: it never goes out to the load balancer.",
-           "Short-circuited traffic uses the Service's endpoints as if the policy were Cluster.")
-def in_cluster_lb_local(answer: Any) -> str:
+def _yes_no() -> tuple[str, ...]:
+    return ("yes", "no")
+
+
+class _YesNo(Choice):
+    """yes / no, also as True / False."""
+
+    def parse(self, raw: Any) -> Any:
+        if isinstance(raw, bool):
+            return "yes" if raw else "no"
+        return super().parse(raw)
+
+
+lb_in_the_path = _entry(
+    "7.2", "predict", "Does a pod's call to the load-balancer address pass the load balancer?",
+    check="lb_in_the_path",
+    cluster=examples.in_cluster,
+    answer=Table(lambda: _LB_IN_PATH, _YesNo(_yes_no, "yes or no"), '{load balancer: "yes" or "no"}'),
+    expected=_through_lb,
+    mistakes=(
+        Misconception("kube-proxy can only catch an address it knows: it short-circuits the load-balancer address "
+                      "only when the Service's status publishes an ip (and ipMode is VIP). An AWS load balancer "
+                      "publishes a hostname.", when=lambda got, want: got["aws-nlb-instance"] == "no"),
+        Misconception("when the status publishes an ip with ipMode VIP, kube-proxy writes a rule for it on every node, "
+                      "and a pod's packets never leave the node.", when=lambda got, want: got["gcp-nlb"] == "yes"),
+        Misconception("cloud-provider-kind publishes an ip, but with ipMode: Proxy, which tells kube-proxy to leave it "
+                      "alone (KEP-1860).", when=lambda got, want: got["cloud-provider-kind"] == "no"),
+    ),
+    right="only the GCP passthrough NLB is skipped (status ip, ipMode VIP): kube-proxy catches its address on the "
+          "pod's own node. AWS publishes a hostname, cloud-provider-kind says ipMode Proxy: those calls go out "
+          "through the load balancer, with its PROXY header and TLS (and, with client-IP preservation, a "
+          "hairpin risk).",
+    hints=("k8s.load_balancer_table() has a column for what a pod that dials the load balancer gets.",
+           "kube-proxy writes its rule from status.loadBalancer.ingress[].ip; what if there is only a hostname?",
+           "And status ipMode: Proxy (Kubernetes 1.29+) asks kube-proxy not to short-circuit."),
+)
+
+
+@_quiet
+def _locked_out() -> Cluster:
+    """Exercise 7.3: the in-cluster example, another pod on node-b, and a NetworkPolicy whose ipBlock admits node-a's pod range."""
     c = examples.in_cluster()
-    c.patch_service("web", external_traffic_policy="Local")
-    reach = {
-        p.name for p in c.selected_pods("web")
-        if send(c, "web", client="client", address="loadBalancerIP", endpoint=p.name, seed=1).delivered
-    }
-    if isinstance(answer, str) or not hasattr(answer, "__iter__"):
-        raise _Mistake("answer with a set of pod names, e.g. {'web-1'} (or an empty set).")
-    got = {str(x) for x in answer}
-    if not got:
-        raise _Mistake("testing from inside the cluster does not show what external clients get: kube-proxy "
-                       "short-circuits a pod's traffic to the LoadBalancer IP, so node-c's lack of pods does not drop it.")
-    if got != reach:
-        raise _Mistake("the short-circuit does not restrict the choice to some nodes.")
-    return "the in-cluster client gets Cluster-like behaviour; only an external client through node-c is dropped."
+    c.add_pod("other", "node-b", labels={"app": "other"})
+    c.add_network_policy("web-from-frontend", pod_selector={"app": "web"},
+                         ingress=[{"from": [{"ipBlock": {"cidr": "10.244.1.0/24"}}]}])
+    return c
 
 
-@_exercise("7.3", "debug", "The client that cannot reach web",
-           "Send from 'client' and read the trace's reason.",
-           "internalTrafficPolicy: Local keeps ClusterIP traffic on the client's node, and drops it if there is no endpoint there.",
-           "Either set internal_traffic_policy back to 'Cluster', or give node-c a web pod.")
-def fix_internal_policy(answer: Any) -> str:
-    c = _cluster(answer)
-    start = examples.in_cluster()
-    start.patch_service("web", internal_traffic_policy="Local")
-    _unchanged(c, start)
-    if "client" not in {p.name for p in c.pods}:
-        raise _Mistake("keep the client pod: the task is to make its requests work.")
-    t = send(c, "web", client="client", address="clusterIP", seed=1)
-    if not t.delivered:
-        raise _Mistake(f"the client still cannot reach web: {t.reason}")
-    how = ("the policy is Cluster again" if c.service("web").internal_traffic_policy != "Local"
-           else "the client's node now has an endpoint")
-    return f"{how}. internalTrafficPolicy: Local drops traffic from nodes without endpoints; it is not harmless."
+def _all_reach(c: Cluster, client: str) -> bool:
+    return _reachable_from(c, client, "clusterIP") == {p.name for p in c.selected_pods("web")}
+
+
+fix_network_policy = _entry(
+    "7.3", "debug", "The frontend times out, and only the frontend should get in",
+    check="fix_network_policy",
+    answer=Changed(_locked_out, (
+        Need(lambda c: {"client", "other"} <= {p.name for p in c.pods} and len(c.selected_pods("web")) == 3,
+             "keep the pods (client, other and the three web pods) where they are; the task is the policy."),
+        Need(_holds(lambda c: _all_reach(c, "client")),
+             "client still cannot reach every web pod through the ClusterIP: the policy decides on the source address "
+             "the pod sees, and a pod's ClusterIP call keeps the client pod's own address."),
+        Need(_holds(lambda c: not _reachable_from(c, "other", "clusterIP")),
+             "now the pod 'other' gets in too: the policy must still admit only the frontend (deleting the policy, or "
+             "a wider ipBlock, opens web to every pod)."),
+    )),
+    right="only the frontend gets in. Prefer a podSelector (app: client) to an ipBlock for pods: pod IPs change "
+          "with every restart, and the NetworkPolicy docs mean ipBlock for addresses outside the cluster.",
+    hints=("k8s.send(cluster, 'web', client='client', seed=1).reason says where it stops.",
+           "Which source address does web-1 see for a call from client, and which range does the policy admit?",
+           ("cluster.delete_network_policy(...) then add_network_policy(...) with a `from` peer that matches only "
+            "the client: {'podSelector': {'matchLabels': {'app': 'client'}}}.")),
+)
 
 
 # ------------------------------------------------------------------------------ 08 proxies
-#: The bytes a proxy sent first on a connection, for exercise 8.2 (a PROXY protocol v2 header).
+#: The bytes a proxy sent first on a connection, for exercise 8.3 (a PROXY protocol v2 header).
 PROXY_BYTES = bytes.fromhex("0D0A0D0A000D0A515549540A 21 11 000C CB007107 0AF40105 9CBA 1F90") + b"GET / HTTP/1.1\r\n"
 
-#: A request's path through three proxies, for exercise 8.3: each hop, the TCP peer it saw, the XFF it got.
+#: A request's path through three proxies, for exercise 8.5: each hop, the TCP peer it saw, the XFF it got.
 _CHAIN = (
     ("cdn-edge", "198.51.100.23", ""),
     ("cloud-lb", "203.0.113.50", "198.51.100.23"),
@@ -838,7 +1687,7 @@ _CHAIN = (
 
 
 def proxy_chain() -> list[dict[str, str]]:
-    """The hops of exercise 8.3: name, the TCP peer each saw, and the X-Forwarded-For it received.
+    """The hops of exercise 8.5: name, the TCP peer each saw, and the X-Forwarded-For it received.
 
     >>> proxy_chain()[0]
     {'hop': 'cdn-edge', 'peer': '198.51.100.23', 'x_forwarded_for': ''}
@@ -846,83 +1695,117 @@ def proxy_chain() -> list[dict[str, str]]:
     return [{"hop": h, "peer": p, "x_forwarded_for": x} for h, p, x in _CHAIN]
 
 
-@_exercise("8.1", "compute", "The rightmost untrusted X-Forwarded-For entry",
-           "If the TCP peer is not one of your proxies, do the headers mean anything?",
+_XFF_TRUSTED = ("10.0.0.0/8", "192.168.0.0/16")
+
+
+def _xff_cases() -> list[tuple[str, str, list[str]]]:
+    trusted = list(_XFF_TRUSTED)
+    return [("10.0.0.5", "203.0.113.7", trusted), ("10.0.0.5", "1.2.3.4, 203.0.113.7", trusted),
+            ("10.0.0.5", "1.2.3.4, 203.0.113.7, 10.0.0.4", trusted), ("198.51.100.9", "1.2.3.4, 10.0.0.4", trusted),
+            ("10.0.0.5", "10.0.0.3, 10.0.0.4", trusted),
+            ("192.168.1.1", "203.0.113.9,198.51.100.2 , 192.168.3.3", trusted)]
+
+
+def _xff_requests(seed: int, count: int) -> list[tuple[str, str, list[str]]]:
+    """Seeded random requests: a peer (one of your proxies or not) and an X-Forwarded-For of 0 to 5 entries."""
+    import numpy as np
+
+    gen = np.random.default_rng(seed)
+    inside = ["10.0.0.4", "10.0.0.7", "10.1.2.3", "192.168.3.3", "192.168.0.12"]
+    outside = ["203.0.113.7", "198.51.100.2", "1.2.3.4", "203.0.113.9", "8.8.8.8"]
+    out = []
+    for _ in range(count):
+        pool = [str(x) for x in gen.choice(inside + outside, size=int(gen.integers(0, 6)))]
+        peer = str(gen.choice(inside if gen.random() < 0.8 else outside))
+        out.append((peer, ", ".join(pool), list(_XFF_TRUSTED)))
+    return out
+
+
+def _fewer_entries(case: tuple[str, str, list[str]]) -> list[tuple[str, str, list[str]]]:
+    peer, xff, trusted = case
+    entries = [e.strip() for e in xff.split(",") if e.strip()]
+    return [(peer, ", ".join(entries[:i] + entries[i + 1:]), trusted) for i in range(len(entries))]
+
+
+def _compare_xff(got: Any, case: tuple[str, str, list[str]]) -> str | None:
+    peer, xff, trusted = case
+    want = proxies.client_ip(peer, xff, trusted=trusted)
+    try:
+        value = ipaddress.ip_address(str(got).strip())
+    except ValueError:
+        return f"your function returned {got!r}, not an IP address (a string or an ipaddress object)."
+    if value == want:
+        return None
+    if value == proxies.naive_client_ip(peer, xff):
+        return ("the leftmost entry is whatever the client wrote, so anyone can spoof it. X-Forwarded-For is a "
+                "chain; only the rightmost untrusted entry is safe.")
+    if str(value) == peer:
+        return "the peer is one of your proxies, so the header it added is worth reading."
+    return "walk from the right and stop at the first address that is not trusted."
+
+
+xff_picker = _entry(
+    "8.2", "compute", "The rightmost untrusted X-Forwarded-For entry",
+    check="xff_picker",
+    answer=Function(_xff_cases, _compare_xff, _xff_requests, _fewer_entries,
+                    describe=lambda case: f"peer {case[0]} and X-Forwarded-For {case[1]!r}", what="request",
+                    against="k8s.proxies.client_ip"),
+    right="trust the chain only as far as your own proxies wrote it, reading from the right.",
+    hints=("If the TCP peer is not one of your proxies, do the headers mean anything?",
            "Each proxy appends the peer it saw, so the entries your proxies wrote are on the RIGHT.",
-           "Walk from the right: skip trusted addresses; the first untrusted one is the client. If all are trusted, the leftmost.")
-def xff_picker(answer: Any) -> str:
-    trusted = ["10.0.0.0/8", "192.168.0.0/16"]
-    cases = [
-        ("10.0.0.5", "203.0.113.7", trusted),
-        ("10.0.0.5", "1.2.3.4, 203.0.113.7", trusted),
-        ("10.0.0.5", "1.2.3.4, 203.0.113.7, 10.0.0.4", trusted),
-        ("198.51.100.9", "1.2.3.4, 10.0.0.4", trusted),
-        ("10.0.0.5", "10.0.0.3, 10.0.0.4", trusted),
-        ("192.168.1.1", "203.0.113.9,198.51.100.2 , 192.168.3.3", trusted),
-    ]
-    results = [_call(answer, peer, xff, list(nets)) for peer, xff, nets in cases]
-    if all(r is None for r in results):
-        raise _Untouched
-    for (peer, xff, nets), got in zip(cases, results):
-        want = proxies.client_ip(peer, xff, trusted=nets)
-        value = _ip(got, "an IP address (as a string or ipaddress object)")
-        if value == want:
-            continue
-        where = f"for peer {peer} and X-Forwarded-For {xff!r}"
-        if value == proxies.naive_client_ip(peer, xff):
-            raise _Mistake(f"{where}: the leftmost entry is whatever the client wrote, so anyone can spoof it. "
-                           "X-Forwarded-For is a chain; only the rightmost untrusted entry is safe.")
-        if str(value) == peer:
-            raise _Mistake(f"{where}: the peer is one of your proxies, so the header it added is worth reading.")
-        raise _Mistake(f"{where}: walk from the right and stop at the first address that is not trusted.")
-    return "trust the chain only as far as your own proxies wrote it, reading from the right."
+           ("Walk from the right: skip trusted addresses; the first untrusted one is the client. If all are trusted, "
+            "the leftmost.")),
+)
 
 
-@_exercise("8.2", "compute", "Decode a PROXY protocol header",
-           "k8s.proxies.decode(data) returns (header, number of bytes it took).",
+def _proxy_header() -> Any:
+    return proxies.decode(PROXY_BYTES)[0]
+
+
+proxy_source = _entry(
+    "8.3", "compute", "Decode a PROXY protocol header",
+    check="proxy_source",
+    answer=Endpoint(),
+    expected=lambda: (_proxy_header().src_addr, _proxy_header().src_port),
+    mistakes=(Misconception("that is the destination the client dialled; the client is the source.",
+                            equals=lambda: (_proxy_header().dst_addr, _proxy_header().dst_port)),),
+    otherwise="decode the bytes with k8s.proxies.decode rather than by eye; the addresses are in network order.",
+    right=lambda want: (f"a v2 header is 16 bytes plus its length field ({proxies.decode(PROXY_BYTES)[1]} here); "
+                        "the client is its source endpoint."),
+    hints=("k8s.proxies.decode(data) returns (header, number of bytes it took).",
            "The header's src_addr and src_port are the client as the proxy saw it.",
-           "Answer as the string 'address:port'.")
-def proxy_source(answer: Any) -> str:
-    header, size = proxies.decode(PROXY_BYTES)
-    want = f"{header.src_addr}:{header.src_port}"
-    if isinstance(answer, tuple) and len(answer) == 2:
-        answer = f"{answer[0]}:{answer[1]}"
-    if not isinstance(answer, str):
-        raise _Mistake("answer with a string 'address:port'.")
-    if answer.strip() == want:
-        return f"a v2 header is 16 bytes plus its length field ({size} here); the client is its source endpoint."
-    if answer.strip() == f"{header.dst_addr}:{header.dst_port}":
-        raise _Mistake("that is the destination the client dialled; the client is the source.")
-    if ":" not in answer:
-        raise _Mistake("give the port too, as 'address:port'.")
-    raise _Mistake("decode the bytes with k8s.proxies.decode rather than by eye; the addresses are in network order.")
+           "Answer as the string 'address:port'."),
+)
 
 
-@_exercise("8.3", "debug", "The misconfigured hop",
-           "Each proxy should append the peer it saw to the X-Forwarded-For it received, and pass that on.",
-           "Compare what each hop received with what the hop before it should have sent: k8s.proxies.append_xff(xff, peer).",
-           "The culprit is the hop whose outgoing header lost or replaced an entry.")
-def misconfigured_hop(answer: Any) -> str:
-    want = None
+def _culprit() -> str:
     for here, there in itertools.pairwise(_CHAIN):
         if proxies.parse_xff(proxies.append_xff(here[2], here[1])) != proxies.parse_xff(there[2]):
-            want = here[0]
-            break
-    names = [h for h, _, _ in _CHAIN]
-    if answer not in names:
-        raise _Mistake(f"answer with the name of one hop: {', '.join(names)}.")
-    if answer == want:
-        return "it replaced the X-Forwarded-For it received instead of appending to it, so the client's address was lost."
-    if answer == names[-1]:
-        raise _Mistake("the app only receives; look for a proxy that sent on the wrong header.")
-    raise _Mistake("that hop passed on what it should have; compare its header with the next hop's.")
+            return here[0]
+    raise K8sLearnError("exercise 8.3: every hop appended correctly")  # pragma: no cover
+
+
+misconfigured_hop = _entry(
+    "8.5", "debug", "The misconfigured hop",
+    check="misconfigured_hop",
+    answer=Choice(lambda: [h for h, _, _ in _CHAIN], "hop"),
+    expected=_culprit,
+    mistakes=(Misconception("the app only receives; look for a proxy that sent on the wrong header.",
+                            when=lambda got, want: got == "app"),),
+    otherwise="that hop passed on what it should have; compare its header with the next hop's.",
+    right="it replaced the X-Forwarded-For it received instead of appending to it, so the client's address was lost.",
+    hints=("Each proxy should append the peer it saw to the X-Forwarded-For it received, and pass that on.",
+           ("Compare what each hop received with what the hop before it should have sent: "
+            "k8s.proxies.append_xff(xff, peer)."),
+           "The culprit is the hop whose outgoing header lost or replaced an entry."),
+)
 
 
 _IP_MODES = ("VIP", "Proxy")
 
 
 def _from_pod(ip_mode: str) -> str:
-    """Exercise 8.4: what the PROXY-protocol app concludes about a pod's call to the LB IP ("broken" or an IP)."""
+    """Exercise 8.1: what the PROXY-protocol app concludes about a pod's call to the LB IP ("broken" or an IP)."""
     from .proxychain import App, Proxy, follow
 
     nlb = [Proxy("NLB", LB_ADDRESS, "L4", send_proxy_protocol=True, load_balancer=True)]
@@ -930,7 +1813,7 @@ def _from_pod(ip_mode: str) -> str:
     return "broken" if path.broken else str(path.client_seen_by_app)
 
 
-@_exercise("8.4", "predict", "A pod calls the PROXY-protocol load balancer",
+@_exercise("8.1", "predict", "A pod calls the PROXY-protocol load balancer",
            "Does a pod's connection to the Service's load-balancer IP ever reach the load balancer?",
            "With ipMode VIP kube-proxy catches the LB IP on the pod's own node (the short-circuit); with ipMode "
            "Proxy it writes no rule for it, so the connection goes out to the load balancer.",
@@ -965,94 +1848,201 @@ def proxy_protocol_from_pod(answer: Any) -> str:
             "only ipMode: Proxy keeps the load balancer in their path.")
 
 
+# The app's log of exercise 8.4: CDN -> cloud LB -> ingress controller (its Service: Cluster) -> app,
+# one request entering at each of these nodes.
+_LOG_8 = ("node-b", "node-a", "node-c")
+
+
+@functools.cache
+def _log_8() -> tuple[Any, ...]:
+    from .proxychain import cdn_chain as chain
+    from .proxychain import follow
+
+    c = examples.uneven()
+    return tuple(follow(chain(ingress_policy="Cluster", node_ip=str(c.node(n).ip))) for n in _LOG_8)
+
+
+def _log_8_rows() -> list[dict[str, str]]:
+    return [{"TCP peer": str(p.hops[-1].tcp_peer), "X-Forwarded-For": p.hops[-1].x_forwarded_for} for p in _log_8()]
+
+
+ingress_forensics = _entry(
+    "8.4", "forensics", "The ingress controller's policy, from the app's log",
+    check="ingress_forensics",
+    cluster=examples.uneven,
+    answer=Record({"policy": Choice(lambda: ("Cluster", "Local"), "externalTrafficPolicy"),
+                   "entry_nodes": ListOf(Choice(_nodes(examples.uneven), "node name"), lambda: len(_LOG_8),
+                                         "node names")}),
+    expected=lambda: {"policy": "Cluster", "entry_nodes": _LOG_8},
+    shows=_log_8_rows,
+    mistakes=(
+        Misconception("under Local the ingress controller would have seen the CDN as its peer and appended the CDN's "
+                      "address; here the last entry is an address of your own network.", field="policy"),
+        Misconception("the last X-Forwarded-For entry is the peer the ingress controller saw: the node that "
+                      "masqueraded the connection on its way in.", field="entry_nodes"),
+    ),
+    right="the ingress controller's own Service is Cluster: each node masqueraded the CDN's connection, so the "
+          "ingress appended a node address and the CDN's disappeared. An app that trusts only the CDN and the pod "
+          "network would log these node addresses as the clients; Local on the ingress Service fixes it.",
+    hints=("Each hop appends the peer it saw; read the entries from the right.",
+           ("The ingress controller runs in pods behind its own Service: what does kube-proxy do to the CDN's "
+            "connection under each externalTrafficPolicy?"),
+           "Print the cluster: 192.168.0.11 to .13 are node-a to node-c."),
+)
+
+
 # ---------------------------------------------------------------------------- 09 dataplanes
-@_exercise("9.1", "predict", "Cilium's SNAT mode with a local backend",
-           "Cilium's kube-proxy replacement in its default SNAT mode does not behave like kube-proxy here.",
+cilium_snat_local = _entry(
+    "9.1", "predict", "Cilium's SNAT mode with a local backend",
+    check="cilium_snat_local",
+    cluster=examples.uneven,
+    answer=IP(),
+    expected=lambda: send(examples.uneven(), "web", via="node-a", endpoint="web-1", dataplane="cilium-snat",
+                          seed=1).source_seen_by_pod,
+    mistakes=(
+        Misconception("that is what kube-proxy (iptables/nftables) shows; Cilium's SNAT mode differs for local "
+                      "backends.",
+                      equals=lambda: send(examples.uneven(), "web", via="node-a", endpoint="web-1",
+                                          seed=1).source_seen_by_pod),
+    ),
+    otherwise="the packet stays on node-a; is there any reason to rewrite its source?",
+    right="Cilium SNATs only for remote backends; kube-proxy would have masqueraded this packet too.",
+    hints=("Cilium's kube-proxy replacement in its default SNAT mode does not behave like kube-proxy here.",
            "It masquerades only when the backend is on another node.",
-           "The backend web-1 runs on node-a, the receiving node.")
-def cilium_snat_local(answer: Any) -> str:
+           "The backend web-1 runs on node-a, the receiving node."),
+)
+
+
+def _dataplane_traces() -> dict[str, Any]:
     c = examples.uneven()
-    t = send(c, "web", via="node-a", endpoint="web-1", dataplane="cilium-snat", seed=1)
-    got = _ip(answer)
-    if got == t.source_seen_by_pod:
-        return "Cilium SNATs only for remote backends; kube-proxy would have masqueraded this packet too."
-    kube = send(c, "web", via="node-a", endpoint="web-1", seed=1).source_seen_by_pod
-    if got == kube:
-        raise _Mistake("that is what kube-proxy (iptables/nftables) shows; Cilium's SNAT mode differs for local backends.")
-    raise _Mistake("the packet stays on node-a; is there any reason to rewrite its source?")
+    return {dp: send(c, "web", via="node-c", endpoint="web-3", dataplane=dp, seed=1) for dp in DATAPLANES}
 
 
-@_exercise("9.2", "predict", "Which dataplanes keep the client IP under Cluster",
-           "The connection enters at node-c and goes to web-3 on node-b: a remote backend.",
+dataplanes_keep_ip = _entry(
+    "9.2", "predict", "Which dataplanes keep the client IP under Cluster",
+    check="dataplanes_keep_ip",
+    cluster=examples.uneven,
+    answer=Names(lambda: list(DATAPLANES), "dataplanes"),
+    expected=lambda: {dp for dp, t in _dataplane_traces().items() if t.outcome == "delivered" and t.client_ip_kept},
+    mistakes=(
+        Misconception("a dataplane without SNAT lets the pod see the client, but the reply comes from an address the "
+                      "client never dialled and is discarded: the connection fails.",
+                      when=lambda got, want: any(_dataplane_traces()[dp].outcome != "delivered" for dp in got)),
+        Misconception("kube-proxy in every mode (iptables, nftables, IPVS) SNATs external Cluster traffic, and so does "
+                      "Cilium's SNAT mode for a remote backend.", when=lambda got, want: bool(got - want)),
+    ),
+    otherwise="one dataplane keeps the client IP with a remote backend and still works; which one?",
+    right="with DSR the backend replies straight to the client, so no SNAT is needed even with Cluster.",
+    hints=("The connection enters at node-c and goes to web-3 on node-b: a remote backend.",
            "A dataplane that does not SNAT must still get the reply back to the client from the right address.",
-           "Look for direct server return; a plain 'no SNAT' breaks the connection.")
-def dataplanes_keep_ip(answer: Any) -> str:
-    from .dataplane import DATAPLANES
+           "Look for direct server return; a plain 'no SNAT' breaks the connection."),
+)
 
-    c = examples.uneven()
-    traces = {dp: send(c, "web", via="node-c", endpoint="web-3", dataplane=dp, seed=1) for dp in DATAPLANES}
-    want = {dp for dp, t in traces.items() if t.outcome == "delivered" and t.client_ip_kept}
-    if isinstance(answer, str) or not hasattr(answer, "__iter__"):
-        raise _Mistake("answer with a set of dataplane names.")
-    got = {str(x) for x in answer}
-    if got - set(DATAPLANES):
-        raise _Mistake(f"the dataplanes are {', '.join(DATAPLANES)}.")
-    broken = [dp for dp in got if traces[dp].outcome != "delivered"]
-    if broken:
-        raise _Mistake(f"{broken[0]} lets the pod see the client, but the reply comes from an address the client "
-                       "never dialled and is discarded: the connection fails.")
-    if got - want:
-        raise _Mistake("kube-proxy in every mode (iptables, nftables, IPVS) SNATs external Cluster traffic, "
-                       "and so does Cilium's SNAT mode for a remote backend.")
-    if got != want:
-        raise _Mistake("one dataplane keeps the client IP with a remote backend and still works; which one?")
-    return "with DSR the backend replies straight to the client, so no SNAT is needed even with Cluster."
+
+# The access log of exercise 9.3: (node the load balancer picked, pod the dataplane picked).
+_LOG_9 = (("node-a", "web-1"), ("node-c", "web-3"), ("node-b", "web-3"), ("node-c", "web-2"), ("node-b", "web-1"))
+_LOG_9_DATAPLANE = "cilium-snat"
+
+
+@functools.cache
+def _log_9() -> tuple[Any, ...]:
+    return tuple(send(examples.uneven(), "web", via=via, endpoint=pod, dataplane=_LOG_9_DATAPLANE, seed=1)
+                 for via, pod in _LOG_9)
+
+
+def _line_kept_elsewhere(got: Any, want: Any, line: int) -> bool:
+    t = _log_9()[line - 1]
+    return t.client_ip_kept and got != t.pod_node
+
+
+dataplane_forensics = _entry(
+    "9.3", "forensics", "Policy, dataplane and entry nodes, from an access log",
+    check="dataplane_forensics",
+    cluster=examples.uneven,
+    answer=Record({"policy": Choice(lambda: ("Cluster", "Local"), "externalTrafficPolicy"),
+                   "dataplane": Choice(lambda: list(DATAPLANES), "dataplane"),
+                   "entry_nodes": ListOf(Choice(_nodes(examples.uneven), "node name"), lambda: len(_LOG_9),
+                                         "node names")}),
+    expected=lambda: {"policy": "Cluster", "dataplane": _LOG_9_DATAPLANE, "entry_nodes": tuple(t.entry_node for t in _log_9())},
+    shows=_log_rows(_log_9),
+    mistakes=(
+        Misconception("under Local no dataplane masquerades external traffic, and no packet changes node; yet some "
+                      "lines show a node's address.", field="policy"),
+        Misconception("kube-proxy, in every mode, masquerades every external packet under Cluster; yet some lines show "
+                      "the client's own address.", field="dataplane",
+                      when=lambda got, want: got in ("iptables", "nftables", "ipvs")),
+        Misconception("without SNAT (direct server return, or none at all) no line would show a node's address.",
+                      field="dataplane", when=lambda got, want: got in ("cilium-dsr", "no-snat")),
+        Misconception("under Cilium's SNAT mode a line with the client's own address means a local backend: the "
+                      "packet entered on the pod's own node.", field="entry_nodes", when=_line_kept_elsewhere,
+                      per_line=True),
+        Misconception("a node's address names the node that received the packet and masqueraded it toward the "
+                      "pod's node.", field="entry_nodes", per_line=True),
+    ),
+    otherwise="read each line: whose address is it, and which dataplane writes it there?",
+    right="Cluster with Cilium's SNAT mode: it masquerades only toward a remote backend, so local backends log the "
+          "client and remote ones the entry node's address. kube-proxy would have masqueraded every line, DSR none.",
+    hints=("Start with what no line shows: which combinations would produce a line like each of these?",
+           "Under Local no line would show a node address; under kube-proxy's Cluster no line would show the client.",
+           "A dataplane that masquerades only toward other nodes: look at k8s.DATAPLANES."),
+)
 
 
 # ------------------------------------------------------------------------------ 10 capstone
-@_exercise("10.1", "debug", "Traffic dropped behind DNS round robin",
-           "Measure first: k8s.traffic(cluster, 'web', lb='equal') and its attrs['dropped'].",
+fix_drops = _entry(
+    "10.2", "debug", "Traffic dropped behind DNS round robin",
+    check="fix_drops",
+    answer=Changed(examples.empty_node, (
+        Need(_holds(lambda c: c.service("web").external_traffic_policy == "Local"),
+             "Cluster would stop the drops but hide the client IP (kube-proxy SNATs every external packet); keep Local."),
+        Need(_holds(lambda c: traffic(c, "web", lb="equal").attrs["dropped"] == 0),
+             "traffic is still dropped: under Local every node the DNS names needs a ready local endpoint."),
+        Need(_holds(lambda c: bool((traffic(c, "web", lb="equal").client_ip_kept >= 1).all())),
+             "every pod should see the client IP."),
+    )),
+    right="no node lacks a local endpoint any more, so nothing reaching a node is dropped and the client IP is kept.",
+    hints=("Measure first: k8s.traffic(cluster, 'web', lb='equal') and its attrs['dropped'].",
            "The DNS names every node, so every node must be able to serve, and pods must see the client IP.",
-           "Give node-c a pod (scale or move_pod without emptying another node), or remove the empty node.")
-def fix_drops(answer: Any) -> str:
-    c = _cluster(answer)
-    _unchanged(c, examples.empty_node())
-    frame = traffic(c, "web", lb="equal")
-    if c.service("web").external_traffic_policy != "Local":
-        raise _Mistake("Cluster would stop the drops but hide the client IP (kube-proxy SNATs every external packet); keep Local.")
-    if frame.attrs["dropped"] > 0:
-        raise _Mistake("traffic is still dropped: under Local every node the DNS names needs a ready local endpoint.")
-    if (frame.client_ip_kept < 1).any():
-        raise _Mistake("every pod should see the client IP.")
-    return "no node lacks a local endpoint any more, so nothing reaching a node is dropped and the client IP is kept."
+           "Give node-c a pod (scale or move_pod without emptying another node), or remove the empty node."),
+)
 
 
-@_exercise("10.2", "configure", "An audit service: client IPs and fair shares",
-           "Local keeps the client IP; then what decides the shares: the layout and the load balancer.",
-           "4 pods on 3 nodes cannot be even per node. Change the load balancer, or the number of nodes.",
-           "Local + scale to 4 + lb='weighted'; or add a fourth node and spread one pod per node.")
-def audit_service(answer: Any) -> str:
-    if not (isinstance(answer, tuple) and len(answer) == 2):
-        raise _Mistake("answer with a pair (cluster, lb), e.g. (cluster, 'health-checked').")
-    c, lb = _cluster(answer[0]), answer[1]
-    if not isinstance(lb, (str, LoadBalancer)) or (isinstance(lb, str) and lb not in LB_MODELS):
-        raise _Mistake(f"the load balancer is one of {', '.join(LB_MODELS)} or a k8s.LoadBalancer(...).")
-    web = [p for p in c.selected_pods("web") if p.status == "Running"]
-    if len(web) != 4:
-        raise _Mistake(f"the audit service needs 4 ready pods; it has {len(web)}.")
-    frame = traffic(c, "web", lb=lb)
-    if frame.attrs["dropped"] + frame.attrs["refused"] + frame.attrs["failed"] > 0:
-        raise _Mistake("some connections are lost: a node without a local endpoint receives traffic.")
-    if (frame.client_ip_kept < 1).any():
-        raise _Mistake("some pods do not see the client IP: under Cluster kube-proxy SNATs every external packet.")
-    fair = 1 / len(web)
-    if any(abs(s - fair) > 0.1 * fair for s in frame.share):
-        raise _Mistake("the shares are not within 10% of fair: a per-node load balancer gives pods on crowded "
-                       "nodes less each.")
-    return "client IPs kept, nothing dropped, and every pod within 10% of its fair share."
+def capstone_blank() -> dict[str, Any]:
+    """A capstone design with every field still to fill in; ``k8s.capstone.FIELDS`` says what each means.
+
+    >>> sorted(capstone_blank())[:3]
+    ['app', 'dataplane', 'ingress']
+    """
+    return _capstone.blank()
 
 
-@_exercise("10.3", "predict", "The pod behind a pod-targeting load balancer",
+@_exercise("10.3", "design", "The capstone: your design against the brief",
+           "Start from the requirement that rules out the most: which load balancers can keep the client IP at all "
+           "(k8s.load_balancer_table())? Fill in the fields one by one; each check says what it measured.",
+           "Requirement 4 needs calls from pods to pass the load balancer (what does its status publish?), and they "
+           "must not come back to their own node through a load balancer that keeps their address (hairpin).",
+           "Requirement 2 under Local needs pods that keep serving while they terminate (pre_stop_sleep); requirement "
+           "6 needs the ingress controller to see the CDN, and the app to trust exactly the CDN and the pod network.")
+def capstone(answer: Any) -> Verdict:
+    report = _capstone.evaluate(answer)
+    details = tuple((f"{r.requirement.number}. {r.requirement.title}" + (" (twist)" if r.requirement.twist else ""),
+                     r.status, r.evidence) for r in report.results)
+    if report.problem:
+        raise _Mistake(report.problem)
+    met, total = report.count("met"), len(report.results)
+    failing = report.count("not met")
+    if failing:
+        raise NotYet(f"{met} of {total} requirements met; the simulator's evidence for each:", details)
+    if report.count("waiting"):
+        if met == 0:
+            raise Untouched("", details)
+        raise Untouched(f"{met} of {total} requirements met so far; the others wait for fields still ...", details)
+    return Verdict("every requirement is met, the twists included. Defend it: name what each choice costs, and what "
+                   "the simulator cannot see (the load balancer's health-check timing, the app's header parsing).",
+                   details)
+
+
+@_exercise("10.1", "predict", "The pod behind a pod-targeting load balancer",
            "Local keeps the client IP only if every hop before the pod keeps the client's source address.",
            "A load balancer that targets pods directly (an AWS NLB with IP targets over TCP) replaces the source "
            "with its own address unless client-IP preservation is on.",

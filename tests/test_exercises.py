@@ -76,13 +76,13 @@ def test_solutions_carry_nbgrader_metadata():
             assert meta["grade_id"] == "answer-" + number.replace(".", "-")
 
 
-def test_about_25_exercises_of_every_kind():
+def test_about_30_exercises_of_every_kind():
     from k8slearn.checks import EXERCISES as REGISTRY
 
     found = []
     for path in EXERCISES:
         found += [c["metadata"]["nbgrader"]["grade_id"] for c in _cells(path) if _role(c) == "check"]
-    assert len(found) == len(set(found)) >= 25
+    assert len(found) == len(set(found)) >= 30
     assert len(found) == len(REGISTRY), "every registered check is used by exactly one exercise"
 
 
@@ -151,15 +151,16 @@ def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
 def test_cli_check_passes_a_solution():
     done = _cli("solutions/01-pods-nodes-services.ipynb")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert re.search(r"1\.1\s+done", done.stdout) and re.search(r"1\.2\s+done", done.stdout)
-    assert "2 exercises: 2 done" in done.stdout
+    assert all(re.search(rf"1\.{i}\s+done", done.stdout) for i in (1, 2, 3))
+    assert "3 exercises: 3 done" in done.stdout
     assert done.stderr == "", "the kernel's own warnings stay out of the learner's terminal"
 
 
 def test_cli_check_summarises_a_learners_notebook(tmp_path):
     """A renamed copy with a right, a wrong, an untouched and a broken answer."""
     nb = json.loads((ROOT / "exercises" / "04-external-traffic-policy-local.ipynb").read_text())
-    answers = {"answer-4-1": 'answer = "198.51.100.7"', "answer-4-2": 'answer = {"web-1": 1/3, "web-2": 1/3, "web-3": 1/3}',
+    answers = {"answer-4-1": 'answer = {"node-a": "delivered", "node-b": "dropped", "node-c": "delivered", "node-d": "dropped"}',
+               "answer-4-2": 'answer = {f"web-{i}": 1/6 for i in range(1, 7)}',
                "answer-4-4": "del answer\nanswer = oops"}
     for cell in nb["cells"]:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")

@@ -24,6 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 EX04 = ROOT / "exercises" / "04-external-traffic-policy-local.ipynb"
 EX01 = ROOT / "exercises" / "01-pods-nodes-services.ipynb"
 SOL01 = ROOT / "solutions" / "01-pods-nodes-services.ipynb"
+RIGHT_4_1 = 'answer = {"node-a": "delivered", "node-b": "dropped", "node-c": "delivered", "node-d": "dropped"}'
+RIGHT_4_2 = 'answer = {"web-1": 1/9, "web-2": 1/9, "web-3": 1/9, "web-4": 1/3, "web-5": 1/6, "web-6": 1/6}'
+RIGHT_4_5 = ('answer = """\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  type: LoadBalancer\n'
+             '  externalTrafficPolicy: Local\n  selector:\n    app: web\n  ports:\n  - port: 80\n    targetPort: 8080\n"""')
 
 
 def _cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -53,26 +57,26 @@ def _statuses(report: grading.NotebookReport) -> dict[str, str]:
 
 def test_a_deleted_check_cell_counts_as_missing(tmp_path):
     nb = _edited(EX04, tmp_path / "04-external-traffic-policy-local.ipynb",
-                 {"answer-4-1": 'answer = "198.51.100.7"', "check-4-3": "print('checked, honest')"},
+                 {"answer-4-1": RIGHT_4_1, "check-4-3": "print('checked, honest')"},
                  drop={"check-4-2", "answer-4-5", "check-4-5"})
     report = grading.grade(nb, timeout=120)
     assert _statuses(report) == {"4.1": "done", "4.2": "missing", "4.3": "missing", "4.4": "not attempted",
                                  "4.5": "missing"}
     details = {g.exercise.id: g.detail for g in report.grades}
-    assert "k8s.check.local_shares(answer)" in details["4.2"] and "not in the notebook" in details["4.2"]
-    assert "no longer runs k8s.check.dropped_share(answer)" in details["4.3"]
+    assert "k8s.check.ready_shares(answer)" in details["4.2"] and "not in the notebook" in details["4.2"]
+    assert "no longer runs k8s.check.failing_health_checks(answer)" in details["4.3"]
     assert not report.all_done and grading.exit_code([report]) == 1
 
 
 def test_an_answer_cell_that_raises_is_an_error_never_a_stale_answer(tmp_path):
     nb = _edited(EX04, tmp_path / "mine.ipynb", {
         # right, then a right answer assigned before the cell raises: still an error
-        "answer-4-2": 'answer = {"web-1": 0.5, "web-2": 0.25, "web-3": 0.25}',
+        "answer-4-2": RIGHT_4_2,
         "answer-4-3": "answer = 1 / 3\nraise ValueError('boom')",
         # 4.4's answer cell is gone: its check must not see 4.3's answer (nor 4.2's)
         "answer-4-4": "# I will answer this later",
         # a right answer after the broken ones is graded on its own
-        "answer-4-5": 'answer = {"serving": "delivered", "not serving": "dropped"}',
+        "answer-4-5": RIGHT_4_5,
     })
     report = grading.grade(nb, timeout=120)
     assert _statuses(report) == {"4.1": "not attempted", "4.2": "done", "4.3": "error", "4.4": "not attempted",
@@ -85,7 +89,8 @@ def test_an_answer_cell_that_raises_is_an_error_never_a_stale_answer(tmp_path):
 
 def test_an_error_in_an_exercise_without_its_check_is_not_blamed_on_the_next(tmp_path):
     nb = _edited(EX04, tmp_path / "mine.ipynb", {"answer-4-2": "raise RuntimeError('mine')",
-                                                 "answer-4-3": "answer = 1 / 3"}, drop={"check-4-2"})
+                                                 "answer-4-3": 'answer = {"node-b", "node-c", "node-d"}'},
+                 drop={"check-4-2"})
     report = grading.grade(nb, timeout=120)
     assert _statuses(report)["4.2"] == "missing"
     assert _statuses(report)["4.3"] == "done", "4.3's own cells ran fine"
@@ -102,12 +107,12 @@ def test_a_hung_or_exiting_kernel_stops_that_notebook_only(tmp_path):
     assert "Traceback" not in out + done.stderr and "TimeoutExpired" not in out + done.stderr
     hung_part, exits_part, solved_part = re.split(r"^(?=\w+\.ipynb$)", out, flags=re.M)[1:4]
     assert re.search(r"1\.1\s+not checked", hung_part)
-    assert "stopped: cell 4 (while True: pass) was still running after 8 s" in hung_part
+    assert "stopped: cell 5 (while True: pass) was still running after 8 s" in hung_part
     assert "--timeout" in hung_part
     assert re.search(r"1\.1\s+not attempted", exits_part) and re.search(r"1\.2\s+not checked", exits_part)
-    assert "stopped: the Python kernel exited while running cell 7 (import os)" in exits_part
-    assert "2 exercises: 2 done" in solved_part, "the notebooks after a broken one are still checked"
-    assert "2 of 6 exercises done in 3 notebooks; 2 notebook(s) could not be checked completely." in out
+    assert "stopped: the Python kernel exited while running cell 9 (import os)" in exits_part
+    assert "3 exercises: 3 done" in solved_part, "the notebooks after a broken one are still checked"
+    assert "3 of 9 exercises done in 3 notebooks; 2 notebook(s) could not be checked completely." in out
 
 
 def test_broken_files_get_one_clear_line_each(tmp_path):
@@ -154,7 +159,7 @@ def test_a_path_relative_to_the_wrong_folder_says_which_one_to_use(tmp_path):
     assert "did you mean exercises/01-pods-nodes-services.ipynb" in above.stdout
     # and from inside exercises/ (JupyterLab's terminal there), the right path is checked
     right = _cli("check", "01-pods-nodes-services.ipynb", cwd=exercises)
-    assert right.returncode == 0 and "2 exercises: 2 done" in right.stdout, right.stdout + right.stderr
+    assert right.returncode == 0 and "3 exercises: 3 done" in right.stdout, right.stdout + right.stderr
 
 
 def test_exit_codes_are_documented_in_help(capsys):
@@ -180,7 +185,7 @@ def test_progress_summarises_every_exercise_notebook(tmp_path):
     assert re.search(r"^01-pods-nodes-services\.ipynb\n\s+1\.1\s+done", out, re.M)
     assert re.search(r"2\.1\s+not attempted", out)
     assert re.search(r"^04-external-traffic-policy-local\.ipynb\n\s+4\.1\s+missing", out, re.M)
-    assert re.search(r"^2 of \d+ exercises done\.", out, re.M)
+    assert re.search(r"^3 of \d+ exercises done\.", out, re.M)  # the three of 01
     assert "balances" not in out, "progress is the short form: no explanations"
     # from inside the folder, and given the folder: the same notebooks
     assert grading.find_exercises(exercises) == exercises

@@ -26,10 +26,11 @@ LAYERS: list[tuple[str, ...]] = [
     ("path",),  # the chain of elements a connection passes; trace.py and traffic.py run it
     ("trace", "proxychain"),
     ("traffic",),  # aggregates what trace.py defines for one connection
-    ("lbtable",),  # runs the simulator over the load-balancer catalogue
+    ("lbtable", "manifests"),  # lbtable runs the simulator over the load-balancer catalogue
     ("viz",),
     ("widgets",),
-    ("checks", "manifests", "lab", "browser", "predictions"),
+    ("judging", "capstone"),  # exercises as data, and the capstone's grader
+    ("checks", "lab", "browser", "predictions"),
     ("bench", "doctor", "grading"),  # grading runs notebooks against checks.py's registry
     ("cli",),
     ("__main__",),  # it imports cli, so it sits one layer above it

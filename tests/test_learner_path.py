@@ -38,6 +38,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "learner-path"
 EXERCISE = "04-external-traffic-policy-local.ipynb"
+# Exercise 4.1 answered right, in single quotes (it is typed into JupyterLab through JavaScript).
+ANSWER_4_1 = "answer = {'node-a': 'delivered', 'node-b': 'dropped', 'node-c': 'delivered', 'node-d': 'dropped'}"
 
 from k8slearn import browser  # noqa: E402
 
@@ -224,15 +226,15 @@ def test_3_run_all_on_an_unanswered_exercise(course: dict, page: Page) -> None:
     page.evaluate("""() => {
       const nb = window.jupyterapp.shell.currentWidget.content;
       const cell = nb.widgets.find(c => (c.model.getMetadata('nbgrader') || {}).grade_id === 'answer-4-1');
-      cell.model.sharedModel.setSource('answer = "198.51.100.7"');
-    }""")
+      cell.model.sharedModel.setSource(ANSWER);
+    }""".replace("ANSWER", json.dumps(ANSWER_4_1)))
     run_all(page)
     assert feedback.first.inner_text().startswith("\u2713 Right:"), feedback.first.inner_text()
     assert "Exercises 04: 1 done, 4 not attempted (of 5)" in summary.inner_text()
     page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
     saved = course["root"] / "exercises" / EXERCISE
     page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
-    assert 'answer = \\"198.51.100.7\\"' in saved.read_text()
+    assert "'node-b': 'dropped'" in saved.read_text()
     feedback.first.scroll_into_view_if_needed()
     shot(page, "3c-one-answer-right")
 

@@ -13,7 +13,7 @@ Conventions (nbgrader-compatible, so an instructor using nbgrader can take the c
   ``answer`` at its own indentation, else ``...`` (a function body that returns nothing, or no change
   to a cluster). Either way the check cell says "Not attempted yet.".
 * The *check cell* is the next code cell; it calls a check of :mod:`k8slearn.checks`
-  (``k8s.check.local_shares(answer)``), which names the exercise.
+  (``k8s.check.ready_shares(answer)``), which names the exercise.
 * Both get nbgrader cell metadata: the answer cell ``solution: true`` (editable), the check cell
   ``locked: true``; ``grade_id`` is ``answer-4-2`` / ``check-4-2``. The solutions notebooks are
   annotated in place, the exercises written with outputs cleared.

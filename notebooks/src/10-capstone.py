@@ -1,296 +1,248 @@
 # %% [markdown] slide="slide"
 # # 10 · Capstone: design it, measure it, defend it
 #
-# A product team asks you to expose their `web` service. You have the whole course behind you:
-# policies, load balancers, placement, dataplanes. Now you choose, and the simulator grades.
+# A product team asks you to expose their API, `web`. You have the whole course behind you: policies,
+# load balancers, placement, dataplanes, proxies. This notebook gives you the brief and shows how the
+# simulator measures each requirement, on the team's set-up as it is today. The design is yours: you
+# write it in [exercises/10-capstone.ipynb](../exercises/10-capstone.ipynb), where
+# `k8s.check.capstone(design)` grades it requirement by requirement.
 #
 # **Learning objectives**
-# - Turn four operational requirements into measurable checks (client IP kept, traffic lost during a
-#   node drain, extra node hops, pod load imbalance).
-# - Write a design as a few settings (service policy, load-balancer model, dataplane, placement) and
-#   evaluate it against the requirements with `k8s.metrics`.
-# - Defend a design by naming what it costs: each alternative fails a different requirement, or
-#   moves the risk somewhere the simulator cannot see.
+# - Turn a brief into measurable requirements, and read the simulator's evidence for each.
+# - Design a layout, a Service, a load balancer from the catalogue and the app's trust settings that
+#   meet them, twists included.
+# - Defend a design by what it costs, and by what the simulator cannot see.
 #
 # **Prerequisites**: notebooks [3](03-external-traffic-policy-cluster.ipynb) to
-# [9](09-dataplanes-compared.ipynb); the [cheat sheet](../docs/cheatsheet.md) is handy.
+# [9](09-dataplanes-compared.ipynb); the [cheat sheet](../docs/cheatsheet.md) and
+# [which load balancer am I behind?](../docs/load-balancers.md) are handy.
 #
 # **Time**: about 40 minutes (all of it going further)
 
 # %%
-import pandas as pd
 import k8slearn as k8s
 
 # %% [markdown] slide="slide" tags=["going-further"]
 # ## The brief
-# *Going further · 5 minutes*
+# *Going further · 6 minutes*
 #
-# `web` runs on a three-node cluster (today its pods sit 2 / 1 / 0, as in `k8s.examples.uneven()`)
-# behind a cloud load balancer. The team needs:
+# The cluster runs on AWS with the legacy cloud provider: a Service of `type: LoadBalancer` gets a
+# **Classic ELB** unless you ask for another load balancer (`load_balancer=` one of
+# `k8s.LB_PROFILES`). You choose the nodes and their zones, the replicas and how they spread, the
+# Service's fields, the dataplane, and what the app trusts. The team needs:
 #
-# 1. **Rate limiting by client IP.** The app limits each client address; every pod must see the
-#    real client IP. *Measure:* `client_ip_kept` = 100 %.
-# 2. **No dropped traffic during node drains.** Nodes are drained for upgrades every week.
-#    *Measure:* with one node's pods terminating (still serving, in their grace period), nothing
-#    is lost, neither after the load balancer has reacted nor during its health-check lag, when it
-#    still sends to the draining node.
-# 3. **Lowest latency.** No avoidable node-to-node hop. *Measure:* `extra_hop` = 0 %.
-# 4. **Even load.** No pod much busier than another. *Measure:* `imbalance` (busiest pod's share
-#    over the quietest's) at most 1.25.
+# 1. **Client IP kept.** The app rate-limits per client address: on every external connection it must
+#    get the real client, from the packet or from a PROXY header it reads.
+# 2. **Nothing lost**, in steady state and while a node's pods terminate in a rolling update or a
+#    drain, both before the load balancer notices and after.
+# 3. **Even load**: every replica scheduled, the busiest pod at most 1.25 times the quietest.
+# 4. **In-cluster callers through the load balancer.** Other teams' pods call the API at its public
+#    address, and compliance wants every call to pass the load balancer, which terminates TLS and
+#    logs. Each call must pass it and be answered.
+#
+# And two twists:
+#
+# 5. **An allow-list.** Only partners (198.51.100.0/24) may call the API from outside; 192.0.2.10
+#    must not get in.
+# 6. **A CDN in front of an ingress.** Browsers come through the company's CDN (203.0.113.50, an HTTP
+#    proxy that appends to `X-Forwarded-For`) and an ingress controller, a DaemonSet behind its own
+#    Service. The app must log the browser's address, and neither a forged `X-Forwarded-For` nor a
+#    client that skips the CDN may fool it.
 
 # %% [markdown] slide="slide" tags=["going-further"]
-# ## The instructor's design
-# *Going further · 12 minutes*
+# ## Today's set-up, measured
+# *Going further · 8 minutes*
 #
-# `externalTrafficPolicy: Local` for the client IP and no extra hop; a health-checked load balancer
-# so nodes without pods get nothing; six replicas spread with a `topologySpreadConstraints` rule
-# (maxSkew 1 on `kubernetes.io/hostname`, `DoNotSchedule`) so every node has the same number of pods;
-# kube-proxy in its default iptables mode.
+# A design is a dict. Here is the team's set-up as it runs today: three nodes in one zone, three
+# replicas, `Local` (someone read that it keeps the client IP), the default load balancer, an app
+# that trusts no proxy, and the ingress controller's Service left at the default, `Cluster`.
 
 # %%
-design = dict(
-    external_traffic_policy="Local",
-    lb="health-checked",               # or "weighted", "equal", "single-node", k8s.LoadBalancer("pod-targeting", ...)
-    dataplane="iptables",              # or "nftables", "ipvs", "cilium-snat", "cilium-dsr"
-    replicas=6,
-    topology_spread={"max_skew": 1, "topology_key": "kubernetes.io/hostname", "when_unsatisfiable": "DoNotSchedule"},
-    anti_affinity=None,                # or "preferred" / "required" (on kubernetes.io/hostname)
+today = dict(
+    nodes=["zone-a", "zone-a", "zone-a"],
+    replicas=3,
+    spread=None,
+    pre_stop_sleep=False,
+    service={"type": "LoadBalancer", "externalTrafficPolicy": "Local"},
+    load_balancer=None,                      # the cloud's default: a Classic ELB
+    dataplane=None,                          # kube-proxy, iptables mode
+    network_policy=None,
+    app={"proxy_protocol": False, "trusted": []},
+    ingress={"externalTrafficPolicy": "Cluster", "load_balancer": None, "proxy_protocol": False},
 )
 
 # %% [markdown]
-# Apply it to a fresh copy of today's cluster. `k8s.placement.place` runs the scheduler model of
-# [notebook 6](06-spreading-pods.ipynb) for a fresh rollout; `apply` moves the pods there.
+# `k8s.capstone.evaluate` builds it in the simulator (nodes, pods placed by the scheduler model,
+# Services, the load balancer's profile) and measures every requirement, with its evidence:
 
 # %% tags=["nbval-check-output"]
-c = k8s.examples.uneven()
-c.patch_service("web", external_traffic_policy=design["external_traffic_policy"])
-plan = k8s.placement.place(c, "web", design["replicas"], topology_spread=design["topology_spread"],
-                           anti_affinity=design["anti_affinity"], keep_existing=False)
-k8s.placement.apply(c, "web", plan)
-print(plan.summary())
-
-# %% [markdown] slide="subslide"
-# ### Drains
-#
-# For each node with pods: mark its pods terminating (serving), then measure what is lost (a) with
-# the design's load balancer as it is once its health checks have caught up, and (b) for the
-# traffic that still reaches the draining node before they do (`lb="equal"` keeps sending there;
-# we read that node's row).
-
-# %% tags=["nbval-check-output"]
-rows = []
-for node in sorted({p.node for p in c.pods}):
-    d = c.copy()
-    for p in d.pods_on(node):
-        d.set_pod(p.name, terminating=True)
-    now = k8s.metrics(d, "web", lb=design["lb"], dataplane=design["dataplane"]).loc[0]
-    lag = k8s.metrics(d, "web", lb="equal", dataplane=design["dataplane"]).set_index("scope").loc[node]
-    rows.append({"draining": node, "lost after LB update": round(1 - now.delivered, 6),
-                 "lost during LB lag": round(1 - lag.delivered / lag.received, 6)})
-drains = pd.DataFrame(rows)
-print(drains)
-
-# %% [markdown] slide="subslide"
-# ### The verdict
-
-# %% tags=["nbval-check-output"]
-m = k8s.metrics(c, "web", lb=design["lb"], dataplane=design["dataplane"]).loc[0]
-worst_drain = max(1 - m.delivered, drains.iloc[:, 1:].to_numpy().max())
-report = pd.DataFrame([
-    ("1 rate limit by client IP", "client IP kept", m.client_ip_kept, m.client_ip_kept > 1 - 1e-9),
-    ("2 no drops in drains", "worst share lost", worst_drain, worst_drain < 1e-9),
-    ("3 lowest latency", "extra node hop", m.extra_hop, m.extra_hop < 1e-9),
-    ("4 even load", "busiest / quietest pod", m.imbalance, m.imbalance <= 1.25),
-], columns=["requirement", "measure", "value", "met"])
-print(report.round(3).to_string(index=False))
+report = k8s.capstone.evaluate(today)
+print(report)
 
 # %% [markdown]
-# All four met. Why drains are safe here: when node-a's pods start terminating, its health-check
-# port stops counting them and answers 503, so the load balancer moves traffic to node-b and
-# node-c; until it notices, kube-proxy on node-a keeps sending Local traffic to its terminating but
-# still serving pods (on by default since 1.26, GA in 1.28) instead of dropping it. The health
-# check of a draining node:
+# Two of six. Requirement 1 fails in a way `Local` cannot fix: the Classic ELB is a **proxy**, TCP
+# listeners included. It ends the client's connection and opens its own to a NodePort, so under any
+# `externalTrafficPolicy` the pod's peer is the ELB.[1] "Local keeps the client IP" holds only when every
+# hop before the node is a pass-through L4 forwarder. One connection shows it:
 
 # %% tags=["nbval-check-output"]
-d = c.copy()
-for p in d.pods_on("node-a"):
-    d.set_pod(p.name, terminating=True)
-print(k8s.by_node(d, "web")[["node", "pods", "health_check", "local_endpoints", "lb_share"]])
+c = k8s.examples.uneven(external_traffic_policy="Local")
+print(k8s.send(c, "web", lb="aws-elb", seed=1).summary())
+print(k8s.send(c, "web", lb="aws-elb-proxy-v1", seed=1).proxy_protocol)
+
+# %% [markdown]
+# With the `service.beta.kubernetes.io/aws-load-balancer-proxy-protocol: "*"` annotation the ELB sends a
+# PROXY v1 header that carries the client, and the app must then read it (`"proxy_protocol": True`).
+# Requirement 2 fails because `Local` never forwards external traffic to another node: while a node's
+# pods shut down, what the load balancer still sends there is lost unless they keep serving
+# (`pre_stop_sleep`, [notebook 04b](04b-local-in-practice.ipynb)).
+
+# %% [markdown] slide="slide" tags=["going-further"]
+# ## How each requirement is measured
+# *Going further · 10 minutes*
+#
+# **1** follows every path a connection can take (`k8s.paths`) and asks what the app concludes on
+# each. **2** marks each node's web pods terminating in turn (still serving only with
+# `pre_stop_sleep`) and measures what is lost with the load balancer's old choice of backends, then
+# with its new one. **3** is `k8s.metrics(...).imbalance` and the scheduler's Pending pods. **5**
+# sends from a partner and from 192.0.2.10 along every path. **6** sends through the CDN, with and
+# without a forged header, and from a client that skips the CDN, then lets the ingress controller
+# append its peer and the app pick the client the safe way.
+#
+# **4** depends on what the load balancer's status publishes. kube-proxy catches a pod's packets to a
+# load-balancer address on the pod's own node only when the Service's status publishes an `ip` (and
+# `ipMode` is not `Proxy`). AWS load balancers publish a `hostname`, so kube-proxy has no rule to
+# match and the pods' calls go out through the load balancer, TLS and PROXY header included.[2] Which
+# calls from pods pass the load balancer, and which are answered:
+
+# %% tags=["nbval-check-output"]
+u = k8s.examples.uneven(external_traffic_policy="Local")
+for lb in ["gcp-nlb", "aws-elb", "aws-nlb-instance"]:
+    p = k8s.paths(u, "web", lb=lb, clients="pods", address="loadBalancerIP")
+    through = p[p.path.apply(lambda names: "load balancer" in names)].probability.sum()
+    answered = p[p.outcome == "delivered"].probability.sum()
+    print(f"{lb:17} status {k8s.LB_PROFILES[lb].status:8} through the LB {through:4.0%}   answered {answered:4.0%}")
+
+# %% [markdown]
+# The GCP load balancer publishes an IP: pods never reach it. The ELB is reached and answers every
+# call. The NLB with instance targets is reached too, but it keeps the caller's address, and when it
+# picks the caller's own node the answer never matches the connection (NAT loopback): a hairpin
+# timeout. The evidence names it:
+
+# %% tags=["nbval-check-output"]
+p = k8s.paths(u, "web", lb="aws-nlb-instance", clients="pods", address="loadBalancerIP")
+print(p[p.outcome != "delivered"].reason.iloc[0])
 
 # %% [markdown] tags=["predict"]
 # ### Predict 10.1
 #
-# The instructor's design on a cluster where the team forgot the spread rule, so the scheduler's
-# default soft spread places the six replicas (a fresh rollout). Which requirement, if any, fails?
-# Start from where the default spread would put six pods on three nodes: lock in the count per
-# node, such as `{"node-a": 3, "node-b": 2, "node-c": 1}`, then reveal.
+# Requirement 3 depends on where the pods run. Without a spread rule, the scheduler's default soft
+# spread places them. Where does it put six pods on the uneven cluster's three nodes (a fresh
+# rollout)? Lock in the count per node, such as `{"node-a": 3, "node-b": 2, "node-c": 1}`, then reveal.
 
 # %% tags=["guess"]
 k8s.predict("10.1", ...)
 
 # %% tags=["reveal"]
-default_spread = k8s.placement.place(c, "web", 6, keep_existing=False)
+default_spread = k8s.placement.place(u, "web", 6, keep_existing=False)
 k8s.reveal("10.1", default_spread.counts)
 
-# %% tags=["nbval-check-output"]
-print(default_spread.counts)
-
 # %% [markdown]
-# Six on three nodes: the soft default spread gives 2 / 2 / 2 here too, so nothing fails *today*.
-# But `ScheduleAnyway` never refuses: its maxSkew (3 per node in the default rule) only scores
-# nodes and bounds nothing. After a node failure, or when a node is full, replacements pile up
-# wherever there is room, 3 / 2 / 1 or worse. With a per-node load balancer that is 1/3 each for
-# nodes whose pods differ threefold:
+# 2 / 2 / 2 today. But `ScheduleAnyway` never refuses: after a node failure, replacements pile up where
+# there is room, and under `Local` a per-node load balancer gives pods on crowded nodes less each.
+# A load balancer that splits per zone first (AWS, cross-zone off by default) cares about the zones
+# too. The strict rule, `DoNotSchedule`, costs capacity instead: during a drain the replacements
+# may stay Pending ([notebook 6](06-spreading-pods.ipynb), section 4).
 
 # %% tags=["nbval-check-output"]
 skewed = k8s.Cluster.from_layout([3, 2, 1], external_traffic_policy="Local")
 print(round(float(k8s.metrics(skewed, "web").loc[0, "imbalance"]), 2))
 
+# %% [markdown] slide="slide" tags=["going-further"]
+# ## The twists
+# *Going further · 6 minutes*
+#
+# **An allow-list** can be enforced in two places. `loadBalancerSourceRanges` is applied by the cloud
+# (a security group) and by kube-proxy for packets to the load-balancer IP, before any masquerade, so
+# it works under `Cluster` too. A NetworkPolicy `ipBlock` is applied at the pod, in common set-ups
+# after the Service's NAT (the NetworkPolicy docs leave the order undefined): under `Cluster`, or
+# behind a proxying load balancer, it sees node or load-balancer addresses
+# ([notebook 3](03-external-traffic-policy-cluster.ipynb)).
+#
+# **A CDN in front of an ingress.** The ingress controller is itself behind a Service. Under that
+# Service's default, `Cluster`, the node masquerades the CDN's connection, and the ingress appends
+# the node's address to `X-Forwarded-For`:
+
+# %% tags=["nbval-check-output"]
+trust = k8s.proxychain.App(trusted=["203.0.113.0/24", "10.244.0.0/16"])
+for policy in ["Cluster", "Local"]:
+    print(policy, k8s.proxychain.follow(k8s.proxychain.cdn_chain(ingress_policy=policy), app=trust).summary())
+
 # %% [markdown]
-# The strict rule has its own cost, in capacity rather than traffic. In a real drain the node is
-# cordoned (tainted `node.kubernetes.io/unschedulable`) but, with the default `nodeTaintsPolicy:
-# Ignore`, still counted in the skew: with `DoNotSchedule` and maxSkew 1, the evicted pods'
-# replacements may have nowhere to go (every other node would get 2 more than the drained one) and
-# stay Pending until the node is back or removed. Check the plan in `kubectl get pods` during a drain,
-# and size maxSkew, `nodeTaintsPolicy: Honor` or spare nodes for it.
+# Trusting the nodes' addresses as well would hide the problem but open another: a client that skips
+# the CDN and writes its own `X-Forwarded-For` would be believed, since every node looks the same
+# under `Cluster`. Requirement 6 tests exactly that client.
+
+# %% [markdown] tags=["self-check"]
+# **Self-check.** A design uses the Classic ELB with PROXY protocol, and the app reads the header. A
+# team calls `web` at its **ClusterIP** instead of the public address. What happens to their calls?
+#
+# <details><summary>Answer</summary>
+#
+# They break. A ClusterIP call never passes the load balancer, so it carries no PROXY header, and an
+# app that requires one closes the connection (haproxy's PROXY protocol spec: both ends must agree).
+# Such a design needs a second port, or a second Service, without PROXY protocol for in-cluster
+# callers, or requirement 4's rule that every caller uses the public address.
+# </details>
 
 # %% [markdown] slide="slide" tags=["going-further"]
 # ## Your turn
 # *Going further · 10 minutes*
 #
-# Change the design below (it starts as the instructor's) and run the three cells after it. Try
-# at least: `external_traffic_policy="Cluster"`; `lb="weighted"` with `topology_spread=None`;
-# `dataplane="cilium-dsr"` with Cluster; `lb=k8s.LoadBalancer("pod-targeting", preserve_client_ip=True)`;
-# `lb="single-node"`; `dataplane="ipvs"`. For each, say which requirement fails and why before
-# you run it. With `topology_spread=None` and `anti_affinity=None` the pods stay where they are
-# today (2 / 1 / 0).
-
-# %%
-my_design = dict(design)            # start from the instructor's design
-my_design.update(
-    external_traffic_policy="Local",  # change me
-    lb="health-checked",              # change me
-)
-
-# %%
-mine = k8s.examples.uneven()
-mine.patch_service("web", external_traffic_policy=my_design["external_traffic_policy"])
-if my_design["topology_spread"] or my_design["anti_affinity"]:  # else: keep today's 2 / 1 / 0 pods
-    k8s.placement.apply(mine, "web", k8s.placement.place(mine, "web", my_design["replicas"], keep_existing=False,
-                        topology_spread=my_design["topology_spread"], anti_affinity=my_design["anti_affinity"]))
-print(mine)
-
-# %%
-rows = []
-for node in sorted({p.node for p in mine.pods}):
-    d = mine.copy()
-    for p in d.pods_on(node):
-        d.set_pod(p.name, terminating=True)
-    now = k8s.metrics(d, "web", lb=my_design["lb"], dataplane=my_design["dataplane"]).loc[0]
-    lag = k8s.metrics(d, "web", lb="equal", dataplane=my_design["dataplane"]).set_index("scope").loc[node]
-    rows.append({"draining": node, "after": 1 - now.delivered, "lag": 1 - lag.delivered / lag.received})
-my_drains = pd.DataFrame(rows)
-
-# %%
-mm = k8s.metrics(mine, "web", lb=my_design["lb"], dataplane=my_design["dataplane"]).loc[0]
-worst = max(1 - mm.delivered, my_drains[["after", "lag"]].to_numpy().max())
-pd.DataFrame([
-    ("1 rate limit by client IP", mm.client_ip_kept, mm.client_ip_kept > 1 - 1e-9),
-    ("2 no drops in drains", worst, worst < 1e-9),
-    ("3 lowest latency (extra hop)", mm.extra_hop, mm.extra_hop < 1e-9),
-    ("4 even load (imbalance)", mm.imbalance, mm.imbalance <= 1.25),
-], columns=["requirement", "value", "met"]).round(3)
+# Open [exercises/10-capstone.ipynb](../exercises/10-capstone.ipynb). Exercise 10.3 starts from
+# `k8s.check.capstone_blank()`, a design whose fields are all `...`; `k8s.capstone.FIELDS` says what
+# each one means. Fill in the fields one at a time: a requirement waits until the fields it needs are
+# filled, so each run of `k8s.check.capstone(design)` shows what your latest choice did. Start with the
+# requirement that rules out the most choices, and read the evidence of each failing one before you
+# change anything. More than one design meets all six.
+#
+# Then defend it in a few sentences: what does each choice cost (extra hops, a load balancer feature,
+# an app change, a strict rule that can leave pods Pending)? And what can the simulator not see? It
+# takes pods to keep serving as long as `pre_stop_sleep` promises, health checks to react in time,
+# the app to parse headers correctly, and in-cluster callers to reach the load balancer from their pod
+# addresses, where a real VPC may translate them.
 
 # %% [markdown] tags=["self-check"]
-# **Self-check.** Predict the verdict for `external_traffic_policy="Cluster"` (everything else as
-# the instructor's design), then run it.
+# **Self-check.** Two designs each meet all six requirements. One puts an NLB with IP targets and
+# client-IP preservation in front; the other a Classic ELB with PROXY protocol under `Cluster`. Name
+# one cost of each.
 #
 # <details><summary>Answer</summary>
 #
-# Requirement 1 fails (client IP kept 0 %: kube-proxy masquerades all external Cluster traffic)
-# and requirement 3 fails (extra hop 67 %: each node keeps a third of its connections). Drains and
-# even load pass: Cluster is the forgiving policy, which is why it is the default.
+# The NLB with IP targets needs the AWS Load Balancer Controller and pods with VPC addresses, and it
+# splits per zone first, so the zones must hold equal numbers of pods. The ELB design takes an extra
+# node hop for two connections in three under `Cluster`, and every client of the API port must speak
+# PROXY protocol, in-cluster callers included (previous self-check).
 # </details>
 
-# %% [markdown] slide="slide" tags=["going-further"]
-# ## Trade-offs: four designs that meet the brief (or almost)
-# *Going further · 13 minutes*
-#
-# **A. Local + spread + health-checked LB** (the instructor's). Meets all four, *if* three things
-# hold outside the simulator: the spread rule is `DoNotSchedule` and kept in step with the node
-# count; every hop before the node is a pass-through L4 forwarder (an L7 or proxying LB in front
-# would replace the client IP, see [notebook 8](08-proxies-and-headers.ipynb)); and pods stay
-# serving through their grace period for longer than the LB needs to mark the node unhealthy
-# (probe interval × unhealthy threshold; a `preStop` sleep buys that time). In the simulator, if the
-# drained pods stop serving while the LB still sends, the node drops:
-
-# %% tags=["nbval-check-output"]
-gone = c.copy()
-for p in gone.pods_on("node-a"):
-    gone.set_pod(p.name, terminating=True, ready=False)
-print(k8s.metrics(gone, "web", lb="equal").set_index("scope").loc["node-a", ["received", "dropped"]])
-
-# %% [markdown] slide="subslide"
-# **B. Local + weighted LB**, no spreading needed. A load balancer that weights nodes by the
-# `X-Load-Balancing-Endpoint-Weight` header (GKE weighted load balancing) evens out pods even on
-# today's 2 / 1 / 0 layout. Limited to load balancers that support it.
-
-# %% tags=["nbval-check-output"]
-u = k8s.examples.uneven(external_traffic_policy="Local")
-for lb in ["health-checked", "weighted"]:
-    print(f"{lb:15}", k8s.traffic(u, "web", lb=lb).share.round(3).tolist())
-
-# %% [markdown] slide="subslide"
-# **C. An L4 load balancer that targets pods**, with the client IP preserved (an AWS NLB with IP
-# targets through the AWS Load Balancer Controller, with `preserve_client_ip.enabled` or PROXY
-# protocol v2). No node hop, even per pod, placement-independent. Costs: the LB must be in the pod
-# network; without preservation the pod sees the LB's address (AWS NLB IP targets over TCP default to
-# that); with PROXY protocol the app must parse it, and in-cluster clients, which skip the LB, send
-# no header. (GKE's container-native load balancing also targets pods, but through Ingress: an
-# Application Load Balancer, a proxy. The pod's TCP peer is the proxy, and the client IP arrives
-# only in `X-Forwarded-For`, so requirement 1 needs the app to read that header, see
-# [notebook 8](08-proxies-and-headers.ipynb).)
-
-# %% tags=["nbval-check-output"]
-for lb in [k8s.LoadBalancer("pod-targeting"), k8s.LoadBalancer("pod-targeting", preserve_client_ip=True)]:
-    r = k8s.metrics(u, "web", lb=lb).loc[0]
-    print(f"{lb!r:55} client IP kept {r.client_ip_kept:.0%}, extra hop {r.extra_hop:.0%}, imbalance {r.imbalance:.2f}")
-
-# %% [markdown] slide="subslide"
-# **D. Cilium DSR with Cluster.** Client IP kept without Local, drains are forgiving (any node
-# forwards to any pod) and load is even, but the request still takes the extra hop 2 times in 3
-# (the reply does not), so requirement 3 is only half met. It needs Cilium as kube-proxy
-# replacement and a network that allows direct return.
-
-# %% tags=["nbval-check-output"]
-dsr = k8s.metrics(k8s.examples.uneven(), "web", dataplane="cilium-dsr").loc[0]
-print(f"client IP kept {dsr.client_ip_kept:.0%}, extra hop {dsr.extra_hop:.0%}, imbalance {dsr.imbalance:.2f}, lost {1 - dsr.delivered:.0%}")
-
-# %% [markdown] tags=["self-check"]
-# **Self-check.** The team adds a fifth requirement: "other services in the cluster call `web`
-# through its load-balancer IP, and their calls must be rate-limited per calling pod too". Does
-# design A still work?
-#
-# <details><summary>Answer</summary>
-#
-# Yes for the client IP: kube-proxy short-circuits pod traffic to a Local service's LB IP to all
-# endpoints, unmasqueraded, so `web` sees the calling pod's IP (notebook 7). But those calls skip
-# the load balancer (no PROXY header, no LB TLS) and take extra hops. Under IPVS (no short-circuit)
-# they keep the pod IP too, reaching the caller's node-local pods, or all pods from a node without
-# one, but a call from a node itself (a `hostNetwork` client) is black-holed there. Better: let
-# in-cluster clients call the ClusterIP, which also keeps the pod IP.
-# </details>
+# %% [markdown]
+# **Sources** (the course's facts sheet, §3b "Which load balancer am I behind?", and
+# [docs/load-balancers.md](../docs/load-balancers.md)). [1] kubernetes/cloud-provider-aws
+# `pkg/providers/v1/aws.go`: Classic ELB listeners, TCP ones included, proxy to the NodePort; the
+# status is the ELB's DNS name. [2] kubernetes/kubernetes `pkg/proxy/iptables/proxier.go`: the
+# load-balancer rule is written from `status.loadBalancer.ingress[].ip`, and not for `ipMode: Proxy`
+# (KEP-1860); kubernetes#66607 and #79783 on hostname-only statuses.
 
 # %% [markdown] slide="slide"
 # ## Key points
-# - Write requirements as numbers the simulator can measure: client IP kept, traffic lost in a
-#   drain, extra hops, imbalance.
-# - Local + spread pods + health-checked LB meets all four, provided the path in front is
-#   pass-through L4 and pods keep serving longer than the LB's health-check lag.
-# - Weighted or pod-targeting load balancers remove the dependence on placement; DSR keeps the
-#   client IP under Cluster but keeps the extra request hop.
-# - Every design moves some risk outside the model: LB features, network requirements, app changes
-#   (PROXY protocol), or operational discipline (grace periods, spread rules).
+# - Write requirements as numbers the simulator can measure: the client address the app concludes,
+#   what is lost in a drain and when, imbalance, which calls pass the load balancer.
+# - Which load balancer sits in front decides before the policy does: behind a proxy such as the
+#   Classic ELB, `Local` keeps nothing; only a PROXY header the app reads brings the client back.
+# - kube-proxy short-circuits pods' calls to a load-balancer address only when its status publishes an
+#   IP; with a hostname (AWS) they go out through it, with its TLS, its headers and hairpin risks.
+# - Every design moves some risk outside the model: grace periods, health-check timing, header
+#   parsing, load-balancer features.
 
 # %%
 k8s.predictions.score("10")

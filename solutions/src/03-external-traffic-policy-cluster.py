@@ -1,8 +1,10 @@
 # %% [markdown]
 # # Exercises 03 · externalTrafficPolicy: Cluster
 #
-# Practice for [notebook 3](../notebooks/03-external-traffic-policy-cluster.ipynb). Replace each `...`,
-# then run the check cell after it; `k8s.check.hint("3.1")` gives a hint (`level=2`, `3` say more).
+# Practice for [notebook 3](../notebooks/03-external-traffic-policy-cluster.ipynb): a layout the
+# notebook did not show, a function checked against the simulator on many clusters, then an access
+# log to read backwards. Replace each `...`, then run the check cell after it;
+# `k8s.check.hint("3.1")` gives a hint (`level=2`, `3` say more).
 #
 # The last cell counts what your checks said. For a strict grade, save the notebook (Ctrl+S), open a
 # terminal (*File → New → Terminal*) and run `k8slearn check exercises/03-external-traffic-policy-cluster.ipynb`
@@ -11,43 +13,32 @@
 # %%
 import k8slearn as k8s
 
-cluster = k8s.examples.uneven()
-print(cluster)
-
 # %% [markdown]
-# ### Exercise 3.1 · predict: a local endpoint
+# ### Exercise 3.1 · predict: a node without pods receives the connection
 #
-# The load balancer sends a connection to **node-a**, and kube-proxy there picks **web-1**, which runs on
-# node-a too. Which source IP does web-1 see? Answer as a string such as `"10.0.0.1"`.
+# Four nodes, pods 1 / 0 / 2 / 1, `externalTrafficPolicy: Cluster`. The load balancer sends a
+# connection from 198.51.100.7 to **node-b**, which runs no web pod, and kube-proxy there picks
+# **web-4**. Which source IP does web-4 see? Answer as a string such as `"10.0.0.1"`.
+
+# %%
+print(k8s.check.cluster("3.1"))
 
 # %%
 ### BEGIN SOLUTION
-answer = "10.244.1.1"  # node-a's bridge address (a bridge CNI, as simulated): masqueraded although the pod is local
+answer = "192.168.0.12"  # node-b's IP: the receiving node SNATs
 ### END SOLUTION
 
 # %%
-k8s.check.seen_ip_local_endpoint(answer)
+k8s.check.seen_ip_empty_node(answer)
 
 # %% [markdown]
-# ### Exercise 3.2 · predict: a remote endpoint
-#
-# This time the connection enters at **node-c** and kube-proxy picks **web-3** on node-b.
-# Which source IP does web-3 see?
-
-# %%
-### BEGIN SOLUTION
-answer = "192.168.0.13"  # node-c's IP: the receiving node SNATs
-### END SOLUTION
-
-# %%
-k8s.check.seen_ip_remote(answer)
-
-# %% [markdown]
-# ### Exercise 3.3 · compute: the chance of an extra hop
+# ### Exercise 3.2 · compute: the chance of an extra hop
 #
 # Under Cluster, kube-proxy on every node picks uniformly among all ready endpoints of the Service.
 # Write `extra_hop_chance(pods_per_node)`: given `{node: number of pods}`, return
-# `{node: probability that a connection entering there goes on to another node}`.
+# `{node: probability that a connection entering there goes on to another node}`. The check runs
+# your function on many generated clusters and compares it with the simulator; if it goes wrong, it
+# shows the smallest cluster where it does.
 
 # %%
 def extra_hop_chance(pods_per_node):
@@ -61,6 +52,25 @@ answer = extra_hop_chance
 
 # %%
 k8s.check.extra_hop_chance(answer)
+
+# %% [markdown]
+# ### Exercise 3.3 · forensics: read an access log backwards
+#
+# The pods of the uneven cluster (`Cluster`, kube-proxy in iptables mode) log the source address of
+# each connection. Here are six lines from their logs. For each line, which node did the load
+# balancer send that connection to? Answer as a list of six node names, in the order of the lines.
+
+# %%
+print(k8s.check.cluster("3.3"))
+k8s.check.data("3.3")
+
+# %%
+### BEGIN SOLUTION
+answer = ["node-c", "node-a", "node-b", "node-b", "node-a", "node-c"]
+### END SOLUTION
+
+# %%
+k8s.check.entry_nodes_from_log(answer)
 
 # %% [markdown]
 # ### Your exercises in this notebook

@@ -1,7 +1,8 @@
 # %% [markdown]
 # # Exercises 07 · Inside the cluster
 #
-# Practice for [notebook 7](../notebooks/07-inside-the-cluster.ipynb). Replace each `...`, then run the
+# Practice for [notebook 7](../notebooks/07-inside-the-cluster.ipynb): two predictions about calls from
+# pods that the notebook did not make, then a NetworkPolicy to debug. Replace each `...`, then run the
 # check cell after it; `k8s.check.hint("7.1")` gives a hint (`level=2`, `3` say more).
 #
 # The last cell counts what your checks said. For a strict grade, save the notebook (Ctrl+S), open a
@@ -11,30 +12,15 @@
 # %%
 import k8slearn as k8s
 
-cluster = k8s.examples.in_cluster()
-print(cluster)
-print(cluster.pod("client"))
-
 # %% [markdown]
-# ### Exercise 7.1 · predict: pod to ClusterIP
+# ### Exercise 7.1 · predict: a pod next to web pods calls the load-balancer IP
 #
-# The pod `client` on node-c connects to the ClusterIP of `web`, and kube-proxy picks web-1 on node-a.
-# Which source IP does web-1 see?
+# The uneven cluster with `externalTrafficPolicy: Local`, and a pod `client` on **node-a**, which runs
+# web-1 and web-2. `client` connects to web's **load-balancer IP** (a GCP-style load balancer whose
+# status publishes an IP). Which pods can receive its connection? Answer as a set of pod names.
 
 # %%
-### BEGIN SOLUTION
-answer = "10.244.3.5"  # the client pod's own IP
-### END SOLUTION
-
-# %%
-k8s.check.in_cluster_source(answer)
-
-# %% [markdown]
-# ### Exercise 7.2 · predict: testing a Local LoadBalancer from inside
-#
-# Now `web` gets `externalTrafficPolicy: Local`. The pod `client` on node-c, a node without web pods,
-# connects to the **LoadBalancer IP**. Which pods can receive its connection? Answer as a set of pod names
-# (an empty set if it is dropped).
+print(k8s.check.cluster("7.1"))
 
 # %%
 ### BEGIN SOLUTION
@@ -42,27 +28,51 @@ answer = {"web-1", "web-2", "web-3"}
 ### END SOLUTION
 
 # %%
-k8s.check.in_cluster_lb_local(answer)
+k8s.check.lb_ip_from_a_pod(answer)
 
 # %% [markdown]
-# ### Exercise 7.3 · debug: the client that cannot reach web
+# ### Exercise 7.2 · predict: is the load balancer in the path?
 #
-# Someone set `internalTrafficPolicy: Local` on `web`, and now `client` times out. Find out why, then
-# change `cluster` so that `client` reaches `web` through the ClusterIP.
+# The in-cluster example: the pod `client` on node-c calls web's **load-balancer address**. Does its
+# connection pass through the load balancer, with three different ones in front: the GCP passthrough
+# NLB (`"gcp-nlb"`), an AWS NLB with instance targets (`"aws-nlb-instance"`) and cloud-provider-kind's
+# Envoy (`"cloud-provider-kind"`)? Answer as a dict `{load balancer: "yes" or "no"}`.
 
 # %%
-cluster = k8s.examples.in_cluster()
-cluster.patch_service("web", internal_traffic_policy="Local")
+for key in ["gcp-nlb", "aws-nlb-instance", "cloud-provider-kind"]:
+    print(k8s.LB_PROFILES[key].summary())
+
+# %%
+### BEGIN SOLUTION
+answer = {"gcp-nlb": "no", "aws-nlb-instance": "yes", "cloud-provider-kind": "yes"}
+### END SOLUTION
+
+# %%
+k8s.check.lb_in_the_path(answer)
+
+# %% [markdown]
+# ### Exercise 7.3 · debug: the frontend times out
+#
+# Only the frontend (the pod `client`, label `app: client`) may call `web`, so someone added a
+# NetworkPolicy. Since then `client` times out, while nothing else changed. Find out why and change
+# `cluster` so that `client` reaches every web pod through the ClusterIP, and the pod `other` (label
+# `app: other`) still cannot.
+
+# %%
+cluster = k8s.check.cluster("7.3")
+print(cluster.network_policies)
 print(k8s.send(cluster, "web", client="client", seed=1).summary())
 
 # %%
 ### BEGIN SOLUTION
-cluster.patch_service("web", internal_traffic_policy="Cluster")
+cluster.delete_network_policy("web-from-frontend")  # its ipBlock admitted node-a's pod range only
+cluster.add_network_policy("web-from-frontend", pod_selector={"app": "web"},
+                           ingress=[{"from": [{"podSelector": {"matchLabels": {"app": "client"}}}]}])
 ### END SOLUTION
 answer = cluster
 
 # %%
-k8s.check.fix_internal_policy(answer)
+k8s.check.fix_network_policy(answer)
 
 # %% [markdown]
 # ### Your exercises in this notebook

@@ -1,8 +1,9 @@
 # %% [markdown]
 # # Exercises 09 · Dataplanes compared
 #
-# Practice for [notebook 9](../notebooks/09-dataplanes-compared.ipynb). Replace each `...`, then run the
-# check cell after it; `k8s.check.hint("9.1")` gives a hint (`level=2`, `3` say more).
+# Practice for [notebook 9](../notebooks/09-dataplanes-compared.ipynb): two predictions, then an access
+# log from which to work out the policy, the dataplane and where each connection entered. Replace each
+# `...`, then run the check cell after it; `k8s.check.hint("9.1")` gives a hint (`level=2`, `3` say more).
 #
 # The last cell counts what your checks said. For a strict grade, save the notebook (Ctrl+S), open a
 # terminal (*File → New → Terminal*) and run `k8slearn check exercises/09-dataplanes-compared.ipynb`
@@ -43,6 +44,28 @@ answer = {"cilium-dsr"}
 
 # %%
 k8s.check.dataplanes_keep_ip(answer)
+
+# %% [markdown]
+# ### Exercise 9.3 · forensics: policy, dataplane and entry nodes from a log
+#
+# A cluster laid out like the uneven one, one external client (198.51.100.7), one of the dataplanes of
+# `k8s.DATAPLANES`, and a policy you do not know. Five lines of the pods' logs: which pod answered, and
+# the source address it logged. Work out the Service's `externalTrafficPolicy`, the dataplane, and for
+# each line the node the load balancer sent it to. Answer as
+# `{"policy": ..., "dataplane": ..., "entry_nodes": [five node names]}`.
+
+# %%
+print(cluster)
+k8s.check.data("9.3")
+
+# %%
+### BEGIN SOLUTION
+answer = {"policy": "Cluster", "dataplane": "cilium-snat",
+          "entry_nodes": ["node-a", "node-c", "node-b", "node-c", "node-b"]}
+### END SOLUTION
+
+# %%
+k8s.check.dataplane_forensics(answer)
 
 # %% [markdown]
 # ### Your exercises in this notebook
