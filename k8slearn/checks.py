@@ -2126,7 +2126,7 @@ def _alike(lb: str, policy: str) -> list[str]:
     return [f"{key} {p}" for key in LB_PROFILES for p in _POLICIES if _log_signature(key, p) == want]
 
 
-@_exercise("8b.1", "debug", "Which load balancer and policy wrote these logs",
+@_exercise("8b.1", "forensics", "Which load balancer and policy wrote these logs",
            "Read the peer column first: the clients' own addresses, node addresses (192.168.0.x and the bridge "
            "addresses 10.244.x.1), or one address that is no node's?",
            "Then the headers: a PROXY protocol line comes from an L4 proxy that was told to send it; "
@@ -2197,7 +2197,7 @@ def _with_policies(cluster: Cluster) -> str:
     return _state(cluster) + repr(cluster.network_policies)
 
 
-@_exercise("8b.2", "configure", "An ingress that logs node IPs",
+@_exercise("8b.2", "debug", "An ingress that logs node IPs",
            "The ingress controller runs in pods behind its own Service. What does kube-proxy do to external "
            "connections for a Service under its default policy?",
            "Local keeps the client's address, but then a node without an ingress pod drops what DNS sends it: "
