@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 from ..errors import InvalidChange, NotFound, show
 from ..model import Cluster, Endpoint, Node, Service, ServiceRef, is_cluster_address
@@ -141,6 +141,9 @@ class KubeProxy:
     detect_local: bool = True
     localhost_node_ports: bool = True
     snat_external: bool = True
+    #: ``--nodeport-addresses``: None is the mode's default (iptables: every local address;
+    #: nftables: ``primary``, the node's own IP); else a tuple of CIDRs and/or ``"primary"``.
+    nodeport_addresses: tuple[str, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -156,6 +159,36 @@ class KubeProxy:
             if not is_bool(getattr(self, flag)):
                 raise InvalidChange(f"KubeProxy: {flag}={show(getattr(self, flag))} must be True or False",
                                     hint=f"write {flag}=True or {flag}=False.")
+        if self.nodeport_addresses is not None:
+            object.__setattr__(self, "nodeport_addresses", _nodeport_addresses(self.nodeport_addresses))
+
+    def nodeport_cidrs(self) -> tuple[str, ...] | None:
+        """``--nodeport-addresses`` as kube-proxy reads it: None for "every local address", else the
+        CIDRs and ``"primary"`` (``pkg/proxy/util/nodeport_addresses.go``; nftables mode defaults to
+        ``primary``, ``pkg/proxy/nftables``'s backend ``Init``)."""
+        if self.nodeport_addresses is None:
+            return ("primary",) if self.mode == "nftables" else None
+        return self.nodeport_addresses
+
+
+def _nodeport_addresses(value: object) -> tuple[str, ...]:
+    hint = 'for example nodeport_addresses=("primary",) or ("192.168.0.0/24",); None keeps the mode\'s default.'
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not items:
+        raise InvalidChange(f"KubeProxy: nodeport_addresses={show(value)} must be a list of CIDRs or \"primary\"",
+                            hint=hint)
+    out = []
+    for item in items:
+        text = item.strip() if isinstance(item, str) else item
+        if text == "primary":
+            out.append(text)
+            continue
+        try:
+            out.append(str(ip_network(text, strict=False)))
+        except (TypeError, ValueError):
+            raise InvalidChange(f"KubeProxy: nodeport_addresses: {show(item)} is not a CIDR or \"primary\"",
+                                hint=hint) from None
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

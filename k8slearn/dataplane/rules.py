@@ -35,18 +35,20 @@ Taught in notebooks/11-real-cluster-lab.ipynb (and ``k8slearn lab``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..errors import InvalidChange
 from ..model import Cluster, Endpoint, NodeRef, Service
 from . import chains
 from .decide import KubeProxy, categorize, get_dataplane
+from .ruleparts import (
+    MASQUERADE_MARK,
+    sorted_endpoints,
+    uses_cluster_endpoints,
+    uses_local_endpoints,
+)
 
 __all__ = ["render", "RuleSet", "ruleset", "chain_names", "JUMP_RULES", "MASQUERADE_MARK"]
-
-#: kube-proxy's default masquerade bit (``--iptables-masquerade-bit=14``).
-MASQUERADE_MARK = "0x4000"
 
 #: The rules kube-proxy links into the built-in chains (``iptablesJumpChains``, plus kubelet's
 #: ``KUBE-FIREWALL`` jumps): (table, built-in chain, kube chain, comment, extra match).
@@ -116,19 +118,9 @@ class RuleSet:
         return list(self.tables[table].get(chain, ()))
 
 
-def _uses_cluster_endpoints(svc: Service) -> bool:
-    # pkg/proxy/serviceport.go: Cluster endpoints are needed for iTP Cluster, or for any external
-    # access (the pod short-circuit of an eTP Local service uses them).
-    return svc.internal_traffic_policy != "Local" or svc.externally_accessible
-
-
-def _uses_local_endpoints(svc: Service) -> bool:
-    return svc.internal_traffic_policy == "Local" or (
-        svc.externally_accessible and svc.external_traffic_policy == "Local")
-
-
-def _sorted(endpoints: Iterable[Endpoint]) -> list[Endpoint]:
-    return sorted(endpoints, key=lambda e: f"{e.ip}:{e.port}")
+_uses_cluster_endpoints = uses_cluster_endpoints
+_uses_local_endpoints = uses_local_endpoints
+_sorted = sorted_endpoints
 
 
 def _q(text: str) -> str:
@@ -149,9 +141,10 @@ def ruleset(
     dp = get_dataplane(dataplane)
     if not isinstance(dp, KubeProxy) or dp.mode != "iptables":
         raise InvalidChange(
-            f"rule rendering is written for kube-proxy's iptables mode, not {dp.name}",
+            f"this rule set is written for kube-proxy's iptables mode, not {dp.name}",
             hint='use dataplane="iptables" (or "no-snat", the hypothetical kube-proxy without SNAT); '
-            "nftables mode has the same semantics in nft syntax, IPVS and Cilium use other mechanisms.")
+            "k8slearn.dataplane.nft renders nftables mode (render(..., dataplane=\"nftables\") does too); "
+            "IPVS and Cilium use other mechanisms.")
     here = cluster.node(node)
     rs = RuleSet(here.name)
     cidr = str(cluster.cluster_cidr)
@@ -387,7 +380,16 @@ def render(
     >>> rules = render(examples.uneven(external_traffic_policy="Local"), "node-c")
     >>> [l for l in rules.splitlines() if "has no local endpoints" in l][0]
     '-A KUBE-EXTERNAL-SERVICES -m comment --comment "default/web has no local endpoints" -m tcp -p tcp -d 203.0.113.100 --dport 80 -j DROP'
+
+    With an nftables-mode dataplane (``"nftables"``, or a ``KubeProxy(mode="nftables", ...)``) this
+    returns :func:`k8slearn.dataplane.nft.render`'s ``nft -f`` text instead (``jumps``,
+    ``random_fully`` and ``nfacct`` are iptables notions and do not apply).
     """
+    dp = get_dataplane(dataplane)
+    if isinstance(dp, KubeProxy) and dp.mode == "nftables":
+        from . import nft
+
+        return nft.render(cluster, node, dataplane=dp, port_name=port_name)
     return ruleset(cluster, node, dataplane=dataplane, jumps=jumps, random_fully=random_fully,
                    nfacct=nfacct, port_name=port_name).text()
 
