@@ -557,8 +557,11 @@ class FrontProxy:
         if p.layer == "SNAT":
             new = Packet(ip_address(str(p.ip)), ctx.port(), flow.packet.dst, flow.packet.dport)
             view = ChainHop(p.name, peer, flow.xff, header, peer)
+            # From here on the packet comes from the NAT's address: that is the source the node's
+            # service proxy sees (loadBalancerSourceRanges, sessionAffinity), as for a proxy below.
             f = evolve(flow, packet=new, receivers=(*flow.receivers, view),
-                       segments=(*flow.segments, Segment(self.place, new, rule=p.name)))
+                       segments=(*flow.segments, Segment(self.place, new, rule=p.name)),
+                       source=Source("external", new.src) if not p.in_cluster else flow.source)
             return single(Branch((ctx.hop(self.place, "SNAT", flow.packet, new, rule=p.name, flow=f,
                                           note=f"forwards the packets with its own address {new.src} as the source "
                                                "(masquerade); no header records the peer it replaced"),), f))

@@ -41,7 +41,8 @@ from ..model import CLIENT_IP, Cluster
 from .programs import ECHO_SERVER, MARKER
 
 __all__ = ["PREFIX", "LabError", "Topology", "build", "cleanup", "leftovers", "check_host", "run_in",
-           "CLEANUP_COMMAND", "LOCK_PATH", "lab_lock", "lock_holder", "leftover_processes"]
+           "CLEANUP_COMMAND", "LOCK_PATH", "lab_lock", "lock_holder", "leftover_processes", "EXTRA_CLIENTS",
+           "OFFICE", "OFFICE_NAT"]
 
 PREFIX = "k8sl-"
 CLEANUP_COMMAND = "sudo k8slearn lab --cleanup"
@@ -49,6 +50,13 @@ CLEANUP_COMMAND = "sudo k8slearn lab --cleanup"
 LOCK_PATH = "/run/k8slearn-lab.lock"
 ROUTER_CLIENT_SIDE = IPv4Address("198.51.100.1")
 ROUTER_NODE_SIDE_OFFSET = 1  # 192.168.0.1
+#: More clients on the client's network (the scenarios' second client, an address outside a
+#: loadBalancerSourceRanges, and an office of four behind one NAT).
+EXTRA_CLIENTS = tuple(IPv4Address(a) for a in ("198.51.100.8", "198.51.100.77", "198.51.100.20", "198.51.100.21",
+                                                "198.51.100.22", "198.51.100.23"))
+#: The office behind a NAT: the router rewrites their source to its own client-side address.
+OFFICE = IPv4Network("198.51.100.20/30")
+OFFICE_NAT = ROUTER_CLIENT_SIDE
 
 
 class LabError(K8sLearnError):
@@ -289,8 +297,12 @@ def build(cluster: Cluster, *, service: str = "web") -> Topology:
         cmds.append(f"route add {node.pod_cidr} via {node.ip}")
     _batch(topo.router, cmds)
     _sysctls(topo.router, forward=True)
+    # The office NAT (a home router, a corporate gateway): kube-proxy sees one source for all four.
+    run_in(topo.router, ["iptables", "-t", "nat", "-A", "POSTROUTING", "-s", str(OFFICE), "-o", "lan",
+                         "-j", "SNAT", "--to-source", str(OFFICE_NAT)])
 
     _batch(topo.client, ["link set lo up", f"addr add {CLIENT_IP}/24 dev eth0", "link set eth0 up",
+                         *(f"addr add {a}/24 dev eth0" for a in EXTRA_CLIENTS),
                          f"route add default via {ROUTER_CLIENT_SIDE}"])
 
     for node in cluster.nodes:
