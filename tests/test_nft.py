@@ -27,10 +27,11 @@ from nft_walk import Pkt, Table, Walker
 
 from k8slearn import examples
 from k8slearn.dataplane import KubeProxy, Source, chains, decide
+from k8slearn.dataplane.decide import node_addresses
 from k8slearn.dataplane.nft import render, ruleset
 from k8slearn.dataplane.rules import render as render_any
 from k8slearn.errors import InvalidChange, NotFound
-from k8slearn.model import Cluster
+from k8slearn.model import Cluster, family_of
 
 # --------------------------------------------------------------------------- upstream's own output
 # kubernetes/kubernetes pkg/proxy/nftables/proxier_test.go (commit 81810de6, the 1.35 line): the
@@ -402,30 +403,27 @@ def test_render_dispatches_on_the_mode_and_refuses_other_dataplanes():
 
 
 def _packet(cluster: Cluster, source: Source, node_name: str, dst, port: int) -> Pkt:
-    node = cluster.node(node_name)
-    local = frozenset(a for a in (node.ip, node.bridge_ip, getattr(node, "ip6", None),
-                                  getattr(node, "bridge_ip6", None)) if a is not None)
+    local = frozenset(node_addresses(cluster.node(node_name), family_of(source.ip)))
     return Pkt(source.ip, dst, port, src_local=source.ip in local or source.kind in ("node", "localhost"),
                local_addresses=local, from_host=source.kind in ("node", "localhost"))
 
 
-def _destination(svc, node, destination: str):
-    return {"clusterIP": (svc.cluster_ip, svc.port), "nodePort": (node.ip, svc.node_port),
-            "loadBalancerIP": (svc.load_balancer_ip, svc.port),
-            "externalIP": (svc.external_ips[0] if svc.external_ips else None, svc.port)}[destination]
-
-
 def kernel_answer(cluster: Cluster, node_name: str, source: Source, dst, port: int, dp) -> tuple[str, set]:
-    text = render(cluster, node_name, dataplane=dp)
+    text = render(cluster, node_name, dataplane=dp, family=family_of(source.ip))
     return Walker(Table(text)).connect(_packet(cluster, source, node_name, dst, port))
 
 
-def compare(cluster: Cluster, service: str, node_name: str, source: Source, destination: str, dp) -> None:
+def compare(cluster: Cluster, service: str, node_name: str, source: Source, destination: str, dp,
+            node_ip=None) -> None:
+    from test_rules import _destination_ip
+
     svc, node = cluster.service(service), cluster.node(node_name)
-    dst, port = _destination(svc, node, destination)
+    dst = _destination_ip(cluster, svc, node, destination, family_of(source.ip), node_ip, source)
+    port = svc.node_port if destination == "nodePort" else svc.port
     if dst is None or port is None:
         return
-    d = decide(cluster, service, node=node_name, source=source, destination=destination, dataplane=dp)
+    d = decide(cluster, service, node=node_name, source=source, destination=destination, dataplane=dp,
+               node_ip=node_ip)
     verdict, targets = kernel_answer(cluster, node_name, source, dst, port, dp)
     where = f"{cluster.name} {service} at {node_name} from {source} to {destination}: {d.reason}"
     expected = "NO_MATCH" if d.verdict == "NO_MATCH" else d.verdict
@@ -484,13 +482,12 @@ def _upstream_params():
 
 @pytest.mark.parametrize("case", _upstream_params())
 def test_rules_walk_agrees_with_decide_on_upstream_cases(case):
-    from test_kubeproxy_cases import _build, _source
+    from test_kubeproxy_cases import _build, _source, kube_proxy, node_ip
 
     cluster, _ = _build(case)
     source = _source(case, cluster)
-    kp = case["kube_proxy"]
-    dp = KubeProxy(mode="nftables", masquerade_all=kp["masquerade_all"], detect_local=kp["detect_local"])
-    compare(cluster, "svc", "node-a", source, case["destination"], dp)
+    compare(cluster, "svc", "node-a", source, case["destination"], kube_proxy(case, cluster, "nftables"),
+            node_ip(case, cluster))
 
 
 # --------------------------------------------------------------------------- the kernel accepts it

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 from ..errors import InvalidChange, NotFound, show
-from ..model import Cluster, Endpoint, Node, Service, ServiceRef, is_cluster_address
+from ..model import Cluster, Endpoint, Node, Service, ServiceRef, family_of, is_cluster_address
 from ..validation import is_bool
 from . import chains
 
 __all__ = [
     "Source", "Decision", "KubeProxy", "Cilium", "DATAPLANES", "get_dataplane", "dataplane_key", "decide",
-    "categorize", "from_pod", "source_allowed",
+    "categorize", "from_pod", "source_allowed", "nodeport_ips", "node_addresses", "nodeport_refusal",
     "DESTINATIONS", "SOURCE_KINDS",
 ]
 
@@ -32,6 +32,7 @@ DESTINATIONS = ("clusterIP", "nodePort", "loadBalancerIP", "externalIP")
 #: Where a packet can come from, as :class:`Source` names it.
 SOURCE_KINDS = ("external", "pod", "node", "localhost")
 LOCALHOST = IPv4Address("127.0.0.1")
+LOCALHOST6 = IPv6Address("::1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +259,58 @@ def from_pod(dp: KubeProxy, cluster: Cluster, source: Source) -> bool | None:
     return is_cluster_address(cluster, source.ip)
 
 
+def node_addresses(node: Node, family: str = "IPv4") -> list[IPv4Address | IPv6Address]:
+    """A node's local addresses of one family: its IP, its bridge address, and loopback (in that order)."""
+    found = [node.address(family), node.bridge(family), LOCALHOST if family == "IPv4" else LOCALHOST6]
+    return [a for a in found if a is not None]
+
+
+def nodeport_ips(dp: KubeProxy, node: Node, family: str = "IPv4") -> list[IPv4Address | IPv6Address] | None:
+    """The node addresses ``--nodeport-addresses`` selects (None: every local address).
+
+    ``pkg/proxy/util/nodeport_addresses.go`` (``NewNodePortAddresses``, ``GetNodeIPs``): ``primary``
+    is the node's own IP; a CIDR selects the node's addresses inside it; a ``/0`` of the family
+    means every address (``MatchAll``). Loopback may be among them: iptables mode then serves
+    NodePorts on 127.0.0.1 only with localhost NodePorts on, nftables mode never.
+    """
+    cidrs = dp.nodeport_cidrs()
+    if cidrs is None:
+        return None
+    version = 4 if family == "IPv4" else 6
+    nets = [ip_network(c) for c in cidrs if c != "primary"]
+    if any(n.prefixlen == 0 and n.version == version for n in nets):
+        return None
+    mine = node_addresses(node, family)
+    out = [mine[0]] if "primary" in cidrs and node.address(family) is not None else []
+    out += [a for a in mine if a not in out and any(n.version == version and a in n for n in nets)]
+    return out
+
+
+def nodeport_refusal(dp: KubeProxy, node: Node, address: IPv4Address | IPv6Address, family: str) -> str:
+    """Why kube-proxy on ``node`` writes no NodePort rule for ``address`` (empty: it does).
+
+    ``pkg/proxy/iptables/proxier.go``: NodePorts on every local address (``-m addrtype --dst-type
+    LOCAL``) unless ``--nodeport-addresses`` narrows them; localhost only for IPv4 with localhost
+    NodePorts on (``! -d ::1/128`` for IPv6, ``! -d 127.0.0.0/8`` when off). nftables mode: the
+    ``nodeport-ips`` set (``primary`` by default), never loopback.
+    """
+    selected = nodeport_ips(dp, node, family)
+    if address.is_loopback:
+        if dp.mode == "nftables":
+            return "nftables mode"
+        if family == "IPv6":
+            return "kube-proxy on IPv6 (never: ::1 is excluded)"
+        if not dp.localhost_node_ports:
+            return "this kube-proxy (localhost NodePorts are off)"
+        if selected is not None and address not in selected:
+            return f"this kube-proxy (--nodeport-addresses {','.join(dp.nodeport_cidrs() or ())} leaves out {address})"
+        return ""
+    if selected is not None and address not in selected:
+        which = ",".join(dp.nodeport_cidrs() or ())
+        return f"kube-proxy ({'nftables mode, ' if dp.mode == 'nftables' else ''}--nodeport-addresses {which})"
+    return ""
+
+
 def dataplane_key(dp: Dataplane) -> str:
     """The short name of a dataplane (its key in :data:`DATAPLANES`, or its description)."""
     for key, value in DATAPLANES.items():
@@ -293,19 +346,23 @@ def categorize(endpoints: Sequence[Endpoint], svc: Service, node: str, zone: str
     return cluster, local, bool(ready or serving_terminating)
 
 
-def _categorize_cached(cluster: Cluster, svc: Service, node: str, zone: str,
+def _categorize_cached(cluster: Cluster, svc: Service, node: str, zone: str, family: str = "IPv4",
                        ) -> tuple[tuple[Endpoint, ...], tuple[Endpoint, ...], bool]:
-    """:func:`categorize` with the cluster-wide parts computed once per cluster version (large clusters)."""
+    """:func:`categorize` with the cluster-wide parts computed once per cluster version (large clusters).
+
+    ``family`` picks the EndpointSlice: kube-proxy runs one proxier per IP family, each with the
+    endpoints of its own family.
+    """
     def split() -> tuple[list[Endpoint], list[Endpoint]]:
-        eps = cluster.endpoints(svc)
+        eps = cluster.endpoints(svc, family=family)
         return [e for e in eps if e.ready], [e for e in eps if e.serving and e.terminating]
 
-    ready, serving_terminating = cluster.cached(("categorize", svc.name), split)
+    ready, serving_terminating = cluster.cached(("categorize", svc.name, family), split)
     topo = svc.traffic_distribution
     scope = None if topo is None else (node if topo == "PreferSameNode" else zone)
-    cluster_eps = cluster.cached(("cluster-eps", svc.name, topo, scope, zone),
+    cluster_eps = cluster.cached(("cluster-eps", svc.name, topo, scope, zone, family),
                                  lambda: tuple(_topology_filter(ready, svc, node, zone) or serving_terminating))
-    mine = cluster.endpoints_by_node(svc)[node]
+    mine = cluster.endpoints_by_node(svc, family=family)[node]
     local = tuple(e for e in mine if e.ready) or tuple(e for e in mine if e.serving and e.terminating)
     return cluster_eps, local, bool(ready or serving_terminating)
 
@@ -323,8 +380,14 @@ def decide(
     source: Source,
     destination: str,
     dataplane: str | Dataplane = "iptables",
+    node_ip: object = None,
 ) -> Decision:
     """What ``node``'s service proxy does with a new connection from ``source`` to ``destination``.
+
+    The packet's IP family (that of ``source.ip``) picks kube-proxy's proxier for that family, and
+    with it the service's address and endpoints of that family (dual-stack). For a ``nodePort``,
+    ``node_ip`` is the node address dialled: its IP (the default; 127.0.0.1 from ``localhost``),
+    its bridge address or loopback, which ``--nodeport-addresses`` may leave out.
 
     >>> from k8slearn import examples
     >>> c = examples.uneven()
@@ -345,8 +408,11 @@ def decide(
         raise InvalidChange(f"source: {show(source)} is not a Source",
                             hint='for example source=Source("external", IPv4Address("198.51.100.7")).')
     here = cluster.node(node)
-    _check_reachable(svc, destination)
-    cluster_eps, local_eps, has_any = _categorize_cached(cluster, svc, here.name, here.zone)
+    family = family_of(source.ip)  # kube-proxy runs one proxier per IP family: the packet's decides
+    _check_family(svc, family)
+    _check_reachable(svc, destination, family)
+    dialled = _dialled(here, source, destination, node_ip, family)
+    cluster_eps, local_eps, has_any = _categorize_cached(cluster, svc, here.name, here.zone, family)
     name = dataplane_key(dp)
     from_host = source.kind in ("node", "localhost")
 
@@ -370,11 +436,13 @@ def decide(
 
     steps: list[str] = ["KUBE-SERVICES"]
     if destination == "nodePort":
-        if source.kind == "localhost" and (dp.mode != "iptables" or not dp.localhost_node_ports):
-            why = "nftables mode" if dp.mode == "nftables" else "this kube-proxy (localhost NodePorts are off)"
+        target = dialled
+        why = nodeport_refusal(dp, here, target, family) if dp.mode in ("iptables", "nftables") else ""
+        if why:
             return result("NO_MATCH", (), "never", steps,
-                          f"{why} does not serve NodePorts on 127.0.0.1: no rule matches, nothing listens on "
-                          f"127.0.0.1:{svc.node_port}, so the connection is refused")
+                          f"{why} does not serve NodePorts on {target}: no rule matches, nothing listens on "
+                          + (f"{target}:{svc.node_port}" if family == "IPv4" else f"[{target}]:{svc.node_port}")
+                          + ", so the connection is refused")
         steps.append("KUBE-NODEPORTS")
 
     firewall = _firewall(svc, here, source, destination, dp, steps)
@@ -382,7 +450,8 @@ def decide(
         # iptables writes KUBE-FW-* only when the service has endpoints; nftables checks its
         # firewall-ips map before anything else.
         return result("DROP", (), "never", steps + [firewall[0]], firewall[1], firewall[2])
-    if destination == "loadBalancerIP" and svc.load_balancer_source_ranges and has_any and dp.mode != "ipvs":
+    if (destination == "loadBalancerIP" and any(family_of(r) == family for r in svc.load_balancer_source_ranges)
+            and has_any and dp.mode != "ipvs"):
         steps.append(chains.firewall_chain(svc.namespace, svc.name))
 
     if not has_any:
@@ -531,9 +600,14 @@ def source_allowed(svc: Service, node: Node, source_ip: object) -> bool:
     ranges = svc.load_balancer_source_ranges
     if not ranges:
         return True
-    inside = any(getattr(source_ip, "version", 4) == r.version and source_ip in r for r in ranges)
-    node_allowed = any(r.version == 4 and node.ip in r for r in ranges)
-    return inside or (node_allowed and source_ip == svc.load_balancer_ip)
+    family = family_of(source_ip)
+    mine = [r for r in ranges if family_of(r) == family]  # each family's proxier reads its own ranges
+    if not mine:
+        return True  # no range of this family: that proxier writes no firewall (proxier.go usesFWChain)
+    inside = any(source_ip in r for r in mine)
+    node_ip = node.address(family)
+    node_allowed = node_ip is not None and any(node_ip in r for r in mine)
+    return inside or (node_allowed and source_ip in svc.load_balancer_ips_of(family))
 
 
 def _firewall(svc: Service, node: Node, source: Source, destination: str, dp: Dataplane,
@@ -542,15 +616,16 @@ def _firewall(svc: Service, node: Node, source: Source, destination: str, dp: Da
     if destination != "loadBalancerIP" or source_allowed(svc, node, source.ip):
         return None
     chain = chains.firewall_chain(svc.namespace, svc.name)
-    ranges = ", ".join(str(r) for r in svc.load_balancer_source_ranges)
+    ranges = ", ".join(str(r) for r in svc.load_balancer_source_ranges if family_of(r) == family_of(source.ip))
     who = {"pod": "the pod's own address", "node": "the node's address", "localhost": "127.0.0.1"}.get(
         source.kind, "the client's address")
     if isinstance(dp, Cilium):
         rule = "eBPF loadBalancerSourceRanges check"
         how = "Cilium's load-balancer source-range check drops it"
     elif dp.mode == "nftables":
-        chain = f"firewall-{chain[len('KUBE-FW-'):]}"
-        rule = f"nft {chain}: ip saddr != {{ {ranges} }} drop"
+        chain = chains.nft_firewall_chain(svc.namespace, svc.name)
+        ipx = "ip" if family_of(source.ip) == "IPv4" else "ip6"
+        rule = f"nft {chain}: {ipx} saddr != {{ {ranges} }} drop"
         how = "kube-proxy's firewall-check drops it"
     elif dp.mode == "ipvs":
         rule = "KUBE-LOAD-BALANCER-SOURCE-CIDR (ipset): no match -> KUBE-PROXY-FIREWALL DROP"
@@ -563,15 +638,48 @@ def _firewall(svc: Service, node: Node, source: Source, destination: str, dp: Da
     return chain, reason, rule
 
 
-def _check_reachable(svc: Service, destination: str) -> None:
+def _dialled(node: Node, source: Source, destination: str, node_ip: object, family: str) -> IPv4Address | IPv6Address:
+    """The node address a NodePort packet is sent to (``node_ip``, or the usual one)."""
+    if node_ip is None:
+        if source.kind == "localhost":
+            return LOCALHOST if family == "IPv4" else LOCALHOST6
+        address = node.address(family)
+        return address if address is not None else LOCALHOST
+    if destination != "nodePort":
+        raise InvalidChange(f"node_ip={show(node_ip)}: only a nodePort is dialled on a node address",
+                            hint="leave node_ip unset for a ClusterIP, load-balancer IP or externalIP.")
+    try:
+        address = ip_address(node_ip.strip()) if isinstance(node_ip, str) else node_ip
+    except ValueError:
+        address = None
+    mine = node_addresses(node, family)
+    if address not in mine:
+        raise InvalidChange(f"node_ip={show(node_ip)} is not one of {node.name}'s {family} addresses",
+                            hint=f"a NodePort is dialled on an address of the node: {', '.join(map(str, mine))}.")
+    return address  # type: ignore[return-value]
+
+
+def _check_family(svc: Service, family: str) -> None:
+    if family not in svc.families:
+        raise InvalidChange(
+            f"{svc.name} has no {family} address: its ipFamilies are {', '.join(svc.families)}",
+            hint=f"a client reaches a service over an IP family the service has: send from an "
+            f"{svc.families[0]} address, or (on a dual-stack cluster) give the service both families with "
+            "patch_service(..., ip_family_policy=\"PreferDualStack\").")
+
+
+def _check_reachable(svc: Service, destination: str, family: str = "IPv4") -> None:
+    lb_missing = not svc.load_balancer_ips_of(family)
     problems = {
         "nodePort": (svc.node_port is None, f"{svc.name} is a {svc.type} service: it has no NodePort",
                      "only NodePort and LoadBalancer services open a port on every node."),
-        "loadBalancerIP": (svc.load_balancer_ip is None, f"{svc.name} is a {svc.type} service: it has no load-balancer IP",
+        "loadBalancerIP": (lb_missing, f"{svc.name} is a {svc.type} service: it has no load-balancer IP"
+                           if svc.type != "LoadBalancer" else f"{svc.name} has no {family} load-balancer IP",
                            "only a LoadBalancer service gets an external load balancer."),
-        "externalIP": (not svc.external_ips, f"{svc.name} has no externalIPs",
+        "externalIP": (not svc.external_ips_of(family), f"{svc.name} has no {family} externalIPs"
+                       if svc.external_ips else f"{svc.name} has no externalIPs",
                        "set spec.externalIPs (patch_service(..., external_ips=[...])) to route an extra address to it."),
-        "clusterIP": (svc.cluster_ip is None, f"{svc.name} has no ClusterIP", "every non-headless service has one."),
+        "clusterIP": (svc.cluster_ip_of(family) is None, f"{svc.name} has no ClusterIP", "every non-headless service has one."),
     }
     missing, message, hint = problems[destination]
     if missing:

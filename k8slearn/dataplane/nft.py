@@ -45,14 +45,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from ipaddress import ip_network
 from typing import Any
 
 from ..errors import InvalidChange, NotFound
 from ..model import Cluster, Endpoint, NodeRef, Service
 from ..validation import SERVICE_CIDR
 from . import chains
-from .decide import KubeProxy, categorize, get_dataplane
+from .decide import KubeProxy, categorize, get_dataplane, nodeport_ips
 from .ruleparts import (
     MASQUERADE_MARK,
     sorted_endpoints,
@@ -170,30 +169,6 @@ def _of_family(addresses: Iterable[Any], version: int) -> list[Any]:
     return [a for a in addresses if a is not None and a.version == version]
 
 
-def _node_addresses(node: Any, version: int) -> list[Any]:
-    """The node's own addresses of one family: its primary IP first, then its bridge address."""
-    return _of_family([getattr(node, "ip", None), getattr(node, "bridge_ip", None),
-                       getattr(node, "ip6", None), getattr(node, "bridge_ip6", None)], version)
-
-
-def nodeport_ips(dp: KubeProxy, node: Any, version: int) -> list[Any] | None:
-    """The addresses NodePorts answer on (None: every local address except localhost).
-
-    ``pkg/proxy/util/nodeport_addresses.go``: ``primary`` is the node's own IP; a CIDR selects the
-    node's addresses inside it. Loopback addresses never go into nftables' ``nodeport-ips``.
-    """
-    cidrs = dp.nodeport_cidrs()
-    if cidrs is None:
-        return None
-    nets = [ip_network(c) for c in cidrs if c != "primary"]
-    if any(n.prefixlen == 0 and n.version == version for n in nets):
-        return None  # 0.0.0.0/0 or ::/0: every local address (MatchAll)
-    mine = _node_addresses(node, version)
-    out = [mine[0]] if "primary" in cidrs and mine else []
-    out += [a for a in mine if a not in out and any(n.version == version and a in n for n in nets)]
-    return out
-
-
 def ruleset(
     cluster: Cluster,
     node: NodeRef,
@@ -223,8 +198,9 @@ def ruleset(
 
     # setupNFTables: the sets and maps, the base chains and the jumps into kube-proxy's chains.
     rs.add_set("cluster-ips", f'type {addr_type} ; comment "Active ClusterIPs"')
-    addresses = nodeport_ips(dp, here, version)
+    addresses = nodeport_ips(dp, here, family)
     if addresses is not None:
+        addresses = [a for a in addresses if not a.is_loopback]  # "localhost NodePorts are not supported"
         rs.add_set("nodeport-ips", f'type {addr_type} ; comment "IPs that accept NodePort traffic"')
     verdict = f"{addr_type} . inet_proto . inet_service : verdict"
     rs.add_map("firewall-ips", f'type {verdict} ; comment "destinations that are subject to LoadBalancerSourceRanges"')
@@ -267,34 +243,24 @@ def ruleset(
 
     for svc in sorted(cluster.services, key=lambda s: (s.namespace, s.name)):
         name = port_name.get(svc.name, "") if isinstance(port_name, Mapping) else port_name
-        _service(rs, cluster, svc, here, dp, version, cidr, name)
+        _service(rs, cluster, svc, here, dp, family, cidr, name)
     return rs
 
 
 def _cluster_cidr(cluster: Cluster, version: int) -> str | None:
-    for net in (cluster.cluster_cidr, getattr(cluster, "cluster_cidr6", None)):
-        if net is not None and net.version == version:
-            return str(net)
-    return None
+    net = cluster.cluster_cidr if version == 4 else cluster.cluster_cidr6
+    return None if net is None else str(net)
 
 
 def _service_cidrs(cluster: Cluster, version: int) -> list[Any]:
-    nets = [SERVICE_CIDR, getattr(cluster, "service_cidr6", None)]
-    return [n for n in nets if n is not None and n.version == version]
+    net = SERVICE_CIDR if version == 4 else cluster.service_cidr6
+    return [] if net is None else [net]
 
 
-def _cluster_ip(svc: Service, version: int) -> Any:
-    found = _of_family(getattr(svc, "cluster_ips", ()) or (svc.cluster_ip,), version)
-    return found[0] if found else None
-
-
-def _endpoints(cluster: Cluster, svc: Service, version: int) -> tuple[Endpoint, ...]:
-    return cluster.endpoints(svc)
-
-
-def _service(rs: NftRuleSet, cluster: Cluster, svc: Service, here: Any, dp: KubeProxy, version: int,
+def _service(rs: NftRuleSet, cluster: Cluster, svc: Service, here: Any, dp: KubeProxy, family: str,
              cidr: str | None, port_name: str) -> None:
-    cip = _cluster_ip(svc, version)
+    version = 4 if family == "IPv4" else 6
+    cip = svc.cluster_ip_of(family)
     if cip is None:
         return  # a single-stack service of the other family: the other proxier's business
     ipx, ns, name, proto, port = rs.family, svc.namespace, svc.name, "tcp", svc.port
@@ -304,7 +270,8 @@ def _service(rs: NftRuleSet, cluster: Cluster, svc: Service, here: Any, dp: Kube
     ext_chain = chains.nft_external_chain(ns, name, port_name=port_name)
     fw_chain = chains.nft_firewall_chain(ns, name, port_name=port_name)
 
-    cluster_eps, local_eps, has_endpoints = categorize(_endpoints(cluster, svc, version), svc, here.name, here.zone)
+    eps = cluster.endpoints(svc, family=family)
+    cluster_eps, local_eps, has_endpoints = categorize(eps, svc, here.name, here.zone)
     cluster_eps = sorted_endpoints(cluster_eps) if uses_cluster_endpoints(svc) else []
     local_eps = sorted_endpoints(local_eps) if uses_local_endpoints(svc) else []
     reachable = list({f"{e.ip}:{e.port}": e for e in [*cluster_eps, *local_eps]}.values())
@@ -345,14 +312,13 @@ def _service(rs: NftRuleSet, cluster: Cluster, svc: Service, here: Any, dp: Kube
         rs.element("service-ips", key(cip), f"goto {internal_chain}")
     else:
         rs.element("no-endpoint-services", key(cip), int_verdict, spn)
-    for ip in _of_family(svc.external_ips, version):
+    for ip in svc.external_ips_of(family):
         if has_endpoints:
             rs.element("service-ips", key(ip), f"goto {ext_chain}")
         if not has_external:
             rs.element("no-endpoint-services", key(ip), ext_verdict, spn)
     # ServicePortInfo.LoadBalancerVIPs leaves out ingress IPs whose ipMode is Proxy.
-    lb_ips = [] if svc.load_balancer_ip_mode == "Proxy" else _of_family(
-        getattr(svc, "load_balancer_ips", ()) or (svc.load_balancer_ip,), version)
+    lb_ips = [] if svc.load_balancer_ip_mode == "Proxy" else list(svc.load_balancer_ips_of(family))
     ranges = _of_family(svc.load_balancer_source_ranges, version)
     uses_fw = bool(lb_ips) and bool(ranges)
     if uses_fw:
@@ -391,8 +357,8 @@ def _service(rs: NftRuleSet, cluster: Cluster, svc: Service, here: Any, dp: Kube
 
     if uses_fw:
         sources = [str(r) for r in ranges]
-        node_ip = _node_addresses(here, version)[:1]
-        if node_ip and any(node_ip[0] in r for r in ranges):
+        node_ip = here.address(family)
+        if node_ip is not None and any(node_ip in r for r in ranges):
             sources += [str(ip) for ip in lb_ips]  # a node's connection to a VIP it holds loops back from the VIP
         rs.rule(fw_chain, ipx, "saddr != {", " , ".join(sources), "} drop")
 

@@ -12,7 +12,16 @@ lock for its whole life, and ``--cleanup`` is refused while it does.
 Taught in notebooks/11-real-cluster-lab.ipynb.
 """
 
-from .netns import CLEANUP_COMMAND, LOCK_PATH, PREFIX, LabError, cleanup, leftover_processes, leftovers, lock_holder
+from .netns import (
+    CLEANUP_COMMAND,
+    LOCK_PATH,
+    PREFIX,
+    LabError,
+    cleanup,
+    leftover_processes,
+    leftovers,
+    lock_holder,
+)
 from .runner import (
     MODES,
     SCENARIOS,
