@@ -35,7 +35,7 @@ needs_root = pytest.mark.skipif(
 
 @pytest.mark.parametrize("mode", lab.MODES)
 def test_predictions_name_the_expected_outcomes(mode):
-    c = examples.uneven()
+    c = examples.dual_stack()  # the lab's cluster: the uneven one, dual-stack
     by_name = {sc.name: lab.predict(c, sc, mode) for sc in lab.SCENARIOS}
     assert {p["source_seen"] for p in by_name["cluster-snat-extra-hop"]["possible"]} == {"192.168.0.13"}
     local_ep = {(p["pod"], p["source_seen"]) for p in by_name["cluster-snat-local-endpoint"]["possible"]}
@@ -56,6 +56,25 @@ def test_predictions_name_the_expected_outcomes(mode):
     assert {p["outcome"] for p in ranges["possible"] if p["client"] == "198.51.100.77"} == {"timeout"}
     assert any("KUBE-FW-" in step or "firewall-" in step for step in ranges["chains_by_client"]["198.51.100.77"])
     assert {p["outcome"] for p in by_name["source-ranges-nodeport-bypass"]["possible"]} == {"answered"}
+    # IPv6: the same story over the other family
+    assert {p["source_seen"] for p in by_name["ipv6-cluster-snat"]["possible"]} == {"fd00:192:168::13"}
+    local6 = {(p["pod"], p["source_seen"]) for p in by_name["ipv6-local-keeps-client-ip"]["possible"]}
+    assert local6 == {("web-1", "2001:db8:100::7"), ("web-2", "2001:db8:100::7")}
+    # On an IPv4 cluster the IPv4 scenarios predict exactly the same.
+    for sc in lab.SCENARIOS:
+        if sc.family == "IPv4":
+            assert lab.predict(examples.uneven(), sc, mode) == by_name[sc.name], sc.name
+
+
+def test_ipv6_scenarios_need_a_dual_stack_cluster(monkeypatch):
+    monkeypatch.setattr(runner, "check_system", lambda modes=(): None)
+    monkeypatch.setattr(runner, "preflight", lambda cluster, modes=(): None)
+    monkeypatch.setattr(runner, "_run", lambda cluster, chosen, progress, modes: {"ran": [sc.name for sc in chosen]})
+    monkeypatch.setattr(runner, "lab_lock", lambda purpose: __import__("contextlib").nullcontext())
+    report = lab.run(cluster=examples.uneven(), modes="iptables")
+    assert "ipv6-cluster-snat" not in report["ran"] and "cluster-snat-extra-hop" in report["ran"]
+    assert set(report["skipped"]) == {sc.name for sc in lab.SCENARIOS if sc.family == "IPv6"}
+    assert "skipped" not in lab.run(modes="iptables")  # the default cluster is dual-stack
 
 
 def test_the_lab_loads_nftables_rules_exactly_as_rendered_with_counters_added():
@@ -211,6 +230,13 @@ def test_kernel_shows_what_the_course_teaches(lab_run, mode):
     firewall = "\n".join(s["source-ranges"]["observed"]["rules_hit_on_node-a"])
     assert ("KUBE-FW-" if mode == "iptables" else "firewall-") in firewall
     assert s["source-ranges-nodeport-bypass"]["observed"]["outcomes"] == {"answered": 8}
+    # IPv6, through ip6tables / the ip6 kube-proxy table
+    assert {x["source_seen"] for x in s["ipv6-cluster-snat"]["observed"]["seen"]} == {"fd00:192:168::13"}
+    local6 = s["ipv6-local-keeps-client-ip"]["observed"]
+    assert {x["source_seen"] for x in local6["seen"]} == {"2001:db8:100::7"}
+    assert {x["pod"] for x in local6["seen"]} == {"web-1", "web-2"}
+    hits6 = "\n".join(s["ipv6-cluster-snat"]["observed"]["rules_hit_on_node-c"])
+    assert "fd00:10:244:" in hits6
 
 
 @needs_root

@@ -39,7 +39,7 @@ from ..dataplane import KubeProxy, Source, chains, decide
 from ..dataplane.nft import render as render_nft
 from ..dataplane.rules import render
 from ..errors import NotFound, show
-from ..model import CLIENT_IP, Cluster
+from ..model import CLIENT_IP, CLIENT_IP6, Cluster
 from ..proxychain import Proxy
 from ..trace import send
 from .netns import (
@@ -81,6 +81,8 @@ class Scenario:
     sees the NAT's address for all of them. ``patch`` sets service fields for this scenario
     (``session_affinity``, ``load_balancer_source_ranges`` ...); ``sticky`` adds the session
     affinity check: every source kube-proxy sees lands on one pod, the one the kernel remembers.
+    ``family="IPv6"`` runs it over IPv6 (on a dual-stack cluster: the lab's default, the dual-stack
+    uneven cluster).
     """
 
     name: str
@@ -95,6 +97,7 @@ class Scenario:
     clients: tuple[str, ...] = ()
     patch: tuple[tuple[str, Any], ...] = ()
     sticky: bool = False
+    family: str = "IPv4"
 
 
 #: The kube-proxy modes the lab runs each scenario in (``k8slearn lab --mode``).
@@ -147,6 +150,12 @@ SCENARIOS: tuple[Scenario, ...] = (
              "the same loadBalancerSourceRanges do not guard the NodePort: 198.51.100.77 gets in through "
              "node-a's NodePort",
              "Cluster", "kube-proxy", "node-a", "nodePort", 8, 1.0, clients=("198.51.100.77",), patch=_RANGES),
+    Scenario("ipv6-cluster-snat",
+             "IPv6 (dual-stack service), Cluster via node-c: the pods see node-c's IPv6 address fd00:192:168::13",
+             "Cluster", "kube-proxy", "node-c", "loadBalancerIP", 30, 1.0, clients=(str(CLIENT_IP6),), family="IPv6"),
+    Scenario("ipv6-local-keeps-client-ip",
+             "IPv6, Local via node-a's NodePort: only node-a's pods answer, and they see the client's own IPv6 address",
+             "Local", "kube-proxy", "node-a", "nodePort", 30, 1.0, clients=(str(CLIENT_IP6),), family="IPv6"),
 )
 
 
@@ -175,7 +184,8 @@ def _clients(sc: Scenario) -> tuple[str, ...]:
 
 
 def _behind_nat(client: str) -> bool:
-    return ip_address(client) in OFFICE
+    address = ip_address(client)
+    return address.version == 4 and address in OFFICE
 
 
 def seen_by_node(client: str) -> str:
@@ -192,6 +202,8 @@ _CLIENT_VIEW = {"delivered": "answered", "reply discarded": "timeout", "dropped"
 
 def predict(cluster: Cluster, sc: Scenario, mode: str = "iptables") -> dict[str, Any]:
     """The simulator's answer: every outcome each client can see, with the pod and source IP, and shares.
+
+    IPv6 scenarios need a dual-stack cluster (:func:`k8slearn.examples.dual_stack`, the lab's default).
 
     >>> p = predict(examples.uneven(), SCENARIOS[0])
     >>> sorted((o["pod"], o["source_seen"], o["outcome"]) for o in p["possible"])
@@ -325,20 +337,31 @@ def _agree_sticky(sticky: dict[str, Any], observed: dict[str, Any]) -> list[str]
     return problems
 
 
+def _families(cluster: Cluster) -> tuple[str, ...]:
+    return cluster.ip_families
+
+
 def _load_rules(topo: Topology, cluster: Cluster, sc: Scenario, mode: str) -> None:
+    """Load what kube-proxy in ``mode`` would write on every node: one proxier per IP family (both
+    on a dual-stack cluster, as kube-proxy runs them)."""
     dp = dataplane_for(sc, mode)
+    empty = "*filter\nCOMMIT\n*nat\nCOMMIT\n"
+    restore = {"IPv4": "iptables-restore", "IPv6": "ip6tables-restore"}
     for node in cluster.nodes:
         ns = topo.nodes[node.name]
         if mode == "nftables":
             # Empty whatever the last scenario loaded (iptables rules too, whichever backend), then
-            # load the table kube-proxy would write, as one nft transaction.
-            run_in(ns, ["iptables-restore"], input="*filter\nCOMMIT\n*nat\nCOMMIT\n")
-            run_in(ns, ["nft", "-f", "-"], input="flush ruleset\n" + _with_counters(render_nft(cluster, node.name,
-                                                                                             dataplane=dp)))
+            # load the tables kube-proxy would write, as one nft transaction.
+            for family in _families(cluster):
+                run_in(ns, [restore[family]], input=empty)
+            tables = "".join(_with_counters(render_nft(cluster, node.name, dataplane=dp, family=family))
+                             for family in _families(cluster))
+            run_in(ns, ["nft", "-f", "-"], input="flush ruleset\n" + tables)
         else:
             if shutil.which("nft"):
                 run_in(ns, ["nft", "flush", "ruleset"])
-            run_in(ns, ["iptables-restore"], input=render(cluster, node.name, dataplane=dp, jumps=True))
+            for family in _families(cluster):
+                run_in(ns, [restore[family]], input=render(cluster, node.name, dataplane=dp, jumps=True, family=family))
             # A fresh start for the 'recent' match's memory (sessionAffinity) left by an earlier scenario.
             run_in(ns, ["sh", "-c", "for f in /proc/net/xt_recent/*; do [ -e \"$f\" ] && echo / > \"$f\"; done; true"])
         if shutil.which("conntrack"):
@@ -369,11 +392,13 @@ def _with_counters(text: str) -> str:
 
 def _connect(topo: Topology, cluster: Cluster, sc: Scenario) -> list[dict[str, Any]]:
     svc, node = cluster.service("web"), cluster.node(sc.via)
+    node_ip = node.address(sc.family)
     if sc.address == "loadBalancerIP":
-        _batch(topo.router, [f"route replace {svc.load_balancer_ip}/32 via {node.ip}"])
-        host, port = str(svc.load_balancer_ip), svc.port
+        lb_ip = svc.load_balancer_ips_of(sc.family)[0]
+        _batch(topo.router, [f"route replace {lb_ip}/{lb_ip.max_prefixlen} via {node_ip}"])
+        host, port = str(lb_ip), svc.port
     else:
-        host, port = str(node.ip), int(svc.node_port or 0)
+        host, port = str(node_ip), int(svc.node_port or 0)
     workers = min(32, sc.connections)
     sources = ",".join(sc.clients)
     run = run_in(topo.client, [sys.executable, "-I", "-c", CLIENT, host, str(port), str(sc.connections),
@@ -383,9 +408,10 @@ def _connect(topo: Topology, cluster: Cluster, sc: Scenario) -> list[dict[str, A
 
 
 def _rules_hit(topo: Topology, sc: Scenario, mode: str) -> list[str]:
-    """The kube-proxy rules on the receiving node whose packet counters moved."""
+    """The kube-proxy rules (of the scenario's IP family) on the receiving node whose packet counters moved."""
     if mode == "nftables":
-        listed = run_in(topo.nodes[sc.via], ["nft", "list", "table", "ip", "kube-proxy"], check=False).stdout
+        family = "ip" if sc.family == "IPv4" else "ip6"
+        listed = run_in(topo.nodes[sc.via], ["nft", "list", "table", family, "kube-proxy"], check=False).stdout
         hit, chain = [], ""
         for line in listed.splitlines():
             text = line.strip()
@@ -395,7 +421,8 @@ def _rules_hit(topo: Topology, sc: Scenario, mode: str) -> list[str]:
             if m and int(m.group(1)):
                 hit.append(f"{chain}: {text[:m.start()].strip()} {text[m.end():].strip()}  ({m.group(1)} packets)")
         return hit
-    saved = run_in(topo.nodes[sc.via], ["iptables-save", "-c"], check=False).stdout
+    saved = run_in(topo.nodes[sc.via], ["iptables-save" if sc.family == "IPv4" else "ip6tables-save", "-c"],
+                   check=False).stdout
     hit, table = [], ""
     for line in saved.splitlines():
         if line.startswith("*"):
@@ -418,10 +445,11 @@ def _affinity_memory(topo: Topology, cluster: Cluster, sc: Scenario, mode: str) 
     svc = cluster.service("web")
     ns = topo.nodes[sc.via]
     memory: dict[str, list[str]] = {}
-    for e in cluster.endpoints(svc):
+    for e in cluster.endpoints(svc, family=sc.family):
         if mode == "nftables":
             name = chains.nft_affinity_set(svc.namespace, svc.name, e.ip, e.port)
-            text = run_in(ns, ["nft", "list", "set", "ip", "kube-proxy", name], check=False).stdout
+            family = "ip" if sc.family == "IPv4" else "ip6"
+            text = run_in(ns, ["nft", "list", "set", family, "kube-proxy", name], check=False).stdout
             block = text.split("elements = {", 1)[1] if "elements = {" in text else ""
             found = re.findall(r"(\d+\.\d+\.\d+\.\d+|[0-9a-f:]+:[0-9a-f:]+)\s+(?:timeout|expires)", block)
         else:
@@ -475,7 +503,7 @@ def check_system(modes: Sequence[str] = ("iptables",)) -> None:
             "the kernel lab needs root: it creates network namespaces and loads iptables rules inside them",
             hint="run it as root, e.g. `sudo k8slearn lab` (or `sudo .venv/bin/k8slearn lab`). It changes "
             "nothing in the host's own network namespace and removes everything it built when it ends.")
-    tools = ["ip", "iptables", "iptables-restore"] + (["nft"] if "nftables" in modes else [])
+    tools = ["ip", "iptables", "iptables-restore", "ip6tables-restore"] + (["nft"] if "nftables" in modes else [])
     missing = [tool for tool in tools if not shutil.which(tool)]
     if missing:
         raise LabError(f"the kernel lab needs {', '.join(missing)}",
@@ -554,7 +582,7 @@ def run(*, scenarios: Sequence[str] | None = None, cluster: Cluster | None = Non
     lock from its checks to the end of its cleanup: a second run meanwhile is refused.
     """
     if cluster is None:
-        cluster = examples.uneven()
+        cluster = examples.dual_stack()  # the uneven cluster, with IPv6 too (its IPv4 side is the same)
     elif not isinstance(cluster, Cluster):
         raise LabError(f"cluster: {show(cluster)} is not a Cluster", hint="pass a Cluster, e.g. examples.uneven().")
     if progress is not None and not callable(progress):
@@ -571,10 +599,15 @@ def run(*, scenarios: Sequence[str] | None = None, cluster: Cluster | None = Non
             if not isinstance(name, str) or name not in names:
                 raise NotFound("scenario", name, list(names))
         chosen = [names[n] for n in wanted] or chosen
+    skipped = [sc.name for sc in chosen if sc.family not in cluster.ip_families]
+    chosen = [sc for sc in chosen if sc.family in cluster.ip_families]  # IPv6 scenarios need a dual-stack cluster
     check_system(modes)
     with lab_lock("run"):
         preflight(cluster, modes)
-        return _run(cluster, chosen, progress, modes)
+        report = _run(cluster, chosen, progress, modes)
+    if skipped:
+        report["skipped"] = {name: "an IPv6 scenario: the cluster is not dual-stack" for name in skipped}
+    return report
 
 
 def _tool_version(argv: list[str]) -> str:
