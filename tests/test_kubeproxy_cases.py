@@ -12,18 +12,15 @@ import ipaddress
 import pytest
 from kubeproxy_cases import CASES
 
-from k8slearn.dataplane import KubeProxy, Source, decide
+from k8slearn.dataplane import KubeProxy, Source, decide, decide_packet
 from k8slearn.model import Cluster
+from k8slearn.validation import SERVICE_CIDR
 
 EXTERNAL_CLIENT = ipaddress.IPv4Address("203.0.113.2")
 
 
 def _unsupported(case: dict) -> str | None:
     svc = case["service"]
-    if svc.get("deleted"):
-        return "deleted services are not modelled"
-    if case["destination"] in ("healthCheckNodePort", "non-service") or case.get("wrong_port"):
-        return "only traffic to a service's own port is modelled"
     if case["destination"] == "nodePort" and svc.get("node_port") is False:
         return "allocateLoadBalancerNodePorts=false is not modelled"
     for e in case["endpoints"]:
@@ -89,6 +86,32 @@ def kube_proxy(case: dict, cluster: Cluster, mode: str) -> KubeProxy:
                      nodeport_addresses=nodeport_addresses(case, cluster))
 
 
+def by_packet(case: dict) -> bool:
+    """Whether the case sends a packet to something other than a service's own address and port
+    (a health-check port, a wrong port, an address no service has): :func:`decide_packet` answers."""
+    return case["destination"] in ("healthCheckNodePort", "non-service") or bool(case.get("wrong_port"))
+
+
+def packet_target(case: dict, cluster: Cluster) -> tuple:
+    """The case's (destination address, port, protocol) in our cluster; for a "deleted" case the
+    service is deleted here, after its health-check port was read."""
+    svc, node = cluster.service("svc"), cluster.node("node-a")
+    protocol = case.get("protocol", "TCP")
+    if case["destination"] == "healthCheckNodePort":
+        target = (node.ip, svc.health_check_node_port, protocol)
+    elif case["destination"] == "non-service":
+        up = ipaddress.ip_address(case["dest_ip"])
+        if up in ipaddress.ip_network("172.30.0.0/16"):  # upstream's service CIDR: an unallocated ClusterIP
+            target = (SERVICE_CIDR.network_address + (int(up) & 0xFFFF), case["dest_port"], protocol)
+        else:  # upstream's pod CIDR, an address no pod or service has
+            target = (cluster.cluster_cidr.network_address + (int(up) & 0xFFFFFF), case["dest_port"], protocol)
+    else:  # a service's ClusterIP, on a port or protocol it does not have
+        target = (svc.cluster_ip, case["dest_port"], protocol)
+    if case["service"].get("deleted"):
+        cluster.delete_service("svc")
+    return target
+
+
 def _source(case: dict, cluster: Cluster) -> Source:
     kind = case["source"]
     family = "IPv6" if _v6(case) else "IPv4"
@@ -133,8 +156,12 @@ def test_upstream_case(case: dict, mode: str) -> None:
     source = _source(case, cluster)
     dp = kube_proxy(case, cluster, mode)
     expect = case["expect_nftables"] if mode == "nftables" and "expect_nftables" in case else case["expect"]
-    d = decide(cluster, "svc", node="node-a", source=source, destination=case["destination"], dataplane=dp,
-               node_ip=node_ip(case, cluster))
+    if by_packet(case):
+        dst, dport, protocol = packet_target(case, cluster)
+        d = decide_packet(cluster, node="node-a", source=source, dst=dst, dport=dport, protocol=protocol, dataplane=dp)
+    else:
+        d = decide(cluster, "svc", node="node-a", source=source, destination=case["destination"], dataplane=dp,
+                   node_ip=node_ip(case, cluster))
     verdict = expect["verdict"]
     assert d.verdict == verdict, d.reason
     if verdict == "DNAT":

@@ -26,7 +26,7 @@ from kubeproxy_cases import CASES
 from nft_walk import Pkt, Table, Walker
 
 from k8slearn import examples
-from k8slearn.dataplane import KubeProxy, Source, chains, decide
+from k8slearn.dataplane import KubeProxy, Source, chains, decide, decide_packet
 from k8slearn.dataplane.decide import node_addresses
 from k8slearn.dataplane.nft import render, ruleset
 from k8slearn.dataplane.rules import render as render_any
@@ -482,12 +482,21 @@ def _upstream_params():
 
 @pytest.mark.parametrize("case", _upstream_params())
 def test_rules_walk_agrees_with_decide_on_upstream_cases(case):
-    from test_kubeproxy_cases import _build, _source, kube_proxy, node_ip
+    from test_kubeproxy_cases import _build, _source, by_packet, kube_proxy, node_ip, packet_target
 
     cluster, _ = _build(case)
     source = _source(case, cluster)
-    compare(cluster, "svc", "node-a", source, case["destination"], kube_proxy(case, cluster, "nftables"),
-            node_ip(case, cluster))
+    dp = kube_proxy(case, cluster, "nftables")
+    if by_packet(case):
+        dst, dport, protocol = packet_target(case, cluster)
+        d = decide_packet(cluster, node="node-a", source=source, dst=dst, dport=dport, protocol=protocol, dataplane=dp)
+        text = render(cluster, "node-a", dataplane=dp, family=family_of(source.ip))
+        p = _packet(cluster, source, "node-a", dst, dport)
+        verdict, _ = Walker(Table(text)).connect(Pkt(p.src, p.dst, p.dport, protocol.lower(), p.src_local,
+                                                     p.local_addresses, p.from_host))
+        assert verdict == d.verdict, d.reason
+    else:
+        compare(cluster, "svc", "node-a", source, case["destination"], dp, node_ip(case, cluster))
 
 
 # --------------------------------------------------------------------------- the kernel accepts it

@@ -23,15 +23,14 @@ import warnings
 from dataclasses import dataclass
 
 import pytest
+from kubeproxy_cases import CASES
 
 from k8slearn import examples
-from k8slearn.dataplane import KubeProxy, Source, chains, decide
+from k8slearn.dataplane import KubeProxy, Source, chains, decide, decide_packet
 from k8slearn.dataplane.decide import node_addresses
 from k8slearn.dataplane.rules import RuleSet, chain_names, render, ruleset
 from k8slearn.errors import InvalidChange
 from k8slearn.model import Cluster, family_of
-
-from kubeproxy_cases import CASES
 
 # --------------------------------------------------------------------------- names and layout
 
@@ -315,6 +314,7 @@ class Packet:
     dport: int
     src_local: bool  # -m addrtype --src-type LOCAL on the handling node
     dst_local: bool  # -m addrtype --dst-type LOCAL
+    proto: str = "tcp"
 
 
 def _within(ip, text: str) -> bool:
@@ -341,7 +341,9 @@ def _matches(tokens: list[str], p: Packet, cidr_of) -> bool:
             ok = p.src_local; i += 2
         elif tok == "--dst-type":
             ok = p.dst_local; i += 2
-        elif tok in ("-m", "-p", "--comment", "--mode", "--probability", "--nfacct-name", "--ctstate", "--name",
+        elif tok == "-p":
+            ok = p.proto == tokens[i + 1]; i += 2
+        elif tok in ("-m", "--comment", "--mode", "--probability", "--nfacct-name", "--ctstate", "--name",
                      "--seconds"):
             i += 2
             continue
@@ -404,6 +406,8 @@ def _kernel_answer(rs: RuleSet, p: Packet):
     verdicts = {o for o, _, _ in _walk(rs, "filter", "KUBE-SERVICES", p, False)} | \
         {o for o, _, _ in _walk(rs, "filter", "KUBE-EXTERNAL-SERVICES", p, False)} | \
         {o for o, _, _ in _walk(rs, "filter", "KUBE-PROXY-FIREWALL", p, False)}
+    if p.dst_local:  # INPUT: the health-check NodePorts' ACCEPT
+        verdicts |= {o for o, _, _ in _walk(rs, "filter", "KUBE-NODEPORTS", p, False)}
     verdicts -= {"RETURN"}
     assert len(verdicts) <= 1
     return (verdicts.pop() if verdicts else "NO_MATCH"), set()
@@ -445,6 +449,18 @@ def _compare(cluster: Cluster, service: str, node_name: str, source: Source, des
         for e in d.endpoints:
             marks = {m for t, m in targets if t == str(e.ip)}
             assert marks == {d.masquerades(e, source.ip)}, (where, e)
+
+
+def _compare_packet(cluster: Cluster, node_name: str, source: Source, dst, dport: int, protocol: str, dp) -> None:
+    """The rules walked for a packet to anything (decide_packet's question)."""
+    node = cluster.node(node_name)
+    family = family_of(source.ip)
+    local_ips = set(node_addresses(node, family))
+    p = Packet(source.ip, dst, dport, src_local=source.ip in local_ips or source.kind in ("node", "localhost"),
+               dst_local=dst in local_ips, proto=protocol.lower())
+    d = decide_packet(cluster, node=node_name, source=source, dst=dst, dport=dport, protocol=protocol, dataplane=dp)
+    verdict, _ = _kernel_answer(ruleset(cluster, node_name, dataplane=dp, family=family), p)
+    assert verdict == d.verdict, f"{source} -> {dst}:{dport}/{protocol}: {d.reason}"
 
 
 def _sources(cluster: Cluster, node_name: str):
@@ -499,12 +515,15 @@ def _upstream_params():
 
 @pytest.mark.parametrize("case", _upstream_params())
 def test_rules_walk_agrees_with_decide_on_upstream_cases(case):
-    from test_kubeproxy_cases import _build, _source, kube_proxy, node_ip
+    from test_kubeproxy_cases import _build, _source, by_packet, kube_proxy, node_ip, packet_target
 
     cluster, _ = _build(case)
     source = _source(case, cluster)
-    _compare(cluster, "svc", "node-a", source, case["destination"], kube_proxy(case, cluster, "iptables"),
-             node_ip(case, cluster))
+    dp = kube_proxy(case, cluster, "iptables")
+    if by_packet(case):
+        _compare_packet(cluster, "node-a", source, *packet_target(case, cluster), dp)
+    else:
+        _compare(cluster, "svc", "node-a", source, case["destination"], dp, node_ip(case, cluster))
 
 
 # --------------------------------------------------------------------------- the kernel accepts it

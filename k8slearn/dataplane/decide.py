@@ -18,12 +18,12 @@ from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 from ..errors import InvalidChange, NotFound, show
 from ..model import Cluster, Endpoint, Node, Service, ServiceRef, family_of, is_cluster_address
-from ..validation import is_bool
+from ..validation import SERVICE_CIDR, is_bool
 from . import chains
 
 __all__ = [
     "Source", "Decision", "KubeProxy", "Cilium", "DATAPLANES", "get_dataplane", "dataplane_key", "decide",
-    "categorize", "from_pod", "source_allowed", "nodeport_ips", "node_addresses", "nodeport_refusal",
+    "categorize", "from_pod", "source_allowed", "nodeport_ips", "node_addresses", "nodeport_refusal", "decide_packet",
     "DESTINATIONS", "SOURCE_KINDS",
 ]
 
@@ -84,7 +84,9 @@ class Decision:
 
     ``verdict`` is ``"DNAT"`` (to one of ``endpoints``, uniformly), ``"DROP"`` (silently: the client
     times out), ``"REJECT"`` (connection refused) or ``"NO_MATCH"`` (no rule applies; used for
-    localhost NodePorts where they are not served, which also ends in a refused connection). ``snat`` is ``"always"``, ``"never"`` or
+    localhost NodePorts where they are not served, which also ends in a refused connection; and by
+    :func:`decide_packet` for a packet no service rule is for), or ``"ACCEPT"`` (a filter rule lets
+    it in: a health-check NodePort). ``snat`` is ``"always"``, ``"never"`` or
     ``"remote"`` (only when the chosen endpoint is on another node, as Cilium's SNAT mode does); a
     hairpin (a pod reaching itself through its service) is always masqueraded. ``steps`` are the
     chains the packet passes before the endpoint is chosen; ``rule`` is the rule that dropped or
@@ -684,3 +686,99 @@ def _check_reachable(svc: Service, destination: str, family: str = "IPv4") -> No
     missing, message, hint = problems[destination]
     if missing:
         raise InvalidChange(message, hint=hint)
+
+
+def decide_packet(
+    cluster: Cluster,
+    *,
+    node: str,
+    source: Source,
+    dst: object,
+    dport: int,
+    protocol: str = "TCP",
+    dataplane: str | Dataplane = "iptables",
+) -> Decision:
+    """What ``node``'s kube-proxy rules do with any new packet: to a service's own address and
+    port (then :func:`decide` answers), or to something else.
+
+    The "something else" is where the modes differ (``pkg/proxy/iptables/proxier.go``,
+    ``pkg/proxy/nftables/proxier.go``, 1.35):
+
+    * a ``healthCheckNodePort`` on a node address: iptables mode ACCEPTs it in filter
+      ``KUBE-NODEPORTS`` (so a node firewall with a default DROP still lets the load balancer's
+      probes reach kube-proxy's health server); nftables mode writes no rule for it;
+    * a ClusterIP on a port (or protocol) the service does not have: nftables mode REJECTs it
+      (``cluster-ips-check``: connection refused at once); iptables mode does not touch it, so it
+      is routed on like any packet and never answered;
+    * an address of the service CIDR that no service has: nftables mode DROPs it, iptables mode
+      does not touch it;
+    * anything else: no rule (``NO_MATCH``).
+
+    >>> from k8slearn import examples
+    >>> c = examples.uneven()
+    >>> pod = Source("pod", IPv4Address("10.244.1.5"), node="node-a", pod="web-1")
+    >>> [decide_packet(c, node="node-a", source=pod, dst="10.96.0.10", dport=443, dataplane=m).verdict
+    ...  for m in ("iptables", "nftables")]
+    ['NO_MATCH', 'REJECT']
+    """
+    dp = get_dataplane(dataplane)
+    if not isinstance(source, Source):
+        raise InvalidChange(f"source: {show(source)} is not a Source",
+                            hint='for example source=Source("external", IPv4Address("198.51.100.7")).')
+    here = cluster.node(node)
+    try:
+        address = ip_address(dst.strip()) if isinstance(dst, str) else dst
+    except ValueError:
+        address = None
+    if not isinstance(address, (IPv4Address, IPv6Address)) or address.version != source.ip.version:
+        raise InvalidChange(f"dst={show(dst)} is not an IP address of the source's family",
+                            hint="give the packet's destination address, e.g. dst=\"10.96.0.10\".")
+    if not isinstance(protocol, str) or protocol not in ("TCP", "UDP", "SCTP"):
+        raise NotFound("protocol", protocol, ["TCP", "UDP", "SCTP"])
+    family = family_of(address)
+    name = dataplane_key(dp)
+    mode = dp.mode if isinstance(dp, KubeProxy) else "cilium"
+    local = address in node_addresses(here, family)
+
+    def verdict(v: str, reason: str, rule: str = "", steps: tuple[str, ...] = ()) -> Decision:
+        return Decision(v, here.name, (), "never", steps, reason, rule, False, name)
+
+    if protocol == "TCP":  # k8slearn's services have one TCP port
+        for svc in cluster.services:
+            if family not in svc.families or dport != svc.port:
+                continue
+            for destination, addresses in (("clusterIP", (svc.cluster_ip_of(family),)),
+                                           ("loadBalancerIP", svc.load_balancer_ips_of(family)),
+                                           ("externalIP", svc.external_ips_of(family))):
+                if address in addresses:
+                    return decide(cluster, svc, node=here.name, source=source, destination=destination, dataplane=dp)
+        if local:
+            for svc in cluster.services:
+                if family in svc.families and svc.node_port == dport:
+                    return decide(cluster, svc, node=here.name, source=source, destination="nodePort",
+                                  dataplane=dp, node_ip=address)
+            for svc in cluster.services:
+                if svc.health_check_node_port == dport and mode == "iptables":
+                    return verdict("ACCEPT",
+                                   f"{dport} is {svc.name}'s healthCheckNodePort: filter KUBE-NODEPORTS accepts it, so "
+                                   "the load balancer's probes reach kube-proxy's health server even behind a node "
+                                   "firewall that drops by default",
+                                   f'filter KUBE-NODEPORTS "{svc.namespace}/{svc.name} health check node port" -j ACCEPT',
+                                   ("KUBE-NODEPORTS",))
+    for svc in cluster.services:
+        if svc.cluster_ip_of(family) == address:
+            if mode == "nftables":
+                return verdict("REJECT",
+                               f"{address} is {svc.name}'s ClusterIP, but not on {protocol} port {dport}: nftables mode "
+                               "rejects traffic to a ClusterIP's undefined ports (connection refused at once)",
+                               "nft cluster-ips-check: daddr @cluster-ips reject", ("cluster-ips-check",))
+            return verdict("NO_MATCH", f"{address} is {svc.name}'s ClusterIP, but not on {protocol} port {dport}: "
+                           "iptables mode has no rule for it, so the packet is routed on like any other and "
+                           "nothing answers")
+    cidr = SERVICE_CIDR if family == "IPv4" else cluster.service_cidr6
+    if cidr is not None and address in cidr and mode == "nftables":
+        return verdict("DROP", f"{address} is in the service CIDR {cidr} but no service has it: nftables mode "
+                       "drops traffic to unallocated ClusterIPs", f"nft cluster-ips-check: daddr {{ {cidr} }} drop",
+                       ("cluster-ips-check",))
+    return verdict("NO_MATCH", f"no kube-proxy rule is for {address}:{dport}/{protocol}: the packet goes on as "
+                   "the node's routing and firewall say")
