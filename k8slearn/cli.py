@@ -54,9 +54,12 @@ def _lab_arguments(parser: argparse.ArgumentParser) -> None:
                       help="remove what a killed lab run left behind (refused while a run is in progress)")
     parser.add_argument("--scenario", action="append", metavar="NAME",
                         help="run only this scenario (repeatable; not with --list, --rules or --cleanup)")
+    parser.add_argument("--mode", choices=("iptables", "nftables", "both"),
+                        help="the kube-proxy mode to run the scenarios in (default: both), or whose rules "
+                        "--rules prints (default: iptables); not with --list or --cleanup")
     parser.add_argument("--json", action="store_true",
                         help="print JSON (the run's report, the scenario list, or what --cleanup removed); "
-                        "not with --rules, which prints iptables-restore text")
+                        "not with --rules, which prints iptables-restore / nft text")
 
 
 def _lab(args: argparse.Namespace) -> int:
@@ -67,8 +70,12 @@ def _lab(args: argparse.Namespace) -> int:
     other = "--list" if args.list else "--rules" if args.rules is not None else "--cleanup" if args.cleanup else None
     if args.scenario and other:
         raise lab.LabError(f"--scenario chooses scenarios to run; it cannot be combined with {other}")
+    if args.mode is not None and other in ("--list", "--cleanup"):
+        raise lab.LabError(f"--mode chooses the kube-proxy mode to run or print; it cannot be combined with {other}")
     if args.json and args.rules is not None:
-        raise lab.LabError("--json cannot be combined with --rules: the rules are iptables-restore text")
+        raise lab.LabError("--json cannot be combined with --rules: the rules are iptables-restore / nft text")
+    # Runs default to both modes; --rules to iptables mode (kube-proxy's default), loadable as printed.
+    modes = lab.check_modes(args.mode or ("iptables" if args.rules is not None else "both"))
     if args.list:
         if args.json:
             print(json.dumps([{"name": sc.name, "title": sc.title} for sc in lab.SCENARIOS], indent=2))
@@ -77,12 +84,18 @@ def _lab(args: argparse.Namespace) -> int:
                 print(f"{sc.name}: {sc.title}")
         return 0
     if args.rules is not None:
+        from k8slearn.dataplane import nft
         from k8slearn.dataplane.rules import render
         from k8slearn.examples import uneven
 
         cluster = uneven()
         node = cluster.node(args.rules)  # a wrong name lists the valid ones
-        print(render(cluster, node.name, jumps=True), end="")
+        for mode in modes:
+            if len(modes) > 1:
+                print(f"# kube-proxy's {mode}-mode rules on {node.name} "
+                      f"({'iptables-restore' if mode == 'iptables' else 'nft -f'} input)")
+            text = render(cluster, node.name, jumps=True) if mode == "iptables" else nft.render(cluster, node.name)
+            print(text, end="")
         return 0
     if args.cleanup:
         lab.check_system()
@@ -94,7 +107,7 @@ def _lab(args: argparse.Namespace) -> int:
         return 0
     progress = None if args.json else (lambda message: print(message, file=sys.stderr))
     try:
-        report = lab.run(scenarios=args.scenario, progress=progress)
+        report = lab.run(scenarios=args.scenario, progress=progress, modes=modes)
     except KeyboardInterrupt:
         print("k8slearn lab: interrupted; everything it built was removed", file=sys.stderr)
         return 130

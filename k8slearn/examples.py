@@ -14,7 +14,8 @@ from .errors import InvalidChange, show
 from .model import MAX_NODES, Cluster
 from .validation import as_int
 
-__all__ = ["uneven", "one_two", "empty_node", "balanced", "zones", "two_zones", "in_cluster", "large", "NAMES"]
+__all__ = ["uneven", "one_two", "empty_node", "balanced", "zones", "two_zones", "in_cluster", "large", "dual_stack",
+           "NAMES"]
 
 
 def uneven(*, external_traffic_policy: str = "Cluster") -> Cluster:
@@ -127,6 +128,30 @@ def large(nodes: int = 100, pods: int = 1000, *, external_traffic_policy: str = 
     pods = _count("pods", pods, 0, 250 * nodes)
     per_node = [pods // nodes + (1 if i < pods % nodes else 0) for i in range(nodes)]
     return Cluster.from_layout(per_node, external_traffic_policy=external_traffic_policy, name="large")
+
+
+def dual_stack(*, external_traffic_policy: str = "Cluster", ip_family_policy: str = "PreferDualStack") -> Cluster:
+    """The uneven cluster, dual-stack: every node and pod has an IPv4 and an IPv6 address, and ``web``
+    has a ClusterIP and a load-balancer address of each family (``ipFamilyPolicy: PreferDualStack``).
+
+    kube-proxy runs one proxier per family, so an IPv6 client's connection meets the same rules
+    (in ``ip6tables`` or the ``ip6 kube-proxy`` table) as an IPv4 client's. IPv6 addresses mirror the
+    IPv4 ones: node-a 192.168.0.11 is fd00:192:168::11, web-1 10.244.1.5 is fd00:10:244:1::5.
+    ::
+
+        client 198.51.100.7 / 2001:db8:100::7
+              |
+        [ load balancer 203.0.113.100 / 2001:db8:113::100 ]
+          /                 |                  \
+        node-a             node-b             node-c
+        .11 / ::11         .12 / ::12         .13 / ::13
+        web-1 web-2        web-3              (no pods)
+
+    >>> print(dual_stack().service("web"))
+    Service 'web' LoadBalancer 203.0.113.100:80 -> targetPort 8080, externalTrafficPolicy=Cluster, ipFamilies=IPv4/IPv6 (PreferDualStack), also [2001:db8:113::100]:80
+    """
+    return Cluster.from_layout([2, 1, 0], external_traffic_policy=external_traffic_policy, name="dual-stack",
+                               ip_families=["IPv4", "IPv6"], ip_family_policy=ip_family_policy)
 
 
 #: Every example by name, for widgets and the command line.

@@ -36,7 +36,7 @@ import dataclasses
 import hashlib
 import html
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 from .dataplane import Source, decide, health_check
@@ -46,12 +46,14 @@ from .model import Cluster, Node, Service, ServiceRef
 from .validation import is_bool
 
 __all__ = ["LoadBalancer", "LB_MODELS", "LoadBalancerProfile", "LB_PROFILES", "LOAD_BALANCERS",
-           "get_load_balancer", "resolve", "Probe", "probe", "Spread", "spread", "LB_ADDRESS"]
+           "get_load_balancer", "resolve", "Probe", "probe", "Spread", "spread", "LB_ADDRESS", "LB_ADDRESS6"]
 
 LB_MODELS = ("equal", "health-checked", "weighted", "single-node", "pod-targeting")
 
 #: The load balancer's own address inside the VPC, the source a pod sees from a proxying LB.
 LB_ADDRESS = IPv4Address("192.168.255.10")
+#: The load balancer's own address toward the nodes on the IPv6 side of a dual-stack cluster.
+LB_ADDRESS6 = IPv6Address("2001:db8::10")
 
 #: What a load balancer does to the connection, from keeping everything to ending it.
 KINDS = ("pass-through", "source NAT", "L4 proxy", "L7 proxy")

@@ -39,6 +39,7 @@ from .validation import (
     check_service_fields,
     dns1123_subdomain,
     externally_accessible,
+    ip_family_rules,
     is_bool,
     label_errors,
 )
@@ -138,9 +139,14 @@ def service_manifest(cluster: Cluster, service: ServiceRef, *, namespace: str | 
     if svc.session_affinity != "None":
         spec["sessionAffinity"] = svc.session_affinity
         spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": svc.session_affinity_timeout}}
+    if svc.families != ("IPv4",) or svc.ip_family_policy not in (None, "SingleStack"):
+        spec["ipFamilyPolicy"] = svc.ip_family_policy or "SingleStack"
+        spec["ipFamilies"] = list(svc.families)
     if pin_addresses:
         if svc.cluster_ip is not None:
             spec["clusterIP"] = str(svc.cluster_ip)
+            if len(svc.cluster_ips) > 1:
+                spec["clusterIPs"] = [str(a) for a in svc.cluster_ips]
         if svc.health_check_node_port is not None:
             spec["healthCheckNodePort"] = svc.health_check_node_port
     return {"apiVersion": "v1", "kind": "Service",
@@ -453,7 +459,9 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
     With ``cluster`` the service is added to it (defaulted and allocated like ``kubectl apply``
     would); without, the validated :class:`~k8slearn.model.Service` is returned on its own. Every
     problem is reported at once, in the API server's words. A ``clusterIP`` is kept if it is free and
-    inside 10.96.0.0/12; headless services (``clusterIP: None``) are not modelled and refused.
+    inside 10.96.0.0/12 (fd00:10:96::/112 for IPv6); ``ipFamilies`` / ``ipFamilyPolicy`` make a
+    dual-stack service on a dual-stack cluster (a second ``clusterIPs`` entry gives the second family,
+    whose address is then allocated); headless services (``clusterIP: None``) are not modelled and refused.
 
     >>> c = Cluster.from_layout([1, 1])
     >>> doc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"},
@@ -528,9 +536,13 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
         if not isinstance(cluster_ips, list):
             errors.append(FieldError("spec.clusterIPs", "Invalid value", show(cluster_ips), "must be a list of IP addresses",
                                      "clusterIPs: [10.96.0.50] (or leave it out: the API server fills it in)."))
-        elif len(cluster_ips) > 1:
-            errors.append(FieldError("spec.clusterIPs", "Too many", str(len(cluster_ips)), "k8slearn models one (IPv4) ClusterIP",
-                                     "dual-stack services are not modelled."))
+        elif len(cluster_ips) > 2:
+            errors.append(FieldError("spec.clusterIPs", "Invalid value", show(cluster_ips), "may only hold up to 2 values",
+                                     "a service has at most one ClusterIP per IP family (IPv4 and IPv6)."))
+        elif len(cluster_ips) == 2 and len({":" in str(a) for a in cluster_ips}) == 1:
+            errors.append(FieldError("spec.clusterIPs", "Invalid value", show(cluster_ips),
+                                     "may specify no more than one IP for each IP family",
+                                     "a dual-stack service has one IPv4 and one IPv6 ClusterIP."))
         elif cluster_ips and cluster_ip is None:
             cluster_ip = cluster_ips[0]
         elif cluster_ips and not (isinstance(cluster_ip, str) and _is(cluster_ips[0], cluster_ip)):
@@ -542,7 +554,11 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
            "internal_traffic_policy": spec.get("internalTrafficPolicy", "Cluster"),
            "health_check_node_port": spec.get("healthCheckNodePort"),
            "traffic_distribution": spec.get("trafficDistribution"), "cluster_ip": cluster_ip,
-           "load_balancer_source_ranges": ranges, "session_affinity": affinity, "session_affinity_timeout": timeout}
+           "load_balancer_source_ranges": ranges, "session_affinity": affinity, "session_affinity_timeout": timeout,
+           "ip_families": spec.get("ipFamilies"), "ip_family_policy": spec.get("ipFamilyPolicy")}
+    if isinstance(cluster_ips, list) and len(cluster_ips) == 2 and raw["ip_families"] is None:
+        # alloc.go: ipFamilies inferred from clusterIPs (the second address itself is allocated anew here)
+        raw["ip_families"] = ["IPv6" if ":" in str(a) else "IPv4" for a in cluster_ips]
     fields, type_errors = check_service_fields(raw)
     errors += type_errors
     if errors:
@@ -554,7 +570,7 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
         fields["external_traffic_policy"] = "Cluster"  # defaults.go
     if fields["session_affinity"] == "ClientIP" and fields["session_affinity_timeout"] is None:
         fields["session_affinity_timeout"] = DEFAULT_AFFINITY_TIMEOUT  # defaults.go
-    errors = _service_rules(fields, {})
+    errors = _service_rules(fields, {}) + ip_family_rules(fields.get("ip_families") or (), fields.get("ip_family_policy"))
     if errors:
         raise InvalidService(name, errors)
     svc = Service(**fields)

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from types import MappingProxyType
 from typing import Any, Union
 
@@ -34,15 +34,18 @@ from .errors import (
 )
 from .validation import (
     DEFAULT_AFFINITY_TIMEOUT,
+    IP_FAMILIES,
     IP_MODES,
     NODE_PORT_RANGE,
     SERVICE_CIDR,
+    SERVICE_CIDR6,
     _service_rules,
     as_int,
     check_bool,
     check_replicas,
     check_service_fields,
     externally_accessible,
+    ip_family_rules,
     label_errors,
     name_errors,
     needs_health_check,
@@ -50,10 +53,13 @@ from .validation import (
     zone_errors,
 )
 
-__all__ = ["Node", "Pod", "Service", "Endpoint", "NetworkPolicy", "IPBlock", "Cluster", "node_names", "CLIENT_IP"]
+__all__ = ["Node", "Pod", "Service", "Endpoint", "NetworkPolicy", "IPBlock", "Cluster", "node_names", "CLIENT_IP",
+           "CLIENT_IP6", "family_of"]
 
 #: The default external client: 198.51.100.0/24 is TEST-NET-2, reserved for documentation (RFC 5737).
 CLIENT_IP = IPv4Address("198.51.100.7")
+#: The default IPv6 client, in the documentation prefix 2001:db8::/32 (RFC 3849).
+CLIENT_IP6 = IPv6Address("2001:db8:100::7")
 
 _NODE_NETWORK = IPv4Network("192.168.0.0/16")
 _SERVICE_CIDR = SERVICE_CIDR
@@ -63,9 +69,36 @@ LB_POOL = (IPv4Address("203.0.113.100"), IPv4Address("203.0.113.199"))
 EXTERNAL_IP_POOL = (IPv4Address("203.0.113.200"), IPv4Address("203.0.113.254"))
 _LB_FIRST = LB_POOL[0]
 _EXTERNAL_IP_FIRST = EXTERNAL_IP_POOL[0]
+#: A dual-stack cluster's IPv6 side. Addresses mirror the IPv4 ones, so that they read alike: node-a
+#: 192.168.0.11 is fd00:192:168::11, its pods 10.244.1.0/24 are fd00:10:244:1::/64, pod 10.244.1.5
+#: is fd00:10:244:1::5 (the decimal digits are written as hex digits).
+_NODE_NETWORK6 = IPv6Network("fd00:192:168::/64")
+CLUSTER_CIDR6 = IPv6Network("fd00:10:244::/48")
+#: IPv6 load-balancer addresses: 2001:db8:113::100-1ff (documentation prefix, RFC 3849).
+LB_POOL6 = (IPv6Address("2001:db8:113::100"), IPv6Address("2001:db8:113::1ff"))
 #: The most nodes a cluster may have: Kubernetes is designed for up to 5,000 nodes per cluster
 #: (kubernetes.io/docs/setup/best-practices/cluster-large/).
 MAX_NODES = 5000
+
+
+def family_of(address: Any) -> str:
+    """The IP family of an address or network, as the API writes it: ``"IPv4"`` or ``"IPv6"``.
+
+    >>> family_of(IPv4Address("10.96.0.10")), family_of(IPv6Address("fd00:10:96::10"))
+    ('IPv4', 'IPv6')
+    """
+    return "IPv6" if getattr(address, "version", 4) == 6 else "IPv4"
+
+
+def _hostport(ip: Any, port: int) -> str:
+    """``10.96.0.10:80``, or ``[fd00:10:96::10]:80`` for IPv6 (RFC 3986 brackets)."""
+    return f"[{ip}]:{port}" if getattr(ip, "version", 4) == 6 else f"{ip}:{port}"
+
+
+def _mirror(base: IPv6Address | IPv6Network, number: int, shift: int = 0) -> int:
+    """``base`` plus ``number`` written with the same digits in hex (11 -> ::11), shifted left."""
+    start = base.network_address if isinstance(base, IPv6Network) else base
+    return int(start) + (int(str(number), 16) << shift)
 
 
 def _frozen_message(self: Any, name: str, value: Any) -> None:
@@ -120,25 +153,46 @@ class Node:
     pod_cidr: IPv4Network
     zone: str = "zone-a"
     ready: bool = True
+    #: On a dual-stack cluster: the node's IPv6 address and its pods' IPv6 range (else None).
+    ip6: IPv6Address | None = None
+    pod_cidr6: IPv6Network | None = None
 
     @property
     def bridge_ip(self) -> IPv4Address:
         """The node's address toward its own pods (the CNI bridge/gateway, e.g. 10.244.1.1)."""
         return self.pod_cidr.network_address + 1
 
+    @property
+    def bridge_ip6(self) -> IPv6Address | None:
+        """The bridge's IPv6 address on a dual-stack cluster (e.g. fd00:10:244:1::1), else None."""
+        return None if self.pod_cidr6 is None else self.pod_cidr6.network_address + 1
+
+    def address(self, family: str = "IPv4") -> IPv4Address | IPv6Address | None:
+        """The node's own address of one IP family (None: it has none)."""
+        return self.ip if family == "IPv4" else self.ip6
+
+    def bridge(self, family: str = "IPv4") -> IPv4Address | IPv6Address | None:
+        """The node's bridge address of one IP family (None: it has none)."""
+        return self.bridge_ip if family == "IPv4" else self.bridge_ip6
+
     def __repr__(self) -> str:
         extra = "" if self.ready else ", ready=False"
-        return f"Node({self.name!r}, ip={self.ip}, pod_cidr={self.pod_cidr}, zone={self.zone!r}{extra})"
+        six = f", ip6={self.ip6}" if self.ip6 is not None else ""
+        return f"Node({self.name!r}, ip={self.ip}{six}, pod_cidr={self.pod_cidr}, zone={self.zone!r}{extra})"
 
     def summary(self) -> str:
         state = "Ready" if self.ready else "NotReady"
-        return f"{self.name} {self.ip} pods {self.pod_cidr} {self.zone} {state}"
+        six = f" {self.ip6} pods {self.pod_cidr6}" if self.ip6 is not None else ""
+        return f"{self.name} {self.ip} pods {self.pod_cidr}{six} {self.zone} {state}"
 
     __str__ = summary
 
     def _repr_html_(self) -> str:
-        return _table(f"Node {self.name}", [("IP", self.ip), ("pod CIDR", self.pod_cidr),
-                                           ("zone", self.zone), ("status", "Ready" if self.ready else "NotReady")])
+        rows: list[tuple[str, Any]] = [("IP", self.ip), ("pod CIDR", self.pod_cidr)]
+        if self.ip6 is not None:
+            rows += [("IPv6", self.ip6), ("pod CIDR (IPv6)", self.pod_cidr6)]
+        return _table(f"Node {self.name}", [*rows, ("zone", self.zone),
+                                            ("status", "Ready" if self.ready else "NotReady")])
 
 
 @_snapshot
@@ -159,16 +213,23 @@ class Pod:
     labels: Mapping[str, str] = field(default_factory=dict, hash=False, compare=True)
     ready: bool = True
     terminating: bool = False
+    #: The pod's IPv6 address on a dual-stack cluster (``status.podIPs[1]``), else None.
+    ip6: IPv6Address | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.labels, Mapping):
             raise InvalidPod(self.name, label_errors("metadata.labels", self.labels)[1])
         object.__setattr__(self, "labels", MappingProxyType(dict(self.labels)))
 
+    def address(self, family: str = "IPv4") -> IPv4Address | IPv6Address | None:
+        """The pod's address of one IP family (None: it has none)."""
+        return self.ip if family == "IPv4" else self.ip6
+
     def __repr__(self) -> str:
         extra = "" if self.ready else ", ready=False"
         extra += ", terminating=True" if self.terminating else ""
-        return f"Pod({self.name!r}, node={self.node!r}, ip={self.ip}{extra})"
+        six = f", ip6={self.ip6}" if self.ip6 is not None else ""
+        return f"Pod({self.name!r}, node={self.node!r}, ip={self.ip}{six}{extra})"
 
     @property
     def status(self) -> str:
@@ -179,12 +240,14 @@ class Pod:
 
     def summary(self) -> str:
         labels = ",".join(f"{k}={v}" for k, v in self.labels.items())
-        return f"{self.name} on {self.node} {self.ip} {self.status} [{labels}]"
+        six = f" {self.ip6}" if self.ip6 is not None else ""
+        return f"{self.name} on {self.node} {self.ip}{six} {self.status} [{labels}]"
 
     __str__ = summary
 
     def _repr_html_(self) -> str:
-        return _table(f"Pod {self.name}", [("node", self.node), ("IP", self.ip), ("status", self.status),
+        six = [("IPv6", self.ip6)] if self.ip6 is not None else []
+        return _table(f"Pod {self.name}", [("node", self.node), ("IP", self.ip), *six, ("status", self.status),
                                           ("labels", dict(self.labels))])
 
     # Frozen + a mapping field: hash on the identity-defining fields only.
@@ -231,6 +294,14 @@ class Service:
     #: ``spec.sessionAffinity`` ("None" or "ClientIP") and ``sessionAffinityConfig.clientIP.timeoutSeconds``.
     session_affinity: str = "None"
     session_affinity_timeout: int | None = None
+    #: ``spec.ipFamilies`` (the primary first) and ``spec.ipFamilyPolicy`` ("SingleStack",
+    #: "PreferDualStack", "RequireDualStack"); ``spec.clusterIPs`` and the load balancer's ingress
+    #: addresses, one per family (``cluster_ip`` / ``load_balancer_ip`` are the primary ones).
+    #: Filled in by :meth:`Cluster.add_service`; empty means IPv4 single-stack.
+    ip_families: tuple[str, ...] = ()
+    ip_family_policy: str | None = None
+    cluster_ips: tuple[IPv4Address | IPv6Address, ...] = ()
+    load_balancer_ips: tuple[IPv4Address | IPv6Address, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.selector, Mapping):
@@ -245,6 +316,8 @@ class Service:
             raise InvalidService(self.name, [FieldError("spec.LoadBalancerSourceRanges", "Invalid value",
                                                         show(self.load_balancer_source_ranges), "must be a list of CIDRs")])
         object.__setattr__(self, "load_balancer_source_ranges", tuple(self.load_balancer_source_ranges))
+        for name in ("ip_families", "cluster_ips", "load_balancer_ips"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
 
     def __hash__(self) -> int:
         return hash((self.namespace, self.name, self.type, self.cluster_ip, self.node_port))
@@ -253,6 +326,36 @@ class Service:
     def externally_accessible(self) -> bool:
         """True for NodePort and LoadBalancer services, and ClusterIP services with externalIPs."""
         return externally_accessible(self.type, self.external_ips)
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The service's IP families, the primary first (``spec.ipFamilies``, or that of its ClusterIP)."""
+        if self.ip_families:
+            return self.ip_families
+        return (family_of(self.cluster_ip),) if self.cluster_ip is not None else ("IPv4",)
+
+    @property
+    def dual_stack(self) -> bool:
+        return len(self.families) > 1
+
+    def cluster_ip_of(self, family: str = "IPv4") -> IPv4Address | IPv6Address | None:
+        """The ClusterIP of one IP family (None: the service has no address of that family)."""
+        return next((a for a in (self.cluster_ips or (self.cluster_ip,)) if a is not None and family_of(a) == family),
+                    None)
+
+    def load_balancer_ips_of(self, family: str = "IPv4") -> tuple[IPv4Address | IPv6Address, ...]:
+        """The load balancer's addresses of one IP family."""
+        return tuple(a for a in (self.load_balancer_ips or (self.load_balancer_ip,))
+                     if a is not None and family_of(a) == family)
+
+    def external_ips_of(self, family: str = "IPv4") -> tuple[IPv4Address | IPv6Address, ...]:
+        """The externalIPs of one IP family (kube-proxy's proxier for that family uses only these)."""
+        return tuple(a for a in self.external_ips if family_of(a) == family)
+
+    def _family_note(self) -> str:
+        if self.families == ("IPv4",) and self.ip_family_policy in (None, "SingleStack"):
+            return ""
+        return f"ipFamilies={'/'.join(self.families)} ({self.ip_family_policy or 'SingleStack'})"
 
     def __repr__(self) -> str:
         parts = [repr(self.name), f"type={self.type!r}"]
@@ -264,15 +367,18 @@ class Service:
             parts.append(f"load_balancer_source_ranges={[str(n) for n in self.load_balancer_source_ranges]!r}")
         if self.session_affinity != "None":
             parts.append(f"session_affinity={self.session_affinity!r}")
+        if self._family_note():
+            parts.append(f"ip_families={list(self.families)!r}")
+            parts.append(f"ip_family_policy={self.ip_family_policy or 'SingleStack'!r}")
         return f"Service({', '.join(parts)})"
 
     def summary(self) -> str:
         if self.type == "LoadBalancer" and self.load_balancer_ip is not None:
-            front = f"{self.load_balancer_ip}:{self.port}"
+            front = _hostport(self.load_balancer_ip, self.port)
         elif self.type == "NodePort":
             front = f"<node IP>:{self.node_port}"
         else:
-            front = f"{self.cluster_ip}:{self.port}"
+            front = _hostport(self.cluster_ip, self.port)
         text = f"Service {self.name!r} {self.type} {front} -> targetPort {self.target_port}"
         if self.external_traffic_policy:
             text += f", externalTrafficPolicy={self.external_traffic_policy}"
@@ -282,6 +388,9 @@ class Service:
             text += f", loadBalancerSourceRanges={','.join(map(str, self.load_balancer_source_ranges))}"
         if self.session_affinity != "None":
             text += f", sessionAffinity={self.session_affinity}"
+        if self._family_note():
+            second = [a for a in (self.load_balancer_ips if self.type == "LoadBalancer" else self.cluster_ips)[1:]]
+            text += f", {self._family_note()}" + (f", also {_hostport(second[0], self.port)}" if second else "")
         return text
 
     __str__ = summary
@@ -308,6 +417,11 @@ class Service:
             rows.append(("loadBalancerSourceRanges", ", ".join(map(str, self.load_balancer_source_ranges))))
         if self.session_affinity != "None":
             rows.append(("sessionAffinity", f"{self.session_affinity} ({self.session_affinity_timeout} s)"))
+        if self._family_note():
+            rows.append(("ipFamilies", f"{', '.join(self.families)} ({self.ip_family_policy or 'SingleStack'})"))
+            rows.append(("clusterIPs", ", ".join(map(str, self.cluster_ips))))
+            if len(self.load_balancer_ips) > 1:
+                rows.append(("load balancer IPs", ", ".join(map(str, self.load_balancer_ips))))
         return _table(f"Service {self.name}", rows)
 
 
@@ -334,11 +448,11 @@ class Endpoint:
         return self.serving and not self.terminating
 
     def __repr__(self) -> str:
-        return (f"Endpoint({self.pod!r}, {self.ip}:{self.port}, node={self.node!r}, ready={self.ready}, "
+        return (f"Endpoint({self.pod!r}, {_hostport(self.ip, self.port)}, node={self.node!r}, ready={self.ready}, "
                 f"serving={self.serving}, terminating={self.terminating})")
 
     def summary(self) -> str:
-        return f"{self.ip}:{self.port} ({self.pod} on {self.node})"
+        return f"{_hostport(self.ip, self.port)} ({self.pod} on {self.node})"
 
     __str__ = summary
 
@@ -447,12 +561,18 @@ class Cluster:
     IPv4Address('203.0.113.100')
     """
 
-    def __init__(self, *, name: str = "demo", cluster_cidr: str | IPv4Network = "10.244.0.0/16") -> None:
+    def __init__(self, *, name: str = "demo", cluster_cidr: str | IPv4Network = "10.244.0.0/16",
+                 ip_families: Iterable[str] = ("IPv4",)) -> None:
         if not isinstance(name, str):
             raise InvalidChange(f"name: Invalid value: {show(name)}: must be a string",
                                 hint='the cluster\'s name is only for display, e.g. name="demo".')
         self.name = name
         self.cluster_cidr = _cluster_cidr(cluster_cidr)
+        #: ``("IPv4",)``, or ``("IPv4", "IPv6")`` for a dual-stack cluster (IPv4 primary): two
+        #: --service-cluster-ip-range and --cluster-cidr values, and nodes and pods with both.
+        self.ip_families = _cluster_families(ip_families)
+        self.cluster_cidr6 = CLUSTER_CIDR6 if self.dual_stack else None
+        self.service_cidr6 = SERVICE_CIDR6 if self.dual_stack else None
         self._state = _State((), (), ())
         self._cache: dict[Any, Any] = {}
         self.version = 0  # bumped on every change, so views can tell they are stale
@@ -471,17 +591,24 @@ class Cluster:
         port: int = 80,
         target_port: int = 8080,
         name: str = "demo",
+        ip_families: Iterable[str] = ("IPv4",),
+        ip_family_policy: str | None = None,
     ) -> Cluster:
         """A cluster from a compact layout: how many of the service's pods run on each node.
 
         ``layout`` is ``{"node-a": 2, "node-b": 1}`` or just ``[2, 1, 0]`` (nodes named node-a, node-b,
         ...). Addresses are deterministic: node *i* gets 192.168.0.(11+i) and pod CIDR 10.244.(i+1).0/24;
         pods are named ``web-1``, ``web-2``, ... in node order. ``zones`` gives each node's zone: a
-        list (repeated over the nodes) or a mapping from node name to zone.
+        list (repeated over the nodes) or a mapping from node name to zone. ``ip_families=["IPv4",
+        "IPv6"]`` makes a dual-stack cluster (nodes and pods get IPv6 addresses too); the service is
+        then created with ``ip_family_policy`` (default SingleStack: IPv4 only).
 
         >>> c = Cluster.from_layout([2, 1, 0])
         >>> [(p.name, p.node, str(p.ip)) for p in c.pods]
         [('web-1', 'node-a', '10.244.1.5'), ('web-2', 'node-a', '10.244.1.6'), ('web-3', 'node-b', '10.244.2.5')]
+        >>> d = Cluster.from_layout([1, 0], ip_families=["IPv4", "IPv6"], ip_family_policy="PreferDualStack")
+        >>> d.pods[0].ip6, d.service("web").cluster_ips
+        (IPv6Address('fd00:10:244:1::5'), (IPv4Address('10.96.0.10'), IPv6Address('fd00:10:96::10')))
         """
         counts_of = _layout(layout)
         service_errors = name_errors("service", service)
@@ -490,22 +617,29 @@ class Cluster:
         service = str(service)
         zone_of = _zones(zones, list(counts_of))
         big = len(counts_of) > 250
-        cluster = cls(name=name, cluster_cidr="10.0.0.0/8" if big else "10.244.0.0/16")
+        cluster = cls(name=name, cluster_cidr="10.0.0.0/8" if big else "10.244.0.0/16", ip_families=ip_families)
         nodes = [cluster._new_node(n, zone_of[n], i) for i, n in enumerate(counts_of)]
         pods: list[Pod] = []
         labels = {"app": service}
         for node in nodes:
             for k in range(counts_of[node.name]):  # addresses .5, .6, ... as _free_pod_ip would hand them out
-                pods.append(Pod(f"{service}-{len(pods) + 1}", node.name, node.pod_cidr.network_address + 5 + k, labels))
+                ip = node.pod_cidr.network_address + 5 + k
+                pods.append(Pod(f"{service}-{len(pods) + 1}", node.name, ip, labels, ip6=_pod_ip6(node, ip)))
         cluster._commit(_State(tuple(nodes), tuple(pods), ()))
         cluster.add_service(service, type=type, selector=labels, port=port, target_port=target_port,
                             external_traffic_policy=external_traffic_policy,
-                            internal_traffic_policy=internal_traffic_policy, _warn=False)
+                            internal_traffic_policy=internal_traffic_policy, ip_family_policy=ip_family_policy,
+                            _warn=False)
         return cluster
+
+    @property
+    def dual_stack(self) -> bool:
+        """Whether the cluster has both IP families (nodes, pods and services can have IPv6 addresses)."""
+        return len(self.ip_families) > 1
 
     def copy(self) -> Cluster:
         """An independent copy, for "what if" comparisons side by side."""
-        other = Cluster(name=self.name, cluster_cidr=self.cluster_cidr)
+        other = Cluster(name=self.name, cluster_cidr=self.cluster_cidr, ip_families=self.ip_families)
         other._commit(self._state)
         return other
 
@@ -613,49 +747,60 @@ class Cluster:
         sel = selector.items()
         return tuple(p for p in self.pods if sel and all(p.labels.get(k) == v for k, v in sel))
 
-    def endpoints(self, service: ServiceRef) -> tuple[Endpoint, ...]:
+    def endpoints(self, service: ServiceRef, *, family: str | None = None) -> tuple[Endpoint, ...]:
         """The service's endpoints with their conditions, as the EndpointSlice controller publishes them.
+
+        A dual-stack service has one EndpointSlice per IP family: ``family`` ("IPv4" or "IPv6")
+        picks one (default: the service's primary family).
 
         >>> c = Cluster.from_layout([1, 1]); _ = c.set_pod("web-2", terminating=True)
         >>> [(e.pod, e.ready, e.serving, e.terminating) for e in c.endpoints("web")]
         [('web-1', True, True, False), ('web-2', False, True, True)]
         """
         svc = self.service(service)
-        key = ("endpoints", svc.name)
+        family = _check_family(family) if family is not None else svc.families[0]
+        key = ("endpoints", svc.name) if family == "IPv4" else ("endpoints", svc.name, family)
         if key not in self._cache:
             nodes = self._index("node")
             eps = []
             for p in self.selected_pods(svc):
                 node = nodes[p.node]
-                eps.append(Endpoint(p.name, p.node, node.zone, p.ip, svc.target_port,
+                ip = p.address(family)
+                if ip is None or family not in svc.families:
+                    continue  # no address of this family, or a slice the service does not have
+                eps.append(Endpoint(p.name, p.node, node.zone, ip, svc.target_port,
                                     serving=p.ready and node.ready, terminating=p.terminating))
             self._cache[key] = tuple(eps)
         return self._cache[key]
 
-    def endpoints_by_node(self, service: ServiceRef) -> Mapping[str, tuple[Endpoint, ...]]:
+    def endpoints_by_node(self, service: ServiceRef, *, family: str | None = None) -> Mapping[str, tuple[Endpoint, ...]]:
         """The service's endpoints grouped by node (every node present, in node order)."""
         svc = self.service(service)
-        key = ("endpoints_by_node", svc.name)
+        family = _check_family(family) if family is not None else svc.families[0]
+        key = ("endpoints_by_node", svc.name) if family == "IPv4" else ("endpoints_by_node", svc.name, family)
         if key not in self._cache:
             groups: dict[str, list[Endpoint]] = {n.name: [] for n in self.nodes}
-            for e in self.endpoints(svc):
+            for e in self.endpoints(svc, family=family):
                 groups[e.node].append(e)
             self._cache[key] = MappingProxyType({n: tuple(es) for n, es in groups.items()})
         return self._cache[key]
 
-    def owner_of(self, address: IPv4Address | str) -> Node | Pod | Service | None:
+    def owner_of(self, address: IPv4Address | IPv6Address | str) -> Node | Pod | Service | None:
         """Which node, pod or service an address belongs to (None for an outside address)."""
-        ip = _address("address", address)
+        ip = _address("address", address, ipv6=True, expected="an IP address" if self.dual_stack else "an IPv4 address")
         key = ("owners",)
         if key not in self._cache:
-            owners: dict[IPv4Address, Any] = {}
+            owners: dict[IPv4Address | IPv6Address, Any] = {}
             for n in self.nodes:
-                owners[n.ip] = n
-                owners[n.bridge_ip] = n
+                for a in (n.ip, n.bridge_ip, n.ip6, n.bridge_ip6):
+                    if a is not None:
+                        owners[a] = n
             for p in self.pods:
                 owners[p.ip] = p
+                if p.ip6 is not None:
+                    owners[p.ip6] = p
             for s in self.services:
-                for a in (s.cluster_ip, s.load_balancer_ip, *s.external_ips):
+                for a in (s.cluster_ip, s.load_balancer_ip, *s.external_ips, *s.cluster_ips, *s.load_balancer_ips):
                     if a is not None:
                         owners[a] = s
             self._cache[key] = owners
@@ -707,7 +852,10 @@ class Cluster:
         if start + 256 > int(self.cluster_cidr.broadcast_address) + 1 or index + 11 >= _NODE_NETWORK.num_addresses - 1:
             raise InvalidChange(f"no pod CIDR left in {self.cluster_cidr} for node {name!r}",
                                 hint="the cluster CIDR is split into one /24 per node; use fewer nodes.")
-        return Node(name, ip, IPv4Network((start, 24)), zone)
+        if not self.dual_stack:
+            return Node(name, ip, IPv4Network((start, 24)), zone)
+        return Node(name, ip, IPv4Network((start, 24)), zone, ip6=IPv6Address(_mirror(_NODE_NETWORK6, 11 + index)),
+                    pod_cidr6=IPv6Network((_mirror(CLUSTER_CIDR6, index + 1, 64), 64)))
 
     def _free_pod_ip(self, node: Node, pods: Iterable[Pod]) -> IPv4Address:
         used = {p.ip for p in pods if p.node == node.name}
@@ -734,7 +882,8 @@ class Cluster:
         if p.node == n.name:
             return p
         others = [q for q in self.pods if q.name != p.name]
-        moved = dataclasses.replace(p, node=n.name, ip=self._free_pod_ip(n, others))
+        ip = self._free_pod_ip(n, others)
+        moved = dataclasses.replace(p, node=n.name, ip=ip, ip6=_pod_ip6(n, ip))
         self._commit(self._replace(pods=[moved if q.name == p.name else q for q in self.pods]))
         return moved
 
@@ -845,7 +994,8 @@ class Cluster:
                 name = f"{svc.name}-{serial}"
                 taken.add(name)
                 counts[where.name] += 1
-                pods.append(Pod(name, where.name, self._free_pod_ip(where, pods), dict(svc.selector)))
+                ip = self._free_pod_ip(where, pods)
+                pods.append(Pod(name, where.name, ip, dict(svc.selector), ip6=_pod_ip6(where, ip)))
         self._commit(self._replace(pods=pods))
         return self.selected_pods(svc)
 
@@ -861,7 +1011,8 @@ class Cluster:
         if name in self._index("pod"):
             raise InvalidChange(f'pods "{name}" already exists', hint="pod names are unique in a namespace.")
         n = self.node(node)
-        pod = Pod(name, n.name, self._free_pod_ip(n, self.pods), clean, ready, terminating)
+        ip = self._free_pod_ip(n, self.pods)
+        pod = Pod(name, n.name, ip, clean, ready, terminating, ip6=_pod_ip6(n, ip))
         self._commit(self._replace(pods=[*self.pods, pod]))
         return pod
 
@@ -923,7 +1074,9 @@ class Cluster:
         load_balancer_source_ranges: Iterable[str] = (),
         session_affinity: str = "None",
         session_affinity_timeout: int | None = None,
-        cluster_ip: str | IPv4Address | None = None,
+        cluster_ip: str | IPv4Address | IPv6Address | None = None,
+        ip_families: Iterable[str] | None = None,
+        ip_family_policy: str | None = None,
         _warn: bool = True,
     ) -> Service:
         """Create a Service, defaulted and validated as the API server would.
@@ -931,7 +1084,10 @@ class Cluster:
         ``externalTrafficPolicy`` defaults to Cluster on externally accessible services; a NodePort is
         allocated for NodePort and LoadBalancer services (30000 + port when free); a LoadBalancer gets
         an address from 203.0.113.100-199 and, with Local, a ``healthCheckNodePort``; the ClusterIP
-        comes from 10.96.0.0/12 unless ``cluster_ip`` asks for one. A selector that matches no pod is
+        comes from 10.96.0.0/12 unless ``cluster_ip`` asks for one. On a dual-stack cluster,
+        ``ip_family_policy`` ("SingleStack", the default; "PreferDualStack"; "RequireDualStack") and
+        ``ip_families`` (e.g. ``["IPv6"]`` or ``["IPv6", "IPv4"]``, the primary first) choose the
+        service's families; it gets a ClusterIP (and a load-balancer address) of each. A selector that matches no pod is
         accepted with a :class:`~k8slearn.errors.K8sLearnWarning` (before anything changes, so a
         warning turned into an error leaves the cluster as it was).
 
@@ -948,7 +1104,8 @@ class Cluster:
                "internal_traffic_policy": internal_traffic_policy,
                "health_check_node_port": health_check_node_port, "traffic_distribution": traffic_distribution,
                "cluster_ip": cluster_ip, "load_balancer_source_ranges": load_balancer_source_ranges,
-               "session_affinity": session_affinity, "session_affinity_timeout": session_affinity_timeout}
+               "session_affinity": session_affinity, "session_affinity_timeout": session_affinity_timeout,
+               "ip_families": ip_families, "ip_family_policy": ip_family_policy}
         fields, errors = check_service_fields(raw)
         if errors:
             raise InvalidService(name, errors)
@@ -977,12 +1134,16 @@ class Cluster:
         load_balancer_source_ranges: Iterable[str] | None = None,
         session_affinity: str | None = None,
         session_affinity_timeout: int | None = None,
+        ip_families: Iterable[str] | None = None,
+        ip_family_policy: str | None = None,
     ) -> Service:
         """Change a service like ``kubectl patch``: only the fields you pass change.
 
         As in the API server's update strategy, changing ``type`` drops the fields the new type cannot
         have (unless you set them in the same patch) and defaults the ones it needs. A
         ``node_port`` or ``health_check_node_port`` of 0 means "allocate one", as in the API.
+        ``ip_family_policy="PreferDualStack"`` adds the second family on a dual-stack cluster;
+        ``"SingleStack"`` releases it (the primary family never changes).
 
         >>> c = Cluster.from_layout([2, 1, 0])
         >>> c.patch_service("web", external_traffic_policy="Local").health_check_node_port
@@ -996,7 +1157,8 @@ class Cluster:
                            ("traffic_distribution", traffic_distribution),
                            ("load_balancer_ip_mode", load_balancer_ip_mode), ("external_ips", external_ips),
                            ("selector", selector), ("load_balancer_source_ranges", load_balancer_source_ranges),
-                           ("session_affinity", session_affinity), ("session_affinity_timeout", session_affinity_timeout)):
+                           ("session_affinity", session_affinity), ("session_affinity_timeout", session_affinity_timeout),
+                           ("ip_families", ip_families), ("ip_family_policy", ip_family_policy)):
             if value is not None:
                 raw[key] = value
         changes, errors = check_service_fields(raw)
@@ -1009,12 +1171,18 @@ class Cluster:
         if new.type == "ClusterIP" and "node_port" not in changes:
             new = dataclasses.replace(new, node_port=None)
         if new.type != "LoadBalancer":
-            new = dataclasses.replace(new, load_balancer_ip=None)
+            new = dataclasses.replace(new, load_balancer_ip=None, load_balancer_ips=())
         if not needs_health_check(new.type, new.external_traffic_policy or ("Cluster" if externally_accessible(new.type, new.external_ips) else None)) \
                 and "health_check_node_port" not in changes:
             new = dataclasses.replace(new, health_check_node_port=None)
         if changes.get("session_affinity") == "None" and "session_affinity_timeout" not in changes:
             new = dataclasses.replace(new, session_affinity_timeout=None)  # the config goes with the affinity
+        if changes.get("ip_family_policy") == "SingleStack" and "ip_families" not in changes:
+            # alloc.go initIPFamilyFields: with the families unchanged, SingleStack is clear intent: keep the primary.
+            new = dataclasses.replace(new, ip_families=new.families[:1], cluster_ips=new.cluster_ips[:1],
+                                      load_balancer_ips=new.load_balancer_ips[:1])
+        elif "ip_family_policy" in changes or "ip_families" in changes:
+            new = dataclasses.replace(new, cluster_ips=tuple(a for a in new.cluster_ips if family_of(a) in new.families))
         new = self._admit(new, old=old)
         if "selector" in changes:
             self._warn_if_selects_nothing(new)
@@ -1037,13 +1205,14 @@ class Cluster:
             svc = dataclasses.replace(svc, external_traffic_policy="Cluster")  # defaults.go
         if svc.session_affinity == "ClientIP" and svc.session_affinity_timeout is None:
             svc = dataclasses.replace(svc, session_affinity_timeout=DEFAULT_AFFINITY_TIMEOUT)  # defaults.go
+        svc, family_errors = self._families(svc, old)
         taken = self._taken_node_ports(excluding=svc.name)
         fields = {f: getattr(svc, f) for f in ("type", "external_ips", "external_traffic_policy",
                                                "internal_traffic_policy", "traffic_distribution", "node_port",
                                                "health_check_node_port", "port", "target_port",
                                                "load_balancer_source_ranges", "session_affinity",
                                                "session_affinity_timeout")}
-        errors: list[FieldError] = _service_rules(fields, taken)
+        errors: list[FieldError] = _service_rules(fields, taken) + family_errors
         if svc.load_balancer_ip_mode not in IP_MODES:
             errors.append(FieldError(
                 "status.loadBalancer.ingress[0].ipMode", "Unsupported value", show(svc.load_balancer_ip_mode),
@@ -1062,39 +1231,95 @@ class Cluster:
                 "once allocated, the health-check port stays while the service is LoadBalancer + Local, "
                 "because the cloud load balancer's probes are configured with it.",
             ))
-        used = {s.cluster_ip for s in self.services if s.name != svc.name}
+        used = {a for s in self.services if s.name != svc.name for a in (s.cluster_ip, *s.cluster_ips) if a is not None}
         if svc.cluster_ip is not None and svc.cluster_ip in used and (old is None or old.cluster_ip != svc.cluster_ip):
             errors.append(FieldError("spec.clusterIPs", "Invalid value", show(str(svc.cluster_ip)),
                                      f"failed to allocate IP {svc.cluster_ip}: provided IP is already allocated",
                                      "another service has this ClusterIP; leave clusterIP unset to get a free one."))
         if errors:
             raise InvalidService(svc.name, errors)
-        if svc.cluster_ip is None:
-            ip = self._next_address(_SERVICE_CIDR.network_address + 10, used, _SERVICE_CIDR.broadcast_address - 1)
+        cluster_ips = []
+        for family in svc.families:  # alloc.go allocClusterIPs: one per family, the primary first
+            ip = svc.cluster_ip_of(family)
             if ip is None:
-                raise InvalidChange("Internal error occurred: failed to allocate a serviceIP: range is full",
-                                    hint=f"every address of the service CIDR {_SERVICE_CIDR} is in use.")
-            svc = dataclasses.replace(svc, cluster_ip=ip)
+                cidr = _SERVICE_CIDR if family == "IPv4" else SERVICE_CIDR6
+                ip = self._next_address(cidr.network_address + (10 if family == "IPv4" else 0x10), used,
+                                        cidr.broadcast_address - 1)
+                if ip is None:
+                    raise InvalidChange("Internal error occurred: failed to allocate a serviceIP: range is full",
+                                        hint=f"every address of the service CIDR {cidr} is in use.")
+            cluster_ips.append(ip)
+        svc = dataclasses.replace(svc, cluster_ip=cluster_ips[0], cluster_ips=tuple(cluster_ips))
         if svc.health_check_node_port is not None:
             taken = {**taken, svc.health_check_node_port: svc.name}  # not for its own nodePort either
         if svc.type in ("NodePort", "LoadBalancer") and svc.node_port is None:
             svc = dataclasses.replace(svc, node_port=self._allocate_node_port(30000 + svc.port, taken))
         if svc.node_port is not None:
             taken = {**taken, svc.node_port: svc.name}
-        if svc.type == "LoadBalancer" and svc.load_balancer_ip is None:
-            used_lb = {s.load_balancer_ip for s in self.services if s.name != svc.name}
+        if svc.type == "LoadBalancer":
+            used_lb = {a for s in self.services if s.name != svc.name for a in (s.load_balancer_ip, *s.load_balancer_ips)}
             used_lb |= {a for s in self.services for a in s.external_ips} | set(svc.external_ips)
-            ip = self._next_address(LB_POOL[0], used_lb, LB_POOL[1])
-            if ip is None:
-                raise InvalidChange(
-                    f"no load-balancer address left: the pool {LB_POOL[0]}-{LB_POOL[1]} is used up",
-                    hint="on a real cluster the service would be created and wait with EXTERNAL-IP <pending> "
-                    "until an address is free. Delete a LoadBalancer service, or use type NodePort.")
-            svc = dataclasses.replace(svc, load_balancer_ip=ip)
+            lb_ips = []
+            for family in svc.families:  # the cloud gives the load balancer an address of each family
+                have = svc.load_balancer_ips_of(family)
+                if have:
+                    lb_ips.append(have[0])
+                    continue
+                pool = LB_POOL if family == "IPv4" else LB_POOL6
+                ip = self._next_address(pool[0], used_lb, pool[1])
+                if ip is None:
+                    raise InvalidChange(
+                        f"no load-balancer address left: the pool {pool[0]}-{pool[1]} is used up",
+                        hint="on a real cluster the service would be created and wait with EXTERNAL-IP <pending> "
+                        "until an address is free. Delete a LoadBalancer service, or use type NodePort.")
+                lb_ips.append(ip)
+            svc = dataclasses.replace(svc, load_balancer_ip=lb_ips[0], load_balancer_ips=tuple(lb_ips))
         if needs_health_check(svc.type, svc.external_traffic_policy) and svc.health_check_node_port is None:
             svc = dataclasses.replace(svc, health_check_node_port=self._allocate_node_port(
                 32000, taken, what="a HealthCheck NodePort 0"))
         return svc
+
+    def _families(self, svc: Service, old: Service | None) -> tuple[Service, list[FieldError]]:
+        """``spec.ipFamilyPolicy`` and ``spec.ipFamilies``, defaulted and checked against the cluster.
+
+        ``pkg/registry/core/service/storage/alloc.go`` (``initIPFamilyFields``): the policy defaults to
+        SingleStack; the families to the ClusterIP's, else the cluster's primary; a dual-stack policy
+        on a dual-stack cluster adds the other family; RequireDualStack needs a dual-stack cluster and
+        every family must be configured. ``validation.go`` (``validateUpgradeDowngradeIPFamilies``): the
+        primary family never changes.
+        """
+        hint = ("this cluster is " + ("dual-stack (IPv4 first)" if self.dual_stack else "IPv4 only") + "; "
+                "k8slearn models IPv6 on dual-stack clusters: Cluster.from_layout(..., ip_families=[\"IPv4\", \"IPv6\"]).")
+        errors: list[FieldError] = []
+        policy = svc.ip_family_policy or "SingleStack"
+        families = svc.ip_families or ((family_of(svc.cluster_ip),) if svc.cluster_ip is not None else ())
+        errors += ip_family_rules(families, policy)
+        if policy == "RequireDualStack" and not self.dual_stack:
+            errors.append(FieldError("spec.ipFamilyPolicy", "Invalid value", show(policy),
+                                     "this cluster is not configured for dual-stack services", hint))
+        for i, family in enumerate(families):
+            if family not in self.ip_families:
+                errors.append(FieldError(f"spec.ipFamilies[{i}]", "Invalid value", show(family),
+                                         "not configured on this cluster", hint))
+        if old is None and svc.cluster_ip is not None and families and family_of(svc.cluster_ip) != families[0]:
+            errors.append(FieldError("spec.clusterIPs[0]", "Invalid value", show(str(svc.cluster_ip)),
+                                     f"expected an {families[0]} value as indicated by `ipFamilies[0]`",
+                                     "the first ClusterIP is of the primary family; leave clusterIP unset."))
+        if old is not None and families and families[0] != old.families[0]:
+            errors.append(FieldError("spec.ipFamilies[0]", "Invalid value", "[" + ", ".join(f'"{f}"' for f in families) + "]",
+                                     "may not change once set",
+                                     "a service's primary IP family is fixed when it is created; create a new "
+                                     "service for the other family."))
+        for i, address in enumerate(svc.external_ips):
+            if family_of(address) not in self.ip_families:
+                errors.append(FieldError(f"spec.externalIPs[{i}]", "Invalid value", show(str(address)),
+                                         "this cluster has IPv4 addresses only (it is not dual-stack)", hint))
+        if errors:
+            return svc, errors
+        families = families or self.ip_families[:1]
+        if policy != "SingleStack" and len(families) == 1 and self.dual_stack:
+            families = (*families, "IPv6" if families[0] == "IPv4" else "IPv4")
+        return dataclasses.replace(svc, ip_families=families, ip_family_policy=policy), errors
 
     def _warn_if_selects_nothing(self, svc: Service) -> None:
         if not self._matching(svc.selector):
@@ -1200,16 +1425,39 @@ def _cluster_cidr(value: Any) -> IPv4Network:
                         "the host part must be zero.")
 
 
-def _address(param: str, value: Any) -> IPv4Address:
+def _address(param: str, value: Any, *, ipv6: bool = False, expected: str = "") -> IPv4Address | IPv6Address:
     try:
-        if isinstance(value, IPv4Address):
+        if isinstance(value, IPv4Address) or (ipv6 and isinstance(value, IPv6Address)):
             return value
         if isinstance(value, str):
-            return IPv4Address(value.strip())
+            return ip_address(value.strip()) if ipv6 else IPv4Address(value.strip())
     except ValueError:
         pass
-    raise InvalidChange(f"{param}: Invalid value: {show(value)}: must be an IPv4 address",
+    what = expected or ("an IP address" if ipv6 else "an IPv4 address")
+    raise InvalidChange(f"{param}: Invalid value: {show(value)}: must be {what}",
                         hint='for example "10.244.1.5" or ipaddress.IPv4Address("203.0.113.100").')
+
+
+def _pod_ip6(node: Node, ip: IPv4Address) -> IPv6Address | None:
+    """A pod's IPv6 address on a dual-stack node: the IPv4 host part's digits in its IPv6 range."""
+    if node.pod_cidr6 is None:
+        return None
+    return IPv6Address(_mirror(node.pod_cidr6, int(ip) - int(node.pod_cidr.network_address)))
+
+
+def _check_family(family: Any) -> str:
+    if not (isinstance(family, str) and family in IP_FAMILIES):
+        raise NotFound("IP family", family, list(IP_FAMILIES))
+    return family
+
+
+def _cluster_families(value: Any) -> tuple[str, ...]:
+    hint = 'a cluster is IPv4 (ip_families=["IPv4"], the default) or dual-stack (ip_families=["IPv4", "IPv6"]).'
+    families = (value,) if isinstance(value, str) else tuple(value) if isinstance(value, Iterable) else ()
+    if families not in (("IPv4",), ("IPv4", "IPv6")):
+        raise InvalidChange(f"ip_families: Invalid value: {show(value)}: k8slearn models IPv4 clusters and dual-stack "
+                            "clusters with IPv4 first", hint=hint)
+    return families
 
 
 def _layout(layout: Any) -> dict[str, int]:
@@ -1263,7 +1511,7 @@ def _zones(zones: Any, nodes: list[str]) -> dict[str, str]:
     return {node: str(zone) for node, zone in zone_of.items()}
 
 
-def is_cluster_address(cluster: Cluster, address: IPv4Address | str) -> bool:
+def is_cluster_address(cluster: Cluster, address: IPv4Address | IPv6Address | str) -> bool:
     """Whether an address is inside the cluster's pod CIDR: kube-proxy's local-traffic detector.
 
     With ``--cluster-cidr`` (``detect-local-mode=ClusterCIDR``), kube-proxy decides "does this packet
@@ -1275,6 +1523,7 @@ def is_cluster_address(cluster: Cluster, address: IPv4Address | str) -> bool:
     >>> is_cluster_address(examples.uneven(), "10.244.1.5"), is_cluster_address(examples.uneven(), "10.0.0.2")
     (True, False)
     """
-    if isinstance(address, IPv6Address):
-        return False  # the modelled cluster is IPv4-only: an IPv6 source is never one of its pods
-    return _address("address", address) in cluster.cluster_cidr
+    ip = _address("address", address, ipv6=True)
+    if ip.version == 6:  # the IPv6 detector, on a dual-stack cluster (--cluster-cidr has both)
+        return cluster.cluster_cidr6 is not None and ip in cluster.cluster_cidr6
+    return ip in cluster.cluster_cidr

@@ -36,8 +36,8 @@ from .dataplane import Decision, Source, chains, decide
 from .dataplane.decide import Cilium, Dataplane
 from .dataplane.netpol import ingress_verdict
 from .errors import InvalidChange, show
-from .loadbalancer import LB_ADDRESS, LoadBalancerProfile, spread
-from .model import Cluster, Endpoint, Service
+from .loadbalancer import LB_ADDRESS, LB_ADDRESS6, LoadBalancerProfile, spread
+from .model import Cluster, Endpoint, Service, family_of
 from .proxies import ProxyHeader, append_xff, client_ip, trusted_networks
 from .validation import is_bool
 
@@ -77,6 +77,11 @@ EPHEMERAL_PORTS = (32768, 60999)  # Linux's default ip_local_port_range
 
 
 # =========================================================================== places, packets, hops
+def _hp(ip: Any, port: int) -> str:
+    """``198.51.100.7:51000``, or ``[2001:db8:100::7]:51000`` for IPv6."""
+    return f"[{ip}]:{port}" if getattr(ip, "version", 4) == 6 else f"{ip}:{port}"
+
+
 @dataclass(frozen=True, slots=True)
 class Packet:
     """The addresses of one packet: ``198.51.100.7:51000 -> 203.0.113.100:80 TCP``."""
@@ -88,7 +93,7 @@ class Packet:
     protocol: str = "TCP"
 
     def summary(self) -> str:
-        return f"{self.src}:{self.sport} -> {self.dst}:{self.dport} {self.protocol}"
+        return f"{_hp(self.src, self.sport)} -> {_hp(self.dst, self.dport)} {self.protocol}"
 
     __str__ = summary
 
@@ -192,11 +197,11 @@ class Hop:
         parts = []
         if b.dst != a.dst or b.dport != a.dport:
             kind = "DNAT" if self.direction == "request" else "un-SNAT"
-            parts.append(f"{kind} {b.dst}:{b.dport} -> {a.dst}:{a.dport}")
+            parts.append(f"{kind} {_hp(b.dst, b.dport)} -> {_hp(a.dst, a.dport)}")
         if b.src != a.src or b.sport != a.sport:
             kind = "SNAT" if self.direction == "request" else "un-DNAT"
             same_ip = b.src == a.src  # masquerade to the address it already had: only the port changes
-            parts.append(f"{kind} {b.src}:{b.sport} -> {a.src}:{a.sport}" if same_ip else f"{kind} {b.src} -> {a.src}")
+            parts.append(f"{kind} {_hp(b.src, b.sport)} -> {_hp(a.src, a.sport)}" if same_ip else f"{kind} {b.src} -> {a.src}")
         return "; ".join(parts)
 
     def summary(self) -> str:
@@ -326,6 +331,15 @@ class Choice:
 
 
 _FLOW_FIELDS = tuple(f.name for f in dataclasses.fields(Flow))
+
+
+def _family(flow: Flow) -> str:
+    """The IP family the connection travels in (dual-stack: the client's)."""
+    return family_of(flow.packet.dst)
+
+
+def _lb_address(family: str) -> IPv4Address | IPv6Address:
+    return LB_ADDRESS if family == "IPv4" else LB_ADDRESS6
 
 
 def single(branch: Branch) -> Choice:
@@ -481,7 +495,7 @@ class NodePortClient:
 
         def make(i: int) -> Branch:
             node = nodes[i]
-            p = dataclasses.replace(flow.packet, dst=node.ip)
+            p = dataclasses.replace(flow.packet, dst=node.address(_family(flow)))
             seg = dataclasses.replace(flow.segments[0], sent=p)
             f = evolve(flow, packet=p, entry_node=node.name, segments=(seg, *flow.segments[1:]))
             return Branch((ctx.hop(self.place, "send", p, note=f"{self.label} opens a connection to {node.name}'s NodePort",
@@ -557,8 +571,11 @@ class FrontProxy:
         if p.layer == "SNAT":
             new = Packet(ip_address(str(p.ip)), ctx.port(), flow.packet.dst, flow.packet.dport)
             view = ChainHop(p.name, peer, flow.xff, header, peer)
+            # From here on the packet comes from the NAT's address: that is the source the node's
+            # service proxy sees (loadBalancerSourceRanges, sessionAffinity), as for a proxy below.
             f = evolve(flow, packet=new, receivers=(*flow.receivers, view),
-                       segments=(*flow.segments, Segment(self.place, new, rule=p.name)))
+                       segments=(*flow.segments, Segment(self.place, new, rule=p.name)),
+                       source=Source("external", new.src) if not p.in_cluster else flow.source)
             return single(Branch((ctx.hop(self.place, "SNAT", flow.packet, new, rule=p.name, flow=f,
                                           note=f"forwards the packets with its own address {new.src} as the source "
                                                "(masquerade); no header records the peer it replaced"),), f))
@@ -719,15 +736,17 @@ class LoadBalancerElement:
         if hairpin is not None:
             return hairpin
         why = "you chose the node" if ctx.via else p.description
+        family = _family(flow)
+        lb_address = _lb_address(family)
         if p.proxies or p.kind == "source NAT":
-            new = Packet(LB_ADDRESS, ctx.port(), node.ip, svc.node_port)  # type: ignore[arg-type]
+            new = Packet(lb_address, ctx.port(), node.address(family), svc.node_port)  # type: ignore[arg-type]
             rule = "load balancer (ipMode: Proxy)" if p.abstract else p.label
             if p.proxies:
                 xff = append_xff(flow.xff or None, flow.packet.src) if p.xff else flow.xff
                 header = (ProxyHeader(version=p.proxy_protocol, src_addr=flow.packet.src, src_port=flow.packet.sport,
                                       dst_addr=flow.packet.dst, dst_port=flow.packet.dport)
                           if p.proxy_protocol else None)
-                f = evolve(flow, packet=new, source=Source("external", LB_ADDRESS), address="nodePort",
+                f = evolve(flow, packet=new, source=Source("external", lb_address), address="nodePort",
                                         entry_node=name, xff=xff, proxy_header=header,
                                         segments=(*flow.segments, Segment(Place.lb(), new, rule=rule)))
                 carried = (f"; a PROXY v{p.proxy_protocol} header carries the client's address" if header is not None
@@ -738,14 +757,14 @@ class LoadBalancerElement:
                 return Branch((ctx.hop(Place.lb(), "SNAT", flow.packet, new, rule=rule, note=note, flow=f, proxied=True),), f)
             header = (ProxyHeader(version=p.proxy_protocol, src_addr=flow.packet.src, src_port=flow.packet.sport,
                                   dst_addr=flow.packet.dst, dst_port=flow.packet.dport) if p.proxy_protocol else None)
-            f = evolve(flow, packet=new, source=Source("external", LB_ADDRESS), address="nodePort",
+            f = evolve(flow, packet=new, source=Source("external", lb_address), address="nodePort",
                                     entry_node=name, proxy_header=header or flow.proxy_header)
             f = f.with_segment_lb("un-NAT", "load balancer connection state",
                                   "the load balancer maps the reply back to the client's connection")
             note = f"sends it to {name}'s NodePort and replaces the source with its own address ({why})"
             return Branch((ctx.hop(Place.lb(), "SNAT", flow.packet, new, rule=rule, note=note, flow=f),), f)
         if p.delivers == "node-port":
-            new = dataclasses.replace(flow.packet, dst=node.ip, dport=svc.node_port)  # type: ignore[arg-type]
+            new = dataclasses.replace(flow.packet, dst=node.address(family), dport=svc.node_port)  # type: ignore[arg-type]
             f = evolve(flow, packet=new, address="nodePort", entry_node=name)
             f = f.with_segment_lb("un-NAT", "load balancer connection state",
                                   "the load balancer maps the reply back to the client's connection")
@@ -761,14 +780,17 @@ class LoadBalancerElement:
 
     def _to_pod(self, flow: Flow, ctx: Context, pod: str, inside: bool) -> Branch:
         p, svc, cluster = ctx.lb, ctx.svc, ctx.cluster
-        ep = cluster.cached(("endpoint-by-pod", svc.name), lambda: {e.pod: e for e in cluster.endpoints(svc)})[pod]
+        family = _family(flow)
+        lb_address = _lb_address(family)
+        ep = cluster.cached(("endpoint-by-pod", svc.name, family),
+                            lambda: {e.pod: e for e in cluster.endpoints(svc, family=family)})[pod]
         if inside and p.keeps_source and flow.source.pod == pod:
             why = (f"hairpin: the load balancer keeps the source and sends {pod}'s connection back to {pod} itself; "
                    "the answer never matches, and the client times out")
             return Branch((ctx.hop(Place.lb(), "DROP", flow.packet, rule=p.label, note=why, flow=flow),), flow, "dropped", why)
         rule = "load balancer (pod-targeting)" if p.abstract else p.label
         if p.proxies:
-            new = Packet(LB_ADDRESS, ctx.port(), ep.ip, ep.port)
+            new = Packet(lb_address, ctx.port(), ep.ip, ep.port)
             xff = append_xff(flow.xff or None, flow.packet.src) if p.xff else flow.xff
             header = (ProxyHeader(version=p.proxy_protocol, src_addr=flow.packet.src, src_port=flow.packet.sport,
                                   dst_addr=flow.packet.dst, dst_port=flow.packet.dport) if p.proxy_protocol else None)
@@ -777,10 +799,10 @@ class LoadBalancerElement:
                     + ("; X-Forwarded-For carries the client's address" if p.xff else ""))
             f = evolve(flow, packet=new, xff=xff, proxy_header=header, pod=pod, pod_node=ep.node,
                                     segments=(*flow.segments, Segment(Place.lb(), new, rule=rule)), reason=note,
-                                    source=Source("external", LB_ADDRESS))
+                                    source=Source("external", lb_address))
             return Branch((ctx.hop(Place.lb(), "SNAT", flow.packet, new, rule=rule, note=note, flow=f, proxied=True),), f)
         keep = p.keeps_source
-        src = flow.packet.src if keep else LB_ADDRESS
+        src = flow.packet.src if keep else lb_address
         new = dataclasses.replace(flow.packet, src=src, dst=ep.ip, dport=ep.port)
         header = (ProxyHeader(version=p.proxy_protocol, src_addr=flow.packet.src, src_port=flow.packet.sport,
                               dst_addr=flow.packet.dst, dst_port=flow.packet.dport) if p.proxy_protocol else None)
@@ -790,7 +812,7 @@ class LoadBalancerElement:
                 + (f"; a PROXY v{p.proxy_protocol} header carries the client's address" if header is not None else ""))
         f = evolve(flow, packet=new, pod=pod, pod_node=ep.node, reason=note,
                                 proxy_header=header or flow.proxy_header,
-                                source=flow.source if keep else Source("external", LB_ADDRESS))
+                                source=flow.source if keep else Source("external", lb_address))
         f = f.with_segment_lb("un-NAT", "load balancer connection state",
                               "the load balancer maps the reply back to the client's connection")
         return Branch((ctx.hop(Place.lb(), "DNAT" if keep else "SNAT", flow.packet, new, rule=rule, note=note, flow=f),), f)
@@ -876,7 +898,8 @@ class NodeDataplane:
         packet = dnat
         remote = ep.node != node.name
         if masq:
-            snat_ip = node.ip if remote else node.bridge_ip
+            family = family_of(ep.ip)
+            snat_ip = node.address(family) if remote else node.bridge(family)
             port = ctx.port()
             rule = "KUBE-POSTROUTING: MASQUERADE --random-fully" if not isinstance(dp, Cilium) else "eBPF SNAT"
             toward = f"its address toward {ep.node}" if remote else "its own address on the bridge toward its pods"

@@ -15,7 +15,7 @@ import dataclasses
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ from .dataplane import Decision, Source, dataplane_key, get_dataplane
 from .dataplane.decide import Dataplane
 from .errors import InvalidChange, NotFound, show
 from .loadbalancer import LoadBalancer, LoadBalancerProfile, resolve
-from .model import CLIENT_IP, Cluster, Node, Pod, Service, ServiceRef, is_cluster_address
+from .model import CLIENT_IP, Cluster, Node, Pod, Service, ServiceRef, family_of, is_cluster_address
 from .path import (
     EPHEMERAL_PORTS,
     PLACE_KINDS,
@@ -210,15 +210,20 @@ def resolve_client(cluster: Cluster, client: Any) -> tuple[str, Source, Pod | No
     """What a ``client=`` argument names: an outside IP, a pod, or a node (by name or IP)."""
     if isinstance(client, (Pod, Node)):
         client = client.name
-    if not isinstance(client, (str, IPv4Address)):
+    if not isinstance(client, (str, IPv4Address, IPv6Address)):
         raise InvalidChange(f"client={show(client)}: a client is an outside IP address, or a pod or node of the "
                             "cluster (by name or IP)",
                             hint='for example client="198.51.100.7" or client="web-1".')
     text = str(client)
     try:
-        ip = IPv4Address(text)
+        ip = ip_address(text.strip())
     except ValueError:
         ip = None
+    if ip is not None and ip.version == 6 and not cluster.dual_stack:
+        raise InvalidChange(f"{ip} is an IPv6 client, and this cluster has IPv4 addresses only",
+                            hint="k8slearn models IPv6 on dual-stack clusters: Cluster.from_layout(..., "
+                            "ip_families=[\"IPv4\", \"IPv6\"]) and a service with both families "
+                            "(ip_family_policy=\"PreferDualStack\").")
     if ip is None:
         names = {p.name for p in cluster.pods}
         if text in names:
@@ -267,24 +272,34 @@ def check_reachable(svc: Service, external: bool, address: str) -> None:
         )
 
 
-def dialled_address(cluster: Cluster, svc: Service, address: str, via: str | None) -> tuple[IPv4Address, int]:
+def dialled_address(cluster: Cluster, svc: Service, address: str, via: str | None,
+                    family: str = "IPv4") -> tuple[IPv4Address | IPv6Address, int]:
+    """The address and port a client of ``family`` dials (on a dual-stack service, that family's)."""
+    if family not in svc.families:
+        raise InvalidChange(f"{svc.name} has no {family} address: its ipFamilies are {', '.join(svc.families)}",
+                            hint="a client reaches a service over an IP family the service has; give the service "
+                            "both with patch_service(..., ip_family_policy=\"PreferDualStack\") on a dual-stack "
+                            "cluster.")
     if address == "loadBalancerIP":
-        if svc.load_balancer_ip is None:
+        ips = svc.load_balancer_ips_of(family)
+        if not ips:
             raise InvalidChange(f"{svc.name} is a {svc.type} service: it has no load-balancer IP",
                                 hint="only LoadBalancer services get one.")
-        return svc.load_balancer_ip, svc.port
+        return ips[0], svc.port
     if address == "nodePort":
         if svc.node_port is None:
             raise InvalidChange(f"{svc.name} is a {svc.type} service: it has no NodePort",
                                 hint="only NodePort and LoadBalancer services open a port on every node.")
         node = cluster.node(via) if via else cluster.nodes[0]
-        return node.ip, svc.node_port
+        return node.address(family), svc.node_port  # type: ignore[return-value]
     if address == "externalIP":
-        if not svc.external_ips:
-            raise InvalidChange(f"{svc.name} has no externalIPs",
+        ips = svc.external_ips_of(family)
+        if not ips:
+            raise InvalidChange(f"{svc.name} has no externalIPs" if not svc.external_ips else
+                                f"{svc.name} has no {family} externalIPs",
                                 hint="set them with patch_service(..., external_ips=[...]).")
-        return svc.external_ips[0], svc.port
-    return svc.cluster_ip, svc.port  # type: ignore[return-value]
+        return ips[0], svc.port
+    return svc.cluster_ip_of(family), svc.port  # type: ignore[return-value]
 
 
 def chain_for(svc: Service, source: Source, address: str, lb: LoadBalancerProfile, start: Place, label: str, *,
@@ -381,7 +396,7 @@ def send(
             if entry != source.node and source.kind == "node":
                 raise InvalidChange(f"{source.node} dialling another node's NodePort is not modelled",
                                     hint="send from a pod instead, or dial the node's own NodePort.")
-    dst_ip, dst_port = dialled_address(cluster, svc, address, via)
+    dst_ip, dst_port = dialled_address(cluster, svc, address, via, family_of(source.ip))
     packet = Packet(source.ip, client_port, dst_ip, dst_port)
     if external:
         start = Place.client()

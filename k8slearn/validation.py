@@ -36,6 +36,11 @@ TRAFFIC_DISTRIBUTIONS = ("PreferClose", "PreferSameZone", "PreferSameNode")
 IP_MODES = ("Proxy", "VIP")
 NODE_PORT_RANGE = range(30000, 32768)  # kube-apiserver --service-node-port-range default 30000-32767
 SERVICE_CIDR = IPv4Network("10.96.0.0/12")  # kube-apiserver --service-cluster-ip-range (kubeadm's default)
+#: The second --service-cluster-ip-range of a dual-stack cluster (the range upstream's tests use).
+SERVICE_CIDR6 = IPv6Network("fd00:10:96::/112")
+#: ``spec.ipFamilies`` values and ``spec.ipFamilyPolicy`` values (``core/v1/types.go``).
+IP_FAMILIES = ("IPv4", "IPv6")
+IP_FAMILY_POLICIES = ("PreferDualStack", "RequireDualStack", "SingleStack")
 #: At most this many externalIPs are read from one service (the API sets no limit; k8slearn keeps it small).
 MAX_EXTERNAL_IPS = 64
 #: At most this many loadBalancerSourceRanges are read from one service (likewise).
@@ -278,6 +283,31 @@ def ipv4_errors(path: str, value: Any) -> tuple[IPv4Address | None, list[FieldEr
     return addr, []
 
 
+def ip_errors(path: str, value: Any) -> tuple[IPv4Address | IPv6Address | None, list[FieldError]]:
+    """``IsValidIP`` and ``ValidateNonSpecialIP`` for one address of either family."""
+    try:
+        addr = ip_address(value.strip() if isinstance(value, str) else value) \
+            if isinstance(value, (str, IPv4Address, IPv6Address)) else None
+    except ValueError:
+        addr = None
+    if addr is None:
+        return None, [FieldError(path, "Invalid value", show(value),
+                                 "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+                                 'give addresses as text or ipaddress objects, e.g. ["203.0.113.200"] or ["2001:db8::200"].')]
+    if isinstance(addr, IPv4Address):
+        return ipv4_errors(path, addr)
+    special = ("may not be unspecified (0.0.0.0, ::)" if addr.is_unspecified else
+               "may not be in the loopback range (127.0.0.0/8, ::1/128)" if addr.is_loopback else
+               "may not be in the link-local range (169.254.0.0/16, fe80::/10)" if addr.is_link_local else
+               "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"
+               if addr in IPv6Network("ff02::/16") else "")
+    if special:
+        return None, [FieldError(path, "Invalid value", show(str(addr)), special,
+                                 "the node would answer such an address itself (or never route it), so kube-proxy "
+                                 "cannot use it for a service.")]
+    return addr, []
+
+
 def external_ip_errors(value: Any) -> tuple[tuple[IPv4Address, ...], list[FieldError]]:
     """``spec.externalIPs``: a list of IP addresses (a single string is a mistake, not a list)."""
     if value is None:
@@ -293,7 +323,7 @@ def external_ip_errors(value: Any) -> tuple[tuple[IPv4Address, ...], list[FieldE
     ips: list[IPv4Address] = []
     errors: list[FieldError] = []
     for i, item in enumerate(items):
-        addr, errs = ipv4_errors(f"spec.externalIPs[{i}]", item)
+        addr, errs = ip_errors(f"spec.externalIPs[{i}]", item)  # IPv6 ones need a dual-stack cluster (model.py)
         errors += errs
         if addr is not None and addr not in ips:
             ips.append(addr)
@@ -312,7 +342,7 @@ def check_service_fields(fields: Mapping[str, Any]) -> tuple[dict[str, Any], lis
     ``target_port``, ``node_port``, ``external_ips``, ``external_traffic_policy``,
     ``internal_traffic_policy``, ``health_check_node_port``, ``traffic_distribution``,
     ``load_balancer_ip_mode``, ``cluster_ip``, ``load_balancer_source_ranges``, ``session_affinity``,
-    ``session_affinity_timeout``; any subset). Returns the values in the model's types (plain ints
+    ``session_affinity_timeout``, ``ip_families``, ``ip_family_policy``; any subset). Returns the values in the model's types (plain ints
     and str, IPv4Address and network objects, a dict selector; a ``nodePort`` or
     ``healthCheckNodePort`` of 0 means unset, as in the API) and every problem found.
     """
@@ -365,6 +395,14 @@ def check_service_fields(fields: Mapping[str, Any]) -> tuple[dict[str, Any], lis
     if "session_affinity" in fields and not isinstance(fields["session_affinity"], str):
         errors.append(FieldError("spec.sessionAffinity", "Unsupported value", show(fields["session_affinity"]),
                                  _supported(SESSION_AFFINITIES), 'sessionAffinity is "None" (the default) or "ClientIP".'))
+    if "ip_families" in fields:
+        out["ip_families"], errs = ip_family_errors(fields["ip_families"])
+        errors += errs
+    policy = fields.get("ip_family_policy")
+    if policy is not None and not (isinstance(policy, str) and policy in IP_FAMILY_POLICIES):
+        errors.append(FieldError("spec.ipFamilyPolicy", "Unsupported value", show(policy), _supported(IP_FAMILY_POLICIES),
+                                 '"SingleStack" (one address family, the default), "PreferDualStack" (both when the '
+                                 'cluster has both) or "RequireDualStack" (both, or the service is refused).'))
     if fields.get("session_affinity_timeout") is not None:
         number = as_int(fields["session_affinity_timeout"])
         if number is None:
@@ -375,6 +413,38 @@ def check_service_fields(fields: Mapping[str, Any]) -> tuple[dict[str, Any], lis
         else:
             out["session_affinity_timeout"] = number
     return out, errors
+
+
+def ip_family_errors(value: Any) -> tuple[tuple[str, ...], list[FieldError]]:
+    """``spec.ipFamilies``: a list of "IPv4" / "IPv6", each at most once (``ValidateServiceClusterIPsRelatedFields``)."""
+    if value is None:
+        return (), []
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        return (), [FieldError("spec.ipFamilies", "Invalid value", show(value), "must be a list of IP families",
+                               'write a list even for one family: ip_families=["IPv6"].')]
+    items = list(itertools.islice(value, 3))
+    out: list[str] = []
+    errors: list[FieldError] = []
+    for i, item in enumerate(items):
+        if not (isinstance(item, str) and item in IP_FAMILIES):
+            errors.append(FieldError(f"spec.ipFamilies[{i}]", "Unsupported value", show(item), _supported(IP_FAMILIES),
+                                     'an IP family is "IPv4" or "IPv6" (with that capitalisation).'))
+        elif item in out:
+            errors.append(FieldError(f"spec.ipFamilies[{i}]", "Duplicate value", show(item), "",
+                                     "each family appears at most once: a dual-stack service lists both, the "
+                                     "primary first."))
+        else:
+            out.append(str(item))
+    return tuple(out), errors
+
+
+def ip_family_rules(families: tuple[str, ...], policy: str | None) -> list[FieldError]:
+    """The family/policy combination (``pkg/registry/core/service/storage/alloc.go``, initIPFamilyFields)."""
+    if policy == "SingleStack" and len(families) > 1:
+        return [FieldError("spec.ipFamilyPolicy", "Invalid value", show(policy),
+                           "must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified",
+                           "a SingleStack service has one address family; ask for PreferDualStack to get both.")]
+    return []
 
 
 def source_range_errors(value: Any) -> tuple[tuple[Any, ...], list[FieldError]]:
@@ -411,11 +481,12 @@ def cluster_ip_errors(value: Any) -> tuple[IPv4Address | None, list[FieldError]]
                                  "headless services (clusterIP: None) are not modelled",
                                  "a headless service has no virtual IP and no kube-proxy rules: clients get the pod "
                                  "IPs from DNS. k8slearn models services that kube-proxy handles; leave clusterIP unset.")]
-    addr, errors = ipv4_errors("spec.clusterIPs[0]", value)
-    if addr is not None and addr not in SERVICE_CIDR:
+    addr, errors = ip_errors("spec.clusterIPs[0]", value)
+    cidr = SERVICE_CIDR if addr is None or addr.version == 4 else SERVICE_CIDR6
+    if addr is not None and addr not in cidr:
         return None, [FieldError("spec.clusterIPs", "Invalid value", show(str(addr)),
                                  f"failed to allocate IP {addr}: the provided IP ({addr}) is not in the valid range. "
-                                 f"The range of valid IPs is {SERVICE_CIDR}",
+                                 f"The range of valid IPs is {cidr}",
                                  "ClusterIPs come from the API server's --service-cluster-ip-range; leave clusterIP "
                                  "unset to get a free one.")]
     return addr, errors

@@ -18,8 +18,10 @@ Sources read (kubernetes/kubernetes):
   (v1.35-era). Its ``TestInternalExternalMasquerade`` has the same cases and expectations as the
   iptables one, except that the three "localhost to NodePort" cases are missing (nftables mode does
   not support localhost NodePorts). Its ``TestClusterIPGeneral`` expects REJECT where iptables
-  expects no match, and adds "packet to unallocated cluster ip" -> DROP. The ``expect_nftables``
-  and ``dataplane`` fields below record this.
+  expects no match, and adds "packet to unallocated cluster ip" -> DROP. Its ``TestNodePorts`` has
+  its own variants (NodePorts only on the primary address unless --nodeport-addresses say more),
+  ported as ``TestNodePorts(nftables)``. The ``expect_nftables`` and ``dataplane`` fields below
+  record this.
 * Semantics cross-checked against ``pkg/proxy/iptables/proxier.go`` (``syncProxyRules``, same
   releases) and ``pkg/proxy/topology.go`` (``CategorizeEndpoints``). See
   ``docs/kube-proxy-semantics.md``.
@@ -346,6 +348,40 @@ for vname, fam, lnp, npa, allow_alt in nodeport_variants:
         add(T + vname + "/secondary nodeIP ignores NodePorts", s, eps, "external", "nodePort",
             verdict("NO_MATCH"), source_ip=ext_ip, dest_ip=alt_ip, dest_port=3001, kube_proxy=kpx,
             dest_node_address="secondary", dataplane="iptables", **quirk)
+
+# nftables mode's own TestNodePorts (pkg/proxy/nftables/proxier_test.go, 81810de6): its fake proxier
+# runs with --nodeport-addresses <node IP>/32,<node IPv6>/128 unless a variant sets them, which is
+# what nftables mode's default "primary" gives: NodePorts only on the primary address. No localhost
+# flows (nftables mode never serves NodePorts on 127.0.0.1).
+T = "TestNodePorts(nftables)/"
+for vname, fam, npa, allow_alt in [
+    ("ipv4", "IPv4", None, False),
+    ("ipv4, multiple nodeport-addresses", "IPv4", ["192.168.0.0/24", "192.168.1.0/24", "2001:db8::/64"], True),
+    ("ipv6", "IPv6", None, False),
+    ("ipv6, multiple nodeport-addresses", "IPv6",
+     ["192.168.0.0/24", "192.168.1.0/24", "2001:db8::/64", "2001:db8:1::2/128"], True),
+]:
+    v4 = fam == "IPv4"
+    eps = [ep("ep1", "10.180.0.1" if v4 else "fd00:10:180::1", False),
+           ep("ep2", "10.180.2.1" if v4 else "fd00:10:180::2:1", True)]
+    kpx = kp(nodeport_addresses=npa, ip_family=fam)
+    s = svc("NodePort")
+    svc_ip, pod_ip = ("172.30.0.41", POD) if v4 else ("fd00:172:30::41", "fd00:10::2")
+    ext_ip, node_ip, alt_ip = (EXT, NODE, "192.168.1.2") if v4 else ("2600:5200::1", "2001:db8::1", "2001:db8:1::2")
+    add(T + vname + "/pod to cluster IP", s, eps, "pod-local", "clusterIP", dnat(["ep1", "ep2"], False),
+        source_ip=pod_ip, dest_ip=svc_ip, dest_port=80, kube_proxy=kpx, dataplane="nftables")
+    add(T + vname + "/external to nodePort", s, eps, "external", "nodePort", dnat(["ep1", "ep2"], True),
+        source_ip=ext_ip, dest_ip=node_ip, dest_port=3001, kube_proxy=kpx, dataplane="nftables")
+    add(T + vname + "/node to nodePort", s, eps, "node", "nodePort", dnat(["ep1", "ep2"], True),
+        source_ip=node_ip, dest_ip=node_ip, dest_port=3001, kube_proxy=kpx, dataplane="nftables")
+    if allow_alt:
+        add(T + vname + "/external to nodePort on secondary IP", s, eps, "external", "nodePort",
+            dnat(["ep1", "ep2"], True), source_ip=ext_ip, dest_ip=alt_ip, dest_port=3001, kube_proxy=kpx,
+            dest_node_address="secondary", dataplane="nftables")
+    else:
+        add(T + vname + "/secondary nodeIP ignores NodePorts", s, eps, "external", "nodePort",
+            verdict("NO_MATCH"), source_ip=ext_ip, dest_ip=alt_ip, dest_port=3001, kube_proxy=kpx,
+            dest_node_address="secondary", dataplane="nftables")
 
 # ---------------------------------------------------------------- TestHealthCheckNodePort
 # LB eTP:Local, NodePort 3001, healthCheckNodePort 30000, no endpoints;

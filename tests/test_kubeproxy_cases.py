@@ -10,25 +10,17 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-
-from k8slearn.dataplane import KubeProxy, Source, decide
-from k8slearn.model import Cluster
-
 from kubeproxy_cases import CASES
+
+from k8slearn.dataplane import KubeProxy, Source, decide, decide_packet
+from k8slearn.model import Cluster
+from k8slearn.validation import SERVICE_CIDR
 
 EXTERNAL_CLIENT = ipaddress.IPv4Address("203.0.113.2")
 
 
 def _unsupported(case: dict) -> str | None:
-    svc, kp = case["service"], case["kube_proxy"]
-    if kp.get("ip_family") == "IPv6":
-        return "IPv6 is not modelled"
-    if svc.get("deleted"):
-        return "deleted services are not modelled"
-    if case["destination"] in ("healthCheckNodePort", "non-service") or case.get("wrong_port"):
-        return "only traffic to a service's own port is modelled"
-    if kp.get("nodeport_addresses") and case["source"] != "localhost" and case["expect"]["verdict"] == "NO_MATCH":
-        return "--nodeport-addresses is not modelled"
+    svc = case["service"]
     if case["destination"] == "nodePort" and svc.get("node_port") is False:
         return "allocateLoadBalancerNodePorts=false is not modelled"
     for e in case["endpoints"]:
@@ -37,8 +29,15 @@ def _unsupported(case: dict) -> str | None:
     return None
 
 
+def _v6(case: dict) -> bool:
+    return case["kube_proxy"].get("ip_family") == "IPv6"
+
+
 def _build(case: dict) -> tuple[Cluster, dict[str, str]]:
-    cluster = Cluster.from_layout({"node-a": 0, "node-b": 0}, type="ClusterIP")
+    """The case's cluster: node-a is upstream's test-node; IPv6 cases get a dual-stack cluster and
+    an IPv6 single-stack service (upstream runs them through the IPv6 proxier alone)."""
+    families = ["IPv4", "IPv6"] if _v6(case) else ["IPv4"]
+    cluster = Cluster.from_layout({"node-a": 0, "node-b": 0}, type="ClusterIP", ip_families=families)
     cluster.delete_service("web")
     names = {}
     for e in case["endpoints"]:
@@ -53,12 +52,69 @@ def _build(case: dict) -> tuple[Cluster, dict[str, str]]:
         cluster.add_service("svc", type=svc["type"], selector={"app": "svc"}, external_ips=external_ips,
                             external_traffic_policy=svc["external_traffic_policy"],
                             internal_traffic_policy=svc["internal_traffic_policy"],
-                            load_balancer_source_ranges=svc.get("load_balancer_source_ranges") or ())
+                            load_balancer_source_ranges=svc.get("load_balancer_source_ranges") or (),
+                            ip_families=["IPv6"] if _v6(case) else None)
     return cluster, names
+
+
+# Upstream's node addresses (test-node: 192.168.0.2 primary, 192.168.1.2 secondary, 2001:db8::1,
+# 2001:db8:1::2) and ours (node-a: its IP, and its bridge address as the second local address).
+def nodeport_addresses(case: dict, cluster: Cluster) -> tuple[str, ...] | None:
+    """The case's --nodeport-addresses, translated to node-a's addresses."""
+    cidrs = case["kube_proxy"].get("nodeport_addresses")
+    if cidrs is None:
+        return None
+    node = cluster.node("node-a")
+    table = {"192.168.0.0/24": "192.168.0.0/24", "192.168.1.0/24": str(node.pod_cidr),
+             "2001:db8::/64": "fd00:192:168::/64",
+             "2001:db8:1::2/128": f"{node.bridge_ip6}/128" if node.bridge_ip6 is not None else "2001:db8:1::2/128",
+             "127.0.0.1/32": "127.0.0.1/32", "127.0.0.0/8": "127.0.0.0/8"}
+    return tuple(table[c] for c in cidrs)
+
+
+def node_ip(case: dict, cluster: Cluster):
+    """The node address a NodePort case dials (None: the usual one)."""
+    if case["destination"] != "nodePort" or case.get("dest_node_address") != "secondary":
+        return None
+    return cluster.node("node-a").bridge("IPv6" if _v6(case) else "IPv4")
+
+
+def kube_proxy(case: dict, cluster: Cluster, mode: str) -> KubeProxy:
+    kp = case["kube_proxy"]
+    return KubeProxy(mode=mode, masquerade_all=kp["masquerade_all"], detect_local=kp["detect_local"],
+                     localhost_node_ports=kp.get("localhost_nodeports", True),
+                     nodeport_addresses=nodeport_addresses(case, cluster))
+
+
+def by_packet(case: dict) -> bool:
+    """Whether the case sends a packet to something other than a service's own address and port
+    (a health-check port, a wrong port, an address no service has): :func:`decide_packet` answers."""
+    return case["destination"] in ("healthCheckNodePort", "non-service") or bool(case.get("wrong_port"))
+
+
+def packet_target(case: dict, cluster: Cluster) -> tuple:
+    """The case's (destination address, port, protocol) in our cluster; for a "deleted" case the
+    service is deleted here, after its health-check port was read."""
+    svc, node = cluster.service("svc"), cluster.node("node-a")
+    protocol = case.get("protocol", "TCP")
+    if case["destination"] == "healthCheckNodePort":
+        target = (node.ip, svc.health_check_node_port, protocol)
+    elif case["destination"] == "non-service":
+        up = ipaddress.ip_address(case["dest_ip"])
+        if up in ipaddress.ip_network("172.30.0.0/16"):  # upstream's service CIDR: an unallocated ClusterIP
+            target = (SERVICE_CIDR.network_address + (int(up) & 0xFFFF), case["dest_port"], protocol)
+        else:  # upstream's pod CIDR, an address no pod or service has
+            target = (cluster.cluster_cidr.network_address + (int(up) & 0xFFFFFF), case["dest_port"], protocol)
+    else:  # a service's ClusterIP, on a port or protocol it does not have
+        target = (svc.cluster_ip, case["dest_port"], protocol)
+    if case["service"].get("deleted"):
+        cluster.delete_service("svc")
+    return target
 
 
 def _source(case: dict, cluster: Cluster) -> Source:
     kind = case["source"]
+    family = "IPv6" if _v6(case) else "IPv4"
     if case.get("dest_node_address") == "loopback":
         kind = "localhost"
     if kind == "pod-local":
@@ -66,20 +122,20 @@ def _source(case: dict, cluster: Cluster) -> Source:
             pod = cluster.pod(f"pod-{case['source_endpoint']}")
         else:
             pod = cluster.add_pod("client", "node-a")
-        return Source("pod", pod.ip, node="node-a", pod=pod.name)
+        return Source("pod", pod.address(family), node="node-a", pod=pod.name)
     if kind == "pod-remote":
         pod = cluster.add_pod("client", "node-b")
-        return Source("pod", pod.ip, node="node-b", pod=pod.name)
+        return Source("pod", pod.address(family), node="node-b", pod=pod.name)
     if kind == "node":
-        return Source("node", cluster.node("node-a").ip, node="node-a")
+        return Source("node", cluster.node("node-a").address(family), node="node-a")
     if kind == "localhost":
-        return Source("localhost", ipaddress.IPv4Address("127.0.0.1"), node="node-a")
+        return Source("localhost", ipaddress.ip_address("127.0.0.1" if family == "IPv4" else "::1"), node="node-a")
     if kind == "lb-ip":
         # This node's own connection to a VIP it holds loops back with the VIP as its source
         # (TestLoadBalancer "same node to LB..., SNATted to LB"): not LOCAL for the rules, not a pod.
         return Source("external", cluster.service("svc").load_balancer_ip)
     # The upstream client address: inside or outside loadBalancerSourceRanges matters.
-    return Source("external", ipaddress.IPv4Address(case["source_ip"]) if case["source_ip"] else EXTERNAL_CLIENT)
+    return Source("external", ipaddress.ip_address(case["source_ip"]) if case["source_ip"] else EXTERNAL_CLIENT)
 
 
 def _params():
@@ -98,11 +154,14 @@ def _params():
 def test_upstream_case(case: dict, mode: str) -> None:
     cluster, names = _build(case)
     source = _source(case, cluster)
-    kp = case["kube_proxy"]
-    dp = KubeProxy(mode=mode, masquerade_all=kp["masquerade_all"], detect_local=kp["detect_local"],
-                   localhost_node_ports=kp.get("localhost_nodeports", True))
+    dp = kube_proxy(case, cluster, mode)
     expect = case["expect_nftables"] if mode == "nftables" and "expect_nftables" in case else case["expect"]
-    d = decide(cluster, "svc", node="node-a", source=source, destination=case["destination"], dataplane=dp)
+    if by_packet(case):
+        dst, dport, protocol = packet_target(case, cluster)
+        d = decide_packet(cluster, node="node-a", source=source, dst=dst, dport=dport, protocol=protocol, dataplane=dp)
+    else:
+        d = decide(cluster, "svc", node="node-a", source=source, destination=case["destination"], dataplane=dp,
+                   node_ip=node_ip(case, cluster))
     verdict = expect["verdict"]
     assert d.verdict == verdict, d.reason
     if verdict == "DNAT":

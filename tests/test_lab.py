@@ -19,21 +19,24 @@ import pytest
 
 from k8slearn import examples, lab
 from k8slearn.cli import main
+from k8slearn.dataplane import nft
 from k8slearn.errors import NotFound
 from k8slearn.lab import runner
 from k8slearn.lab.programs import MARKER
 
-CAN_RUN = os.geteuid() == 0 and bool(shutil.which("ip")) and bool(shutil.which("iptables-restore"))
+CAN_RUN = (os.geteuid() == 0 and bool(shutil.which("ip")) and bool(shutil.which("iptables-restore"))
+           and bool(shutil.which("nft")))
 needs_root = pytest.mark.skipif(
-    not CAN_RUN, reason="the kernel lab needs root, iproute2 and iptables (CI runs as root; try sudo)")
+    not CAN_RUN, reason="the kernel lab needs root, iproute2, iptables and nftables (CI runs as root; try sudo)")
 
 
 # --------------------------------------------------------------------------- everywhere
 
 
-def test_predictions_name_the_expected_outcomes():
-    c = examples.uneven()
-    by_name = {sc.name: lab.predict(c, sc) for sc in lab.SCENARIOS}
+@pytest.mark.parametrize("mode", lab.MODES)
+def test_predictions_name_the_expected_outcomes(mode):
+    c = examples.dual_stack()  # the lab's cluster: the uneven one, dual-stack
+    by_name = {sc.name: lab.predict(c, sc, mode) for sc in lab.SCENARIOS}
     assert {p["source_seen"] for p in by_name["cluster-snat-extra-hop"]["possible"]} == {"192.168.0.13"}
     local_ep = {(p["pod"], p["source_seen"]) for p in by_name["cluster-snat-local-endpoint"]["possible"]}
     assert local_ep == {("web-1", "10.244.1.1"), ("web-2", "10.244.1.1"), ("web-3", "192.168.0.11")}
@@ -41,6 +44,57 @@ def test_predictions_name_the_expected_outcomes():
     assert by_name["local-drop-no-endpoint"]["verdict"] == "DROP"
     assert {p["outcome"] for p in by_name["no-snat-asymmetric-reply"]["possible"]} == {"timeout"}
     assert by_name["distribution"]["shares"] == pytest.approx({"web-1": 1 / 3, "web-2": 1 / 3, "web-3": 1 / 3})
+    # sessionAffinity: one pod per source kube-proxy sees; the office's four clients are one source.
+    assert by_name["session-affinity"]["sticky"]["sources"] == {
+        "198.51.100.7": {"clients": ["198.51.100.7"], "pods_per_source": 1},
+        "198.51.100.8": {"clients": ["198.51.100.8"], "pods_per_source": 1}}
+    office = by_name["session-affinity-behind-nat"]["sticky"]["sources"]
+    assert list(office) == ["198.51.100.1"] and office["198.51.100.1"]["pods_per_source"] == 1
+    # loadBalancerSourceRanges: the blocked client times out at the LB IP, and gets in at the NodePort.
+    ranges = by_name["source-ranges"]
+    assert ranges["verdicts"] == {"198.51.100.7": "DNAT", "198.51.100.77": "DROP"}
+    assert {p["outcome"] for p in ranges["possible"] if p["client"] == "198.51.100.77"} == {"timeout"}
+    assert any("KUBE-FW-" in step or "firewall-" in step for step in ranges["chains_by_client"]["198.51.100.77"])
+    assert {p["outcome"] for p in by_name["source-ranges-nodeport-bypass"]["possible"]} == {"answered"}
+    # IPv6: the same story over the other family
+    assert {p["source_seen"] for p in by_name["ipv6-cluster-snat"]["possible"]} == {"fd00:192:168::13"}
+    local6 = {(p["pod"], p["source_seen"]) for p in by_name["ipv6-local-keeps-client-ip"]["possible"]}
+    assert local6 == {("web-1", "2001:db8:100::7"), ("web-2", "2001:db8:100::7")}
+    # On an IPv4 cluster the IPv4 scenarios predict exactly the same.
+    for sc in lab.SCENARIOS:
+        if sc.family == "IPv4":
+            assert lab.predict(examples.uneven(), sc, mode) == by_name[sc.name], sc.name
+
+
+def test_ipv6_scenarios_need_a_dual_stack_cluster(monkeypatch):
+    monkeypatch.setattr(runner, "check_system", lambda modes=(): None)
+    monkeypatch.setattr(runner, "preflight", lambda cluster, modes=(): None)
+    monkeypatch.setattr(runner, "_run", lambda cluster, chosen, progress, modes: {"ran": [sc.name for sc in chosen]})
+    monkeypatch.setattr(runner, "lab_lock", lambda purpose: __import__("contextlib").nullcontext())
+    report = lab.run(cluster=examples.uneven(), modes="iptables")
+    assert "ipv6-cluster-snat" not in report["ran"] and "cluster-snat-extra-hop" in report["ran"]
+    assert set(report["skipped"]) == {sc.name for sc in lab.SCENARIOS if sc.family == "IPv6"}
+    assert "skipped" not in lab.run(modes="iptables")  # the default cluster is dual-stack
+
+
+def test_the_lab_loads_nftables_rules_exactly_as_rendered_with_counters_added():
+    c = examples.uneven()
+    c.patch_service("web", session_affinity="ClientIP", load_balancer_source_ranges=["198.51.100.0/28"])
+    for node in c.nodes:
+        text = nft.render(c, node.name)
+        loaded = runner._with_counters(text)
+        assert loaded.replace(" counter", "") == text
+        per_service = [l for l in loaded.splitlines() if l.startswith("add rule") and "/" in l.split()[4]]
+        assert per_service and all(" counter" in l for l in per_service)
+
+
+def test_modes_are_checked():
+    assert lab.check_modes("both") == ("iptables", "nftables") == lab.check_modes(None)
+    assert lab.check_modes(["nftables", "nftables"]) == ("nftables",)
+    with pytest.raises(NotFound, match="'iptables', 'nftables', 'both'"):
+        lab.check_modes("ipvs")
+    with pytest.raises(lab.LabError, match="not a kube-proxy mode"):
+        lab.check_modes(3)
 
 
 def test_refuses_without_root(monkeypatch):
@@ -63,6 +117,12 @@ def test_cli_lists_scenarios_and_prints_rules(capsys):
     assert main(["lab", "--rules", "node-c"]) == 0
     rules = capsys.readouterr().out
     assert rules.startswith("*filter") and "-A PREROUTING" in rules and "KUBE-SVC-" in rules
+    assert main(["lab", "--rules", "node-c", "--mode", "nftables"]) == 0
+    assert capsys.readouterr().out == nft.render(examples.uneven(), "node-c")
+    assert main(["lab", "--rules", "node-c", "--mode", "both"]) == 0
+    both = capsys.readouterr().out
+    assert both.startswith("# kube-proxy's iptables-mode rules on node-c") and "*filter" in both
+    assert "# kube-proxy's nftables-mode rules on node-c (nft -f input)" in both and "add table ip kube-proxy" in both
 
 
 def test_unknown_scenario_names_the_valid_ones(monkeypatch):
@@ -97,6 +157,7 @@ def _host_state() -> dict[str, object]:
             except OSError:
                 pass
     return {
+        "nft": out("nft", "list", "ruleset") if shutil.which("nft") else "nft not installed",
         "netns": out("ip", "netns", "list"),
         "links": re.sub(r"\d+: ", "", out("ip", "-o", "link", "show")),
         "addresses": out("ip", "-o", "addr", "show"),
@@ -110,7 +171,7 @@ def _host_state() -> dict[str, object]:
 def lab_run():
     """One full lab run through the command line, with the host's state before and after."""
     if not CAN_RUN:
-        pytest.skip("the kernel lab needs root, iproute2 and iptables")
+        pytest.skip("the kernel lab needs root, iproute2, iptables and nftables")
     before = _host_state()
     started = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "k8slearn", "lab", "--json"], text=True, capture_output=True,
@@ -122,33 +183,60 @@ def lab_run():
 
 @needs_root
 @pytest.mark.root
-def test_every_scenario_agrees_with_the_simulator(lab_run):
+def test_every_scenario_agrees_with_the_simulator_in_both_modes(lab_run):
     run, report, *_ = lab_run
     assert run.returncode == 0, run.stderr
-    names = [s["name"] for s in report["scenarios"]]
-    assert names == [sc.name for sc in lab.SCENARIOS]
+    ran = [(s["name"], s["mode"]) for s in report["scenarios"]]
+    assert ran == [(sc.name, mode) for mode in lab.MODES for sc in lab.SCENARIOS]
     for s in report["scenarios"]:
-        assert {"name", "predicted", "observed", "agree"} <= set(s)
-        assert s["agree"], (s["name"], s["problems"])
+        assert {"name", "mode", "predicted", "observed", "agree"} <= set(s)
+        assert s["agree"], (s["name"], s["mode"], s["problems"])
+    assert report["matrix"] == {sc.name: {mode: True for mode in lab.MODES} for sc in lab.SCENARIOS}
     assert report["all_agree"]
 
 
 @needs_root
 @pytest.mark.root
-def test_kernel_shows_what_the_course_teaches(lab_run):
+@pytest.mark.parametrize("mode", lab.MODES)
+def test_kernel_shows_what_the_course_teaches(lab_run, mode):
     _, report, *_ = lab_run
-    s = {x["name"]: x for x in report["scenarios"]}
+    s = {x["name"]: x for x in report["scenarios"] if x["mode"] == mode}
     assert {x["source_seen"] for x in s["cluster-snat-extra-hop"]["observed"]["seen"]} == {"192.168.0.13"}
     assert {x["source_seen"] for x in s["local-keeps-client-ip"]["observed"]["seen"]} == {"198.51.100.7"}
     assert s["local-drop-no-endpoint"]["observed"]["outcomes"] == {"timeout": 4}
     assert s["no-snat-asymmetric-reply"]["observed"]["outcomes"] == {"timeout": 4}
     # The kernel's own counters show the DNAT happened: the failure is on the reply's way back.
     hits = "\n".join(s["no-snat-asymmetric-reply"]["observed"]["rules_hit_on_node-c"])
-    assert "DNAT --to-destination" in hits
-    drop = "\n".join(s["local-drop-no-endpoint"]["observed"]["rules_hit_on_node-c"])
-    assert "has no local endpoints" in drop and "-j DROP" in drop
+    assert ("DNAT --to-destination" if mode == "iptables" else "dnat to 10.244.") in hits
+    if mode == "iptables":  # nftables drops through a map element, which keeps no counter
+        drop = "\n".join(s["local-drop-no-endpoint"]["observed"]["rules_hit_on_node-c"])
+        assert "has no local endpoints" in drop and "-j DROP" in drop
     dist = s["distribution"]["distribution"]
     assert sum(r["count"] for r in dist["pods"]) == 300 and all(r["within"] for r in dist["pods"])
+    # sessionAffinity: each client sticks to one pod, and the kernel remembers it for that pod ...
+    sticky = s["session-affinity"]["observed"]
+    landed = {c: {r["pod"] for r in rows} for c, rows in sticky["by_client"].items()}
+    assert set(landed) == {"198.51.100.7", "198.51.100.8"} and all(len(p) == 1 for p in landed.values())
+    assert {src: pod for pod, srcs in sticky["affinity_memory"].items() for src in srcs} == \
+        {c: next(iter(p)) for c, p in landed.items()}
+    # ... and the office behind one NAT is one source: everyone on one pod.
+    office = s["session-affinity-behind-nat"]["observed"]
+    assert len({x["pod"] for x in office["seen"]}) == 1 and office["outcomes"] == {"answered": 16}
+    assert list(office["affinity_memory"].values()) == [["198.51.100.1"]]
+    # loadBalancerSourceRanges: the outside address is dropped at the LB IP but not at the NodePort.
+    ranges = s["source-ranges"]["observed"]["by_client"]
+    assert {r["outcome"] for r in ranges["198.51.100.77"]} == {"timeout"}
+    assert {r["outcome"] for r in ranges["198.51.100.7"]} == {"answered"}
+    firewall = "\n".join(s["source-ranges"]["observed"]["rules_hit_on_node-a"])
+    assert ("KUBE-FW-" if mode == "iptables" else "firewall-") in firewall
+    assert s["source-ranges-nodeport-bypass"]["observed"]["outcomes"] == {"answered": 8}
+    # IPv6, through ip6tables / the ip6 kube-proxy table
+    assert {x["source_seen"] for x in s["ipv6-cluster-snat"]["observed"]["seen"]} == {"fd00:192:168::13"}
+    local6 = s["ipv6-local-keeps-client-ip"]["observed"]
+    assert {x["source_seen"] for x in local6["seen"]} == {"2001:db8:100::7"}
+    assert {x["pod"] for x in local6["seen"]} == {"web-1", "web-2"}
+    hits6 = "\n".join(s["ipv6-cluster-snat"]["observed"]["rules_hit_on_node-c"])
+    assert "fd00:10:244:" in hits6
 
 
 @needs_root
@@ -218,9 +306,10 @@ def test_cleans_up_after_ctrl_c():
 
 
 MODES = {"--list": ["--list"], "--rules": ["--rules", "node-c"], "--cleanup": ["--cleanup"],
-         "--scenario": ["--scenario", "distribution"], "--json": ["--json"]}
+         "--scenario": ["--scenario", "distribution"], "--mode": ["--mode", "nftables"], "--json": ["--json"]}
 VALID = {(), ("--json",), ("--scenario",), ("--scenario", "--json"), ("--list",), ("--list", "--json"),
-         ("--rules",), ("--cleanup",), ("--cleanup", "--json")}
+         ("--rules",), ("--cleanup",), ("--cleanup", "--json"), ("--mode",), ("--mode", "--json"),
+         ("--scenario", "--mode"), ("--scenario", "--mode", "--json"), ("--rules", "--mode")}
 
 
 def _combinations():
@@ -235,7 +324,7 @@ def test_every_argument_combination_is_checked(combo, monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(lab, "check_system", lambda: None)
     monkeypatch.setattr(lab, "cleanup", lambda: calls.append("cleanup") or [])
-    monkeypatch.setattr(lab, "run", lambda **kw: calls.append(("run", kw["scenarios"])) or
+    monkeypatch.setattr(lab, "run", lambda **kw: calls.append(("run", kw["scenarios"], kw["modes"])) or
                         {"scenarios": [], "all_agree": True})
     monkeypatch.setattr(lab, "format_report", lambda report: "REPORT")
     argv = ["lab", *(arg for name in combo for arg in MODES[name])]
@@ -251,10 +340,11 @@ def test_every_argument_combination_is_checked(combo, monkeypatch, capsys):
         assert not calls  # nothing ran, nothing was removed
         error_lines = [line for line in err.splitlines() if line.startswith("k8slearn lab: error:")]
         assert len(error_lines) == 1, err
-    if combo in {(), ("--json",)}:
-        assert calls == [("run", None)]
+    modes = ("nftables",) if "--mode" in combo else ("iptables", "nftables")
+    if combo in {(), ("--json",), ("--mode",), ("--mode", "--json")}:
+        assert calls == [("run", None, modes)]
     if "--scenario" in combo and combo in VALID:
-        assert calls == [("run", ["distribution"])]
+        assert calls == [("run", ["distribution"], modes)]
 
 
 @pytest.mark.parametrize("node", ["", "node-z", "NODE-A"])

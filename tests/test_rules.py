@@ -23,14 +23,14 @@ import warnings
 from dataclasses import dataclass
 
 import pytest
+from kubeproxy_cases import CASES
 
 from k8slearn import examples
-from k8slearn.dataplane import KubeProxy, Source, chains, decide
+from k8slearn.dataplane import KubeProxy, Source, chains, decide, decide_packet
+from k8slearn.dataplane.decide import node_addresses
 from k8slearn.dataplane.rules import RuleSet, chain_names, render, ruleset
 from k8slearn.errors import InvalidChange
-from k8slearn.model import Cluster
-
-from kubeproxy_cases import CASES
+from k8slearn.model import Cluster, family_of
 
 # --------------------------------------------------------------------------- names and layout
 
@@ -309,11 +309,17 @@ def test_upstream_fixture_hashes_are_reproduced():
 
 @dataclass(frozen=True)
 class Packet:
-    src: ipaddress.IPv4Address
-    dst: ipaddress.IPv4Address
+    src: ipaddress.IPv4Address | ipaddress.IPv6Address
+    dst: ipaddress.IPv4Address | ipaddress.IPv6Address
     dport: int
     src_local: bool  # -m addrtype --src-type LOCAL on the handling node
     dst_local: bool  # -m addrtype --dst-type LOCAL
+    proto: str = "tcp"
+
+
+def _within(ip, text: str) -> bool:
+    net = ipaddress.ip_network(text, strict=False)
+    return ip.version == net.version and ip in net
 
 
 def _matches(tokens: list[str], p: Packet, cidr_of) -> bool:
@@ -326,16 +332,18 @@ def _matches(tokens: list[str], p: Packet, cidr_of) -> bool:
             continue
         ok = True
         if tok == "-s":
-            ok = p.src in ipaddress.IPv4Network(tokens[i + 1]); i += 2
+            ok = _within(p.src, tokens[i + 1]); i += 2
         elif tok == "-d":
-            ok = p.dst in ipaddress.IPv4Network(tokens[i + 1]); i += 2
+            ok = _within(p.dst, tokens[i + 1]); i += 2
         elif tok == "--dport":
             ok = p.dport == int(tokens[i + 1]); i += 2
         elif tok == "--src-type":
             ok = p.src_local; i += 2
         elif tok == "--dst-type":
             ok = p.dst_local; i += 2
-        elif tok in ("-m", "-p", "--comment", "--mode", "--probability", "--nfacct-name", "--ctstate", "--name",
+        elif tok == "-p":
+            ok = p.proto == tokens[i + 1]; i += 2
+        elif tok in ("-m", "--comment", "--mode", "--probability", "--nfacct-name", "--ctstate", "--name",
                      "--seconds"):
             i += 2
             continue
@@ -375,7 +383,7 @@ def _walk(rs: RuleSet, table: str, chain: str, p: Packet, marked: bool):
             if target == "KUBE-MARK-MASQ":
                 nxt.append((None, None, True))
             elif target == "DNAT":
-                done.append(("DNAT", args[1].split(":")[0], m))
+                done.append(("DNAT", args[1].rsplit(":", 1)[0].strip("[]"), m))
             elif target in ("DROP", "REJECT", "ACCEPT"):
                 done.append((target, None, m))
             else:
@@ -398,27 +406,42 @@ def _kernel_answer(rs: RuleSet, p: Packet):
     verdicts = {o for o, _, _ in _walk(rs, "filter", "KUBE-SERVICES", p, False)} | \
         {o for o, _, _ in _walk(rs, "filter", "KUBE-EXTERNAL-SERVICES", p, False)} | \
         {o for o, _, _ in _walk(rs, "filter", "KUBE-PROXY-FIREWALL", p, False)}
+    if p.dst_local:  # INPUT: the health-check NodePorts' ACCEPT
+        verdicts |= {o for o, _, _ in _walk(rs, "filter", "KUBE-NODEPORTS", p, False)}
     verdicts -= {"RETURN"}
     assert len(verdicts) <= 1
     return (verdicts.pop() if verdicts else "NO_MATCH"), set()
 
 
-def _destination_ip(cluster: Cluster, svc, node, destination: str):
-    return {"clusterIP": svc.cluster_ip, "nodePort": node.ip, "loadBalancerIP": svc.load_balancer_ip,
-            "externalIP": svc.external_ips[0] if svc.external_ips else None}[destination]
+def _destination_ip(cluster: Cluster, svc, node, destination: str, family: str = "IPv4", node_ip=None,
+                    source: Source | None = None):
+    """The address a packet to ``destination`` is sent to (for a NodePort: ``node_ip`` or the usual one)."""
+    if destination == "nodePort":
+        if node_ip is not None:
+            return node_ip
+        if source is not None and source.kind == "localhost":
+            return source.ip
+        return node.address(family)
+    externals = svc.external_ips_of(family)
+    lbs = svc.load_balancer_ips_of(family)
+    return {"clusterIP": svc.cluster_ip_of(family), "loadBalancerIP": lbs[0] if lbs else None,
+            "externalIP": externals[0] if externals else None}[destination]
 
 
-def _compare(cluster: Cluster, service: str, node_name: str, source: Source, destination: str, dp) -> None:
+def _compare(cluster: Cluster, service: str, node_name: str, source: Source, destination: str, dp,
+             node_ip=None) -> None:
     svc, node = cluster.service(service), cluster.node(node_name)
-    dst = _destination_ip(cluster, svc, node, destination)
+    family = family_of(source.ip)
+    dst = _destination_ip(cluster, svc, node, destination, family, node_ip, source)
     if dst is None:
         return
     port = svc.node_port if destination == "nodePort" else svc.port
-    local_ips = {node.ip, node.bridge_ip}
-    p = Packet(source.ip, dst, port, src_local=source.ip in local_ips or source.kind == "node",
+    local_ips = set(node_addresses(node, family))
+    p = Packet(source.ip, dst, port, src_local=source.ip in local_ips or source.kind in ("node", "localhost"),
                dst_local=dst in local_ips)
-    d = decide(cluster, service, node=node_name, source=source, destination=destination, dataplane=dp)
-    verdict, targets = _kernel_answer(ruleset(cluster, node_name, dataplane=dp), p)
+    d = decide(cluster, service, node=node_name, source=source, destination=destination, dataplane=dp,
+               node_ip=node_ip)
+    verdict, targets = _kernel_answer(ruleset(cluster, node_name, dataplane=dp, family=family), p)
     where = f"{cluster.name} {service} at {node_name} from {source} to {destination}: {d.reason}"
     assert verdict == d.verdict, where
     if verdict == "DNAT":
@@ -426,6 +449,18 @@ def _compare(cluster: Cluster, service: str, node_name: str, source: Source, des
         for e in d.endpoints:
             marks = {m for t, m in targets if t == str(e.ip)}
             assert marks == {d.masquerades(e, source.ip)}, (where, e)
+
+
+def _compare_packet(cluster: Cluster, node_name: str, source: Source, dst, dport: int, protocol: str, dp) -> None:
+    """The rules walked for a packet to anything (decide_packet's question)."""
+    node = cluster.node(node_name)
+    family = family_of(source.ip)
+    local_ips = set(node_addresses(node, family))
+    p = Packet(source.ip, dst, dport, src_local=source.ip in local_ips or source.kind in ("node", "localhost"),
+               dst_local=dst in local_ips, proto=protocol.lower())
+    d = decide_packet(cluster, node=node_name, source=source, dst=dst, dport=dport, protocol=protocol, dataplane=dp)
+    verdict, _ = _kernel_answer(ruleset(cluster, node_name, dataplane=dp, family=family), p)
+    assert verdict == d.verdict, f"{source} -> {dst}:{dport}/{protocol}: {d.reason}"
 
 
 def _sources(cluster: Cluster, node_name: str):
@@ -473,8 +508,6 @@ def _upstream_params():
         if case.get("dataplane", "both") == "nftables":
             continue
         reason = _unsupported(case)
-        if case["source"] == "localhost" or case.get("dest_node_address") == "loopback":
-            reason = reason or "localhost NodePorts need the nfacct-less 127/8 path, not walked here"
         marks = [pytest.mark.skip(reason=reason)] if reason else []
         out.append(pytest.param(case, id=f"{i}: {case['upstream']}", marks=marks))
     return out
@@ -482,14 +515,15 @@ def _upstream_params():
 
 @pytest.mark.parametrize("case", _upstream_params())
 def test_rules_walk_agrees_with_decide_on_upstream_cases(case):
-    from test_kubeproxy_cases import _build, _source
+    from test_kubeproxy_cases import _build, _source, by_packet, kube_proxy, node_ip, packet_target
 
     cluster, _ = _build(case)
     source = _source(case, cluster)
-    kp = case["kube_proxy"]
-    dp = KubeProxy(masquerade_all=kp["masquerade_all"], detect_local=kp["detect_local"],
-                   localhost_node_ports=kp.get("localhost_nodeports", True))
-    _compare(cluster, "svc", "node-a", source, case["destination"], dp)
+    dp = kube_proxy(case, cluster, "iptables")
+    if by_packet(case):
+        _compare_packet(cluster, "node-a", source, *packet_target(case, cluster), dp)
+    else:
+        _compare(cluster, "svc", "node-a", source, case["destination"], dp, node_ip(case, cluster))
 
 
 # --------------------------------------------------------------------------- the kernel accepts it

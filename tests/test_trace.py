@@ -380,3 +380,22 @@ def test_unknown_names_are_errors():
         k8s.send(c, "web", dataplane="iptabels", seed=1)
     with pytest.raises(K8sLearnError):
         k8s.send(c, "web", lb="round-robin", seed=1)
+
+
+# ---------------------------------------------------------------------------- a NAT in front
+def test_a_nat_in_front_is_the_source_the_node_sees():
+    """An SNAT hop in front of the load balancer (an office NAT) is, to kube-proxy, the client: the
+    loadBalancerSourceRanges judge its address, and sessionAffinity keys on it (issue 16)."""
+    from k8slearn.proxychain import Proxy
+
+    nat = [Proxy("office NAT", "198.51.100.1", layer="SNAT")]
+    c = k8s.examples.uneven()
+    c.patch_service("web", load_balancer_source_ranges=["198.51.100.7/32"])
+    assert k8s.send(c, "web", via="node-a", seed=1).outcome == "delivered"
+    blocked = k8s.send(c, "web", via="node-a", seed=1, proxies=nat)
+    assert blocked.outcome == "dropped" and "198.51.100.1" in blocked.reason
+    c.patch_service("web", load_balancer_source_ranges=[], session_affinity="ClientIP")
+    memory: dict = {}
+    pods = {k8s.send(c, "web", client=f"198.51.100.{20 + k}", via="node-c", seed=k, proxies=nat, affinity=memory).pod
+            for k in range(12)}
+    assert len(pods) == 1 and list(memory) == [("node-c", "web", IPv4Address("198.51.100.1"))]

@@ -13,6 +13,7 @@ from .decide import (
     categorize,
     dataplane_key,
     decide,
+    decide_packet,
     from_pod,
     get_dataplane,
 )
@@ -20,5 +21,5 @@ from .health import HealthCheck, health_check, health_checks
 
 __all__ = [
     "DATAPLANES", "DESTINATIONS", "Cilium", "Decision", "KubeProxy", "Source", "categorize",
-    "dataplane_key", "decide", "from_pod", "get_dataplane", "HealthCheck", "health_check", "health_checks",
+    "dataplane_key", "decide", "decide_packet", "from_pod", "get_dataplane", "HealthCheck", "health_check", "health_checks",
 ]

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 from ..errors import InvalidChange, NotFound, show
-from ..model import Cluster, Endpoint, Node, Service, ServiceRef, is_cluster_address
-from ..validation import is_bool
+from ..model import Cluster, Endpoint, Node, Service, ServiceRef, family_of, is_cluster_address
+from ..validation import SERVICE_CIDR, is_bool
 from . import chains
 
 __all__ = [
     "Source", "Decision", "KubeProxy", "Cilium", "DATAPLANES", "get_dataplane", "dataplane_key", "decide",
-    "categorize", "from_pod", "source_allowed",
+    "categorize", "from_pod", "source_allowed", "nodeport_ips", "node_addresses", "nodeport_refusal", "decide_packet",
     "DESTINATIONS", "SOURCE_KINDS",
 ]
 
@@ -32,6 +32,7 @@ DESTINATIONS = ("clusterIP", "nodePort", "loadBalancerIP", "externalIP")
 #: Where a packet can come from, as :class:`Source` names it.
 SOURCE_KINDS = ("external", "pod", "node", "localhost")
 LOCALHOST = IPv4Address("127.0.0.1")
+LOCALHOST6 = IPv6Address("::1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,9 @@ class Decision:
 
     ``verdict`` is ``"DNAT"`` (to one of ``endpoints``, uniformly), ``"DROP"`` (silently: the client
     times out), ``"REJECT"`` (connection refused) or ``"NO_MATCH"`` (no rule applies; used for
-    localhost NodePorts where they are not served, which also ends in a refused connection). ``snat`` is ``"always"``, ``"never"`` or
+    localhost NodePorts where they are not served, which also ends in a refused connection; and by
+    :func:`decide_packet` for a packet no service rule is for), or ``"ACCEPT"`` (a filter rule lets
+    it in: a health-check NodePort). ``snat`` is ``"always"``, ``"never"`` or
     ``"remote"`` (only when the chosen endpoint is on another node, as Cilium's SNAT mode does); a
     hairpin (a pod reaching itself through its service) is always masqueraded. ``steps`` are the
     chains the packet passes before the endpoint is chosen; ``rule`` is the rule that dropped or
@@ -141,6 +144,9 @@ class KubeProxy:
     detect_local: bool = True
     localhost_node_ports: bool = True
     snat_external: bool = True
+    #: ``--nodeport-addresses``: None is the mode's default (iptables: every local address;
+    #: nftables: ``primary``, the node's own IP); else a tuple of CIDRs and/or ``"primary"``.
+    nodeport_addresses: tuple[str, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -156,6 +162,36 @@ class KubeProxy:
             if not is_bool(getattr(self, flag)):
                 raise InvalidChange(f"KubeProxy: {flag}={show(getattr(self, flag))} must be True or False",
                                     hint=f"write {flag}=True or {flag}=False.")
+        if self.nodeport_addresses is not None:
+            object.__setattr__(self, "nodeport_addresses", _nodeport_addresses(self.nodeport_addresses))
+
+    def nodeport_cidrs(self) -> tuple[str, ...] | None:
+        """``--nodeport-addresses`` as kube-proxy reads it: None for "every local address", else the
+        CIDRs and ``"primary"`` (``pkg/proxy/util/nodeport_addresses.go``; nftables mode defaults to
+        ``primary``, ``pkg/proxy/nftables``'s backend ``Init``)."""
+        if self.nodeport_addresses is None:
+            return ("primary",) if self.mode == "nftables" else None
+        return self.nodeport_addresses
+
+
+def _nodeport_addresses(value: object) -> tuple[str, ...]:
+    hint = 'for example nodeport_addresses=("primary",) or ("192.168.0.0/24",); None keeps the mode\'s default.'
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not items:
+        raise InvalidChange(f"KubeProxy: nodeport_addresses={show(value)} must be a list of CIDRs or \"primary\"",
+                            hint=hint)
+    out = []
+    for item in items:
+        text = item.strip() if isinstance(item, str) else item
+        if text == "primary":
+            out.append(text)
+            continue
+        try:
+            out.append(str(ip_network(text, strict=False)))
+        except (TypeError, ValueError):
+            raise InvalidChange(f"KubeProxy: nodeport_addresses: {show(item)} is not a CIDR or \"primary\"",
+                                hint=hint) from None
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,6 +261,58 @@ def from_pod(dp: KubeProxy, cluster: Cluster, source: Source) -> bool | None:
     return is_cluster_address(cluster, source.ip)
 
 
+def node_addresses(node: Node, family: str = "IPv4") -> list[IPv4Address | IPv6Address]:
+    """A node's local addresses of one family: its IP, its bridge address, and loopback (in that order)."""
+    found = [node.address(family), node.bridge(family), LOCALHOST if family == "IPv4" else LOCALHOST6]
+    return [a for a in found if a is not None]
+
+
+def nodeport_ips(dp: KubeProxy, node: Node, family: str = "IPv4") -> list[IPv4Address | IPv6Address] | None:
+    """The node addresses ``--nodeport-addresses`` selects (None: every local address).
+
+    ``pkg/proxy/util/nodeport_addresses.go`` (``NewNodePortAddresses``, ``GetNodeIPs``): ``primary``
+    is the node's own IP; a CIDR selects the node's addresses inside it; a ``/0`` of the family
+    means every address (``MatchAll``). Loopback may be among them: iptables mode then serves
+    NodePorts on 127.0.0.1 only with localhost NodePorts on, nftables mode never.
+    """
+    cidrs = dp.nodeport_cidrs()
+    if cidrs is None:
+        return None
+    version = 4 if family == "IPv4" else 6
+    nets = [ip_network(c) for c in cidrs if c != "primary"]
+    if any(n.prefixlen == 0 and n.version == version for n in nets):
+        return None
+    mine = node_addresses(node, family)
+    out = [mine[0]] if "primary" in cidrs and node.address(family) is not None else []
+    out += [a for a in mine if a not in out and any(n.version == version and a in n for n in nets)]
+    return out
+
+
+def nodeport_refusal(dp: KubeProxy, node: Node, address: IPv4Address | IPv6Address, family: str) -> str:
+    """Why kube-proxy on ``node`` writes no NodePort rule for ``address`` (empty: it does).
+
+    ``pkg/proxy/iptables/proxier.go``: NodePorts on every local address (``-m addrtype --dst-type
+    LOCAL``) unless ``--nodeport-addresses`` narrows them; localhost only for IPv4 with localhost
+    NodePorts on (``! -d ::1/128`` for IPv6, ``! -d 127.0.0.0/8`` when off). nftables mode: the
+    ``nodeport-ips`` set (``primary`` by default), never loopback.
+    """
+    selected = nodeport_ips(dp, node, family)
+    if address.is_loopback:
+        if dp.mode == "nftables":
+            return "nftables mode"
+        if family == "IPv6":
+            return "kube-proxy on IPv6 (never: ::1 is excluded)"
+        if not dp.localhost_node_ports:
+            return "this kube-proxy (localhost NodePorts are off)"
+        if selected is not None and address not in selected:
+            return f"this kube-proxy (--nodeport-addresses {','.join(dp.nodeport_cidrs() or ())} leaves out {address})"
+        return ""
+    if selected is not None and address not in selected:
+        which = ",".join(dp.nodeport_cidrs() or ())
+        return f"kube-proxy ({'nftables mode, ' if dp.mode == 'nftables' else ''}--nodeport-addresses {which})"
+    return ""
+
+
 def dataplane_key(dp: Dataplane) -> str:
     """The short name of a dataplane (its key in :data:`DATAPLANES`, or its description)."""
     for key, value in DATAPLANES.items():
@@ -260,19 +348,23 @@ def categorize(endpoints: Sequence[Endpoint], svc: Service, node: str, zone: str
     return cluster, local, bool(ready or serving_terminating)
 
 
-def _categorize_cached(cluster: Cluster, svc: Service, node: str, zone: str,
+def _categorize_cached(cluster: Cluster, svc: Service, node: str, zone: str, family: str = "IPv4",
                        ) -> tuple[tuple[Endpoint, ...], tuple[Endpoint, ...], bool]:
-    """:func:`categorize` with the cluster-wide parts computed once per cluster version (large clusters)."""
+    """:func:`categorize` with the cluster-wide parts computed once per cluster version (large clusters).
+
+    ``family`` picks the EndpointSlice: kube-proxy runs one proxier per IP family, each with the
+    endpoints of its own family.
+    """
     def split() -> tuple[list[Endpoint], list[Endpoint]]:
-        eps = cluster.endpoints(svc)
+        eps = cluster.endpoints(svc, family=family)
         return [e for e in eps if e.ready], [e for e in eps if e.serving and e.terminating]
 
-    ready, serving_terminating = cluster.cached(("categorize", svc.name), split)
+    ready, serving_terminating = cluster.cached(("categorize", svc.name, family), split)
     topo = svc.traffic_distribution
     scope = None if topo is None else (node if topo == "PreferSameNode" else zone)
-    cluster_eps = cluster.cached(("cluster-eps", svc.name, topo, scope, zone),
+    cluster_eps = cluster.cached(("cluster-eps", svc.name, topo, scope, zone, family),
                                  lambda: tuple(_topology_filter(ready, svc, node, zone) or serving_terminating))
-    mine = cluster.endpoints_by_node(svc)[node]
+    mine = cluster.endpoints_by_node(svc, family=family)[node]
     local = tuple(e for e in mine if e.ready) or tuple(e for e in mine if e.serving and e.terminating)
     return cluster_eps, local, bool(ready or serving_terminating)
 
@@ -290,8 +382,14 @@ def decide(
     source: Source,
     destination: str,
     dataplane: str | Dataplane = "iptables",
+    node_ip: object = None,
 ) -> Decision:
     """What ``node``'s service proxy does with a new connection from ``source`` to ``destination``.
+
+    The packet's IP family (that of ``source.ip``) picks kube-proxy's proxier for that family, and
+    with it the service's address and endpoints of that family (dual-stack). For a ``nodePort``,
+    ``node_ip`` is the node address dialled: its IP (the default; 127.0.0.1 from ``localhost``),
+    its bridge address or loopback, which ``--nodeport-addresses`` may leave out.
 
     >>> from k8slearn import examples
     >>> c = examples.uneven()
@@ -312,8 +410,11 @@ def decide(
         raise InvalidChange(f"source: {show(source)} is not a Source",
                             hint='for example source=Source("external", IPv4Address("198.51.100.7")).')
     here = cluster.node(node)
-    _check_reachable(svc, destination)
-    cluster_eps, local_eps, has_any = _categorize_cached(cluster, svc, here.name, here.zone)
+    family = family_of(source.ip)  # kube-proxy runs one proxier per IP family: the packet's decides
+    _check_family(svc, family)
+    _check_reachable(svc, destination, family)
+    dialled = _dialled(here, source, destination, node_ip, family)
+    cluster_eps, local_eps, has_any = _categorize_cached(cluster, svc, here.name, here.zone, family)
     name = dataplane_key(dp)
     from_host = source.kind in ("node", "localhost")
 
@@ -337,11 +438,13 @@ def decide(
 
     steps: list[str] = ["KUBE-SERVICES"]
     if destination == "nodePort":
-        if source.kind == "localhost" and (dp.mode != "iptables" or not dp.localhost_node_ports):
-            why = "nftables mode" if dp.mode == "nftables" else "this kube-proxy (localhost NodePorts are off)"
+        target = dialled
+        why = nodeport_refusal(dp, here, target, family) if dp.mode in ("iptables", "nftables") else ""
+        if why:
             return result("NO_MATCH", (), "never", steps,
-                          f"{why} does not serve NodePorts on 127.0.0.1: no rule matches, nothing listens on "
-                          f"127.0.0.1:{svc.node_port}, so the connection is refused")
+                          f"{why} does not serve NodePorts on {target}: no rule matches, nothing listens on "
+                          + (f"{target}:{svc.node_port}" if family == "IPv4" else f"[{target}]:{svc.node_port}")
+                          + ", so the connection is refused")
         steps.append("KUBE-NODEPORTS")
 
     firewall = _firewall(svc, here, source, destination, dp, steps)
@@ -349,7 +452,8 @@ def decide(
         # iptables writes KUBE-FW-* only when the service has endpoints; nftables checks its
         # firewall-ips map before anything else.
         return result("DROP", (), "never", steps + [firewall[0]], firewall[1], firewall[2])
-    if destination == "loadBalancerIP" and svc.load_balancer_source_ranges and has_any and dp.mode != "ipvs":
+    if (destination == "loadBalancerIP" and any(family_of(r) == family for r in svc.load_balancer_source_ranges)
+            and has_any and dp.mode != "ipvs"):
         steps.append(chains.firewall_chain(svc.namespace, svc.name))
 
     if not has_any:
@@ -499,9 +603,14 @@ def source_allowed(svc: Service, node: Node, source_ip: object) -> bool:
     ranges = svc.load_balancer_source_ranges
     if not ranges:
         return True
-    inside = any(getattr(source_ip, "version", 4) == r.version and source_ip in r for r in ranges)
-    node_allowed = any(r.version == 4 and node.ip in r for r in ranges)
-    return inside or (node_allowed and source_ip == svc.load_balancer_ip)
+    family = family_of(source_ip)
+    mine = [r for r in ranges if family_of(r) == family]  # each family's proxier reads its own ranges
+    if not mine:
+        return True  # no range of this family: that proxier writes no firewall (proxier.go usesFWChain)
+    inside = any(source_ip in r for r in mine)
+    node_ip = node.address(family)
+    node_allowed = node_ip is not None and any(node_ip in r for r in mine)
+    return inside or (node_allowed and source_ip in svc.load_balancer_ips_of(family))
 
 
 def _firewall(svc: Service, node: Node, source: Source, destination: str, dp: Dataplane,
@@ -510,15 +619,16 @@ def _firewall(svc: Service, node: Node, source: Source, destination: str, dp: Da
     if destination != "loadBalancerIP" or source_allowed(svc, node, source.ip):
         return None
     chain = chains.firewall_chain(svc.namespace, svc.name)
-    ranges = ", ".join(str(r) for r in svc.load_balancer_source_ranges)
+    ranges = ", ".join(str(r) for r in svc.load_balancer_source_ranges if family_of(r) == family_of(source.ip))
     who = {"pod": "the pod's own address", "node": "the node's address", "localhost": "127.0.0.1"}.get(
         source.kind, "the client's address")
     if isinstance(dp, Cilium):
         rule = "eBPF loadBalancerSourceRanges check"
         how = "Cilium's load-balancer source-range check drops it"
     elif dp.mode == "nftables":
-        chain = f"firewall-{chain[len('KUBE-FW-'):]}"
-        rule = f"nft {chain}: ip saddr != {{ {ranges} }} drop"
+        chain = chains.nft_firewall_chain(svc.namespace, svc.name)
+        ipx = "ip" if family_of(source.ip) == "IPv4" else "ip6"
+        rule = f"nft {chain}: {ipx} saddr != {{ {ranges} }} drop"
         how = "kube-proxy's firewall-check drops it"
     elif dp.mode == "ipvs":
         rule = "KUBE-LOAD-BALANCER-SOURCE-CIDR (ipset): no match -> KUBE-PROXY-FIREWALL DROP"
@@ -531,16 +641,145 @@ def _firewall(svc: Service, node: Node, source: Source, destination: str, dp: Da
     return chain, reason, rule
 
 
-def _check_reachable(svc: Service, destination: str) -> None:
+def _dialled(node: Node, source: Source, destination: str, node_ip: object, family: str) -> IPv4Address | IPv6Address:
+    """The node address a NodePort packet is sent to (``node_ip``, or the usual one)."""
+    if node_ip is None:
+        if source.kind == "localhost":
+            return LOCALHOST if family == "IPv4" else LOCALHOST6
+        address = node.address(family)
+        return address if address is not None else LOCALHOST
+    if destination != "nodePort":
+        raise InvalidChange(f"node_ip={show(node_ip)}: only a nodePort is dialled on a node address",
+                            hint="leave node_ip unset for a ClusterIP, load-balancer IP or externalIP.")
+    try:
+        address = ip_address(node_ip.strip()) if isinstance(node_ip, str) else node_ip
+    except ValueError:
+        address = None
+    mine = node_addresses(node, family)
+    if address not in mine:
+        raise InvalidChange(f"node_ip={show(node_ip)} is not one of {node.name}'s {family} addresses",
+                            hint=f"a NodePort is dialled on an address of the node: {', '.join(map(str, mine))}.")
+    return address  # type: ignore[return-value]
+
+
+def _check_family(svc: Service, family: str) -> None:
+    if family not in svc.families:
+        raise InvalidChange(
+            f"{svc.name} has no {family} address: its ipFamilies are {', '.join(svc.families)}",
+            hint=f"a client reaches a service over an IP family the service has: send from an "
+            f"{svc.families[0]} address, or (on a dual-stack cluster) give the service both families with "
+            "patch_service(..., ip_family_policy=\"PreferDualStack\").")
+
+
+def _check_reachable(svc: Service, destination: str, family: str = "IPv4") -> None:
+    lb_missing = not svc.load_balancer_ips_of(family)
     problems = {
         "nodePort": (svc.node_port is None, f"{svc.name} is a {svc.type} service: it has no NodePort",
                      "only NodePort and LoadBalancer services open a port on every node."),
-        "loadBalancerIP": (svc.load_balancer_ip is None, f"{svc.name} is a {svc.type} service: it has no load-balancer IP",
+        "loadBalancerIP": (lb_missing, f"{svc.name} is a {svc.type} service: it has no load-balancer IP"
+                           if svc.type != "LoadBalancer" else f"{svc.name} has no {family} load-balancer IP",
                            "only a LoadBalancer service gets an external load balancer."),
-        "externalIP": (not svc.external_ips, f"{svc.name} has no externalIPs",
+        "externalIP": (not svc.external_ips_of(family), f"{svc.name} has no {family} externalIPs"
+                       if svc.external_ips else f"{svc.name} has no externalIPs",
                        "set spec.externalIPs (patch_service(..., external_ips=[...])) to route an extra address to it."),
-        "clusterIP": (svc.cluster_ip is None, f"{svc.name} has no ClusterIP", "every non-headless service has one."),
+        "clusterIP": (svc.cluster_ip_of(family) is None, f"{svc.name} has no ClusterIP", "every non-headless service has one."),
     }
     missing, message, hint = problems[destination]
     if missing:
         raise InvalidChange(message, hint=hint)
+
+
+def decide_packet(
+    cluster: Cluster,
+    *,
+    node: str,
+    source: Source,
+    dst: object,
+    dport: int,
+    protocol: str = "TCP",
+    dataplane: str | Dataplane = "iptables",
+) -> Decision:
+    """What ``node``'s kube-proxy rules do with any new packet: to a service's own address and
+    port (then :func:`decide` answers), or to something else.
+
+    The "something else" is where the modes differ (``pkg/proxy/iptables/proxier.go``,
+    ``pkg/proxy/nftables/proxier.go``, 1.35):
+
+    * a ``healthCheckNodePort`` on a node address: iptables mode ACCEPTs it in filter
+      ``KUBE-NODEPORTS`` (so a node firewall with a default DROP still lets the load balancer's
+      probes reach kube-proxy's health server); nftables mode writes no rule for it;
+    * a ClusterIP on a port (or protocol) the service does not have: nftables mode REJECTs it
+      (``cluster-ips-check``: connection refused at once); iptables mode does not touch it, so it
+      is routed on like any packet and never answered;
+    * an address of the service CIDR that no service has: nftables mode DROPs it, iptables mode
+      does not touch it;
+    * anything else: no rule (``NO_MATCH``).
+
+    >>> from k8slearn import examples
+    >>> c = examples.uneven()
+    >>> pod = Source("pod", IPv4Address("10.244.1.5"), node="node-a", pod="web-1")
+    >>> [decide_packet(c, node="node-a", source=pod, dst="10.96.0.10", dport=443, dataplane=m).verdict
+    ...  for m in ("iptables", "nftables")]
+    ['NO_MATCH', 'REJECT']
+    """
+    dp = get_dataplane(dataplane)
+    if not isinstance(source, Source):
+        raise InvalidChange(f"source: {show(source)} is not a Source",
+                            hint='for example source=Source("external", IPv4Address("198.51.100.7")).')
+    here = cluster.node(node)
+    try:
+        address = ip_address(dst.strip()) if isinstance(dst, str) else dst
+    except ValueError:
+        address = None
+    if not isinstance(address, (IPv4Address, IPv6Address)) or address.version != source.ip.version:
+        raise InvalidChange(f"dst={show(dst)} is not an IP address of the source's family",
+                            hint="give the packet's destination address, e.g. dst=\"10.96.0.10\".")
+    if not isinstance(protocol, str) or protocol not in ("TCP", "UDP", "SCTP"):
+        raise NotFound("protocol", protocol, ["TCP", "UDP", "SCTP"])
+    family = family_of(address)
+    name = dataplane_key(dp)
+    mode = dp.mode if isinstance(dp, KubeProxy) else "cilium"
+    local = address in node_addresses(here, family)
+
+    def verdict(v: str, reason: str, rule: str = "", steps: tuple[str, ...] = ()) -> Decision:
+        return Decision(v, here.name, (), "never", steps, reason, rule, False, name)
+
+    if protocol == "TCP":  # k8slearn's services have one TCP port
+        for svc in cluster.services:
+            if family not in svc.families or dport != svc.port:
+                continue
+            for destination, addresses in (("clusterIP", (svc.cluster_ip_of(family),)),
+                                           ("loadBalancerIP", svc.load_balancer_ips_of(family)),
+                                           ("externalIP", svc.external_ips_of(family))):
+                if address in addresses:
+                    return decide(cluster, svc, node=here.name, source=source, destination=destination, dataplane=dp)
+        if local:
+            for svc in cluster.services:
+                if family in svc.families and svc.node_port == dport:
+                    return decide(cluster, svc, node=here.name, source=source, destination="nodePort",
+                                  dataplane=dp, node_ip=address)
+            for svc in cluster.services:
+                if svc.health_check_node_port == dport and mode == "iptables":
+                    return verdict("ACCEPT",
+                                   f"{dport} is {svc.name}'s healthCheckNodePort: filter KUBE-NODEPORTS accepts it, so "
+                                   "the load balancer's probes reach kube-proxy's health server even behind a node "
+                                   "firewall that drops by default",
+                                   f'filter KUBE-NODEPORTS "{svc.namespace}/{svc.name} health check node port" -j ACCEPT',
+                                   ("KUBE-NODEPORTS",))
+    for svc in cluster.services:
+        if svc.cluster_ip_of(family) == address:
+            if mode == "nftables":
+                return verdict("REJECT",
+                               f"{address} is {svc.name}'s ClusterIP, but not on {protocol} port {dport}: nftables mode "
+                               "rejects traffic to a ClusterIP's undefined ports (connection refused at once)",
+                               "nft cluster-ips-check: daddr @cluster-ips reject", ("cluster-ips-check",))
+            return verdict("NO_MATCH", f"{address} is {svc.name}'s ClusterIP, but not on {protocol} port {dport}: "
+                           "iptables mode has no rule for it, so the packet is routed on like any other and "
+                           "nothing answers")
+    cidr = SERVICE_CIDR if family == "IPv4" else cluster.service_cidr6
+    if cidr is not None and address in cidr and mode == "nftables":
+        return verdict("DROP", f"{address} is in the service CIDR {cidr} but no service has it: nftables mode "
+                       "drops traffic to unallocated ClusterIPs", f"nft cluster-ips-check: daddr {{ {cidr} }} drop",
+                       ("cluster-ips-check",))
+    return verdict("NO_MATCH", f"no kube-proxy rule is for {address}:{dport}/{protocol}: the packet goes on as "
+                   "the node's routing and firewall say")

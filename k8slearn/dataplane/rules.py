@@ -35,18 +35,20 @@ Taught in notebooks/11-real-cluster-lab.ipynb (and ``k8slearn lab``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..errors import InvalidChange
-from ..model import Cluster, Endpoint, NodeRef, Service
+from ..errors import InvalidChange, NotFound
+from ..model import Cluster, Endpoint, Node, NodeRef, Service, family_of
 from . import chains
-from .decide import KubeProxy, categorize, get_dataplane
+from .decide import KubeProxy, categorize, get_dataplane, nodeport_ips
+from .ruleparts import (
+    MASQUERADE_MARK,
+    sorted_endpoints,
+    uses_cluster_endpoints,
+    uses_local_endpoints,
+)
 
 __all__ = ["render", "RuleSet", "ruleset", "chain_names", "JUMP_RULES", "MASQUERADE_MARK"]
-
-#: kube-proxy's default masquerade bit (``--iptables-masquerade-bit=14``).
-MASQUERADE_MARK = "0x4000"
 
 #: The rules kube-proxy links into the built-in chains (``iptablesJumpChains``, plus kubelet's
 #: ``KUBE-FIREWALL`` jumps): (table, built-in chain, kube chain, comment, extra match).
@@ -116,19 +118,9 @@ class RuleSet:
         return list(self.tables[table].get(chain, ()))
 
 
-def _uses_cluster_endpoints(svc: Service) -> bool:
-    # pkg/proxy/serviceport.go: Cluster endpoints are needed for iTP Cluster, or for any external
-    # access (the pod short-circuit of an eTP Local service uses them).
-    return svc.internal_traffic_policy != "Local" or svc.externally_accessible
-
-
-def _uses_local_endpoints(svc: Service) -> bool:
-    return svc.internal_traffic_policy == "Local" or (
-        svc.externally_accessible and svc.external_traffic_policy == "Local")
-
-
-def _sorted(endpoints: Iterable[Endpoint]) -> list[Endpoint]:
-    return sorted(endpoints, key=lambda e: f"{e.ip}:{e.port}")
+_uses_cluster_endpoints = uses_cluster_endpoints
+_uses_local_endpoints = uses_local_endpoints
+_sorted = sorted_endpoints
 
 
 def _q(text: str) -> str:
@@ -144,21 +136,28 @@ def ruleset(
     random_fully: bool = True,
     nfacct: bool = False,
     port_name: str = "",
+    family: str = "IPv4",
 ) -> RuleSet:
     """The rules of :func:`render`, as a :class:`RuleSet` (chains and lines), for tests and tools."""
     dp = get_dataplane(dataplane)
     if not isinstance(dp, KubeProxy) or dp.mode != "iptables":
         raise InvalidChange(
-            f"rule rendering is written for kube-proxy's iptables mode, not {dp.name}",
+            f"this rule set is written for kube-proxy's iptables mode, not {dp.name}",
             hint='use dataplane="iptables" (or "no-snat", the hypothetical kube-proxy without SNAT); '
-            "nftables mode has the same semantics in nft syntax, IPVS and Cilium use other mechanisms.")
+            "k8slearn.dataplane.nft renders nftables mode (render(..., dataplane=\"nftables\") does too); "
+            "IPVS and Cilium use other mechanisms.")
+    if family not in ("IPv4", "IPv6"):
+        raise NotFound("IP family", family, ["IPv4", "IPv6"])
     here = cluster.node(node)
     rs = RuleSet(here.name)
-    cidr = str(cluster.cluster_cidr)
+    net = cluster.cluster_cidr if family == "IPv4" else cluster.cluster_cidr6
+    cidr = str(net) if net is not None else ""
     mark = MASQUERADE_MARK
+    # Localhost NodePorts exist only for IPv4 (route_localnet); the IPv6 proxier never has them.
+    localhost = dp.localhost_node_ports and family == "IPv4"
 
     for name in _FILTER_FIXED:
-        if name != "KUBE-FIREWALL" or dp.localhost_node_ports:
+        if name != "KUBE-FIREWALL" or localhost:
             rs.chain("filter", name)
     for name in ("KUBE-NODEPORTS", "KUBE-SERVICES", "KUBE-MARK-MASQ", "KUBE-POSTROUTING"):
         rs.chain("nat", name)
@@ -170,7 +169,7 @@ def ruleset(
             for t, src, dst, comment, extra in reversed(JUMP_RULES):
                 if (t, src) == (table, builtin):
                     rs.add(table, builtin, extra, "-m comment --comment", _q(comment), "-j", dst)
-            if table == "filter" and builtin in ("INPUT", "OUTPUT") and dp.localhost_node_ports:
+            if table == "filter" and builtin in ("INPUT", "OUTPUT") and localhost:
                 rs.add("filter", builtin, "-j KUBE-FIREWALL")
 
     # KUBE-POSTROUTING and KUBE-MARK-MASQ (written before the services).
@@ -179,17 +178,27 @@ def ruleset(
     rs.add("nat", "KUBE-POSTROUTING", "-m comment --comment", _q("kubernetes service traffic requiring SNAT"),
            "-j MASQUERADE" + (" --random-fully" if random_fully else ""))
     rs.add("nat", "KUBE-MARK-MASQ", f"-j MARK --or-mark {mark}")
-    if dp.localhost_node_ports:
+    if localhost:
         rs.add("filter", "KUBE-FIREWALL", "-m comment --comment", _q("block incoming localnet connections"),
                "-d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP")
 
+    selected = nodeport_ips(dp, here, family)
+    localhost_rule = localhost and nfacct and (selected is None or any(a.is_loopback for a in selected))
     for svc in sorted(cluster.services, key=lambda s: (s.namespace, s.name)):
-        _service_rules(rs, cluster, svc, here.name, here.zone, dp, cidr, port_name, nfacct)
+        if svc.cluster_ip_of(family) is not None:  # a service of the other family only: the other proxier's
+            _service_rules(rs, cluster, svc, here, dp, cidr, port_name, localhost_rule, family)
 
-    rs.add("nat", "KUBE-SERVICES", "-m comment --comment",
-           _q("kubernetes service nodeports; NOTE: this must be the last rule in this chain"),
-           "-m addrtype --dst-type LOCAL" + ("" if dp.localhost_node_ports else " ! -d 127.0.0.0/8"),
-           "-j KUBE-NODEPORTS")
+    last = _q("kubernetes service nodeports; NOTE: this must be the last rule in this chain")
+    if selected is None:  # every local address (proxier.go: nodePortAddresses.MatchAll())
+        rs.add("nat", "KUBE-SERVICES", "-m comment --comment", last,
+               "-m addrtype --dst-type LOCAL" + (" ! -d ::1/128" if family == "IPv6" else "" if localhost
+                                                 else " ! -d 127.0.0.0/8"),
+               "-j KUBE-NODEPORTS")
+    else:  # --nodeport-addresses: one rule per selected node address (loopback only with localhost NodePorts)
+        for address in selected:
+            if address.is_loopback and not localhost:
+                continue
+            rs.add("nat", "KUBE-SERVICES", "-m comment --comment", last, f"-d {address}", "-j KUBE-NODEPORTS")
     rs.add("filter", "KUBE-FORWARD", "-m conntrack --ctstate INVALID",
            "-m nfacct --nfacct-name ct_state_invalid_dropped_pkts" if nfacct else "", "-j DROP")
     rs.add("filter", "KUBE-FORWARD", "-m comment --comment", _q("kubernetes forwarding rules"),
@@ -199,8 +208,9 @@ def ruleset(
     return rs
 
 
-def _service_rules(rs: RuleSet, cluster: Cluster, svc: Service, node: str, zone: str, dp: KubeProxy,
-                   cidr: str, port_name: str, nfacct: bool) -> None:
+def _service_rules(rs: RuleSet, cluster: Cluster, svc: Service, here: Node, dp: KubeProxy,
+                   cidr: str, port_name: str, localhost_rule: bool, family: str = "IPv4") -> None:
+    node, zone = here.name, here.zone
     ns, name = svc.namespace, svc.name
     spn = f"{ns}/{name}" + (f":{port_name}" if port_name else "")
     proto = "tcp"
@@ -208,7 +218,7 @@ def _service_rules(rs: RuleSet, cluster: Cluster, svc: Service, node: str, zone:
     svl_chain = chains.local_chain(ns, name, port_name=port_name)
     ext_chain = chains.external_chain(ns, name, port_name=port_name)
 
-    cluster_eps, local_eps, has_endpoints = categorize(cluster.endpoints(svc), svc, node, zone)
+    cluster_eps, local_eps, has_endpoints = categorize(cluster.endpoints(svc, family=family), svc, node, zone)
     uses_cluster, uses_local = _uses_cluster_endpoints(svc), _uses_local_endpoints(svc)
     cluster_eps = _sorted(cluster_eps) if uses_cluster else []
     local_eps = _sorted(local_eps) if uses_local else []
@@ -237,7 +247,7 @@ def _service_rules(rs: RuleSet, cluster: Cluster, svc: Service, node: str, zone:
             ext_target, ext_comment = "DROP", _q(f"{spn} has no local endpoints")
 
     match = f"-m {proto} -p {proto}"
-    cip, port = svc.cluster_ip, svc.port
+    cip, port = svc.cluster_ip_of(family), svc.port
     if cip is not None:
         if has_internal:
             rs.add("nat", "KUBE-SERVICES", "-m comment --comment", _q(f"{spn} cluster IP"), match,
@@ -246,7 +256,7 @@ def _service_rules(rs: RuleSet, cluster: Cluster, svc: Service, node: str, zone:
             rs.add("filter", "KUBE-SERVICES", "-m comment --comment", int_comment, match,
                    f"-d {cip} --dport {port}", "-j", int_target)
 
-    for ip in svc.external_ips:
+    for ip in svc.external_ips_of(family):
         if has_endpoints:
             rs.add("nat", "KUBE-SERVICES", "-m comment --comment", _q(f"{spn} external IP"), match,
                    f"-d {ip} --dport {port}", "-j", ext_chain)
@@ -254,9 +264,11 @@ def _service_rules(rs: RuleSet, cluster: Cluster, svc: Service, node: str, zone:
             rs.add("filter", "KUBE-EXTERNAL-SERVICES", "-m comment --comment", ext_comment, match,
                    f"-d {ip} --dport {port}", "-j", ext_target)
 
-    lb_ips = [svc.load_balancer_ip] if svc.load_balancer_ip is not None else []
+    # ServicePortInfo.LoadBalancerVIPs leaves out ingress IPs whose ipMode is Proxy.
+    lb_ips = [] if svc.load_balancer_ip_mode == "Proxy" else list(svc.load_balancer_ips_of(family))
     fw_chain = chains.firewall_chain(ns, name, port_name=port_name)
-    uses_fw = has_endpoints and bool(lb_ips) and bool(svc.load_balancer_source_ranges)
+    ranges = [r for r in svc.load_balancer_source_ranges if family_of(r) == family]
+    uses_fw = has_endpoints and bool(lb_ips) and bool(ranges)
     for ip in lb_ips:
         if has_endpoints:
             rs.add("nat", "KUBE-SERVICES", "-m comment --comment", _q(f"{spn} loadbalancer IP"), match,
@@ -271,7 +283,7 @@ def _service_rules(rs: RuleSet, cluster: Cluster, svc: Service, node: str, zone:
 
     if svc.node_port is not None:
         if has_endpoints:
-            if dp.localhost_node_ports and nfacct:
+            if localhost_rule:
                 rs.add("nat", "KUBE-NODEPORTS", "-m comment --comment", spn, match,
                        f"-d 127.0.0.0/8 --dport {svc.node_port}",
                        "-m nfacct --nfacct-name localhost_nps_accepted_pkts", "-j", ext_chain)
@@ -313,12 +325,12 @@ def _service_rules(rs: RuleSet, cluster: Cluster, svc: Service, node: str, zone:
 
     if uses_fw:  # syncProxyRules: "Set up firewall chain, if needed"
         rs.chain("nat", fw_chain)
-        here = cluster.node(node)
         allow_from_node = False
-        for allowed in svc.load_balancer_source_ranges:
+        node_ip = here.address(family)
+        for allowed in ranges:
             rs.add("nat", fw_chain, "-m comment --comment", _q(f"{spn} loadbalancer IP"), f"-s {allowed}", "-j",
                    ext_chain)
-            allow_from_node = allow_from_node or (allowed.version == 4 and here.ip in allowed)
+            allow_from_node = allow_from_node or (node_ip is not None and node_ip in allowed)
         if allow_from_node:
             for ip in lb_ips:
                 rs.add("nat", fw_chain, "-m comment --comment", _q(f"{spn} loadbalancer IP"), f"-s {ip}", "-j", ext_chain)
@@ -348,7 +360,8 @@ def _service_rules(rs: RuleSet, cluster: Cluster, svc: Service, node: str, zone:
         rs.chain("nat", chain)
         rs.add("nat", chain, "-m comment --comment", spn, f"-s {e.ip}", "-j KUBE-MARK-MASQ")
         recent = f"-m recent --name {chain} --set" if affinity else ""
-        rs.add("nat", chain, "-m comment --comment", spn, recent, match, f"-j DNAT --to-destination {e.ip}:{e.port}")
+        target = f"{e.ip}:{e.port}" if family == "IPv4" else f"[{e.ip}]:{e.port}"
+        rs.add("nat", chain, "-m comment --comment", spn, recent, match, f"-j DNAT --to-destination {target}")
 
 
 def render(
@@ -360,8 +373,9 @@ def render(
     random_fully: bool = True,
     nfacct: bool = False,
     port_name: str = "",
+    family: str = "IPv4",
 ) -> str:
-    """kube-proxy's rules for ``node``, as ``iptables-restore`` input.
+    """kube-proxy's rules for ``node``, as ``iptables-restore`` input (``ip6tables-restore`` for IPv6).
 
     Parameters
     ----------
@@ -382,14 +396,26 @@ def render(
         kube-proxy does when the kernel has ``xt_nfacct``; upstream's test fixture has them.
     port_name
         A name for the service port (``"p80"`` reproduces upstream fixture hashes).
+    family
+        ``"IPv4"`` or ``"IPv6"``: kube-proxy runs one proxier per IP family; on a dual-stack node
+        the IPv6 one writes the ``ip6tables`` rules for the services' IPv6 addresses.
 
     >>> from k8slearn import examples
     >>> rules = render(examples.uneven(external_traffic_policy="Local"), "node-c")
     >>> [l for l in rules.splitlines() if "has no local endpoints" in l][0]
     '-A KUBE-EXTERNAL-SERVICES -m comment --comment "default/web has no local endpoints" -m tcp -p tcp -d 203.0.113.100 --dport 80 -j DROP'
+
+    With an nftables-mode dataplane (``"nftables"``, or a ``KubeProxy(mode="nftables", ...)``) this
+    returns :func:`k8slearn.dataplane.nft.render`'s ``nft -f`` text instead (``jumps``,
+    ``random_fully`` and ``nfacct`` are iptables notions and do not apply).
     """
+    dp = get_dataplane(dataplane)
+    if isinstance(dp, KubeProxy) and dp.mode == "nftables":
+        from . import nft
+
+        return nft.render(cluster, node, dataplane=dp, port_name=port_name, family=family)
     return ruleset(cluster, node, dataplane=dataplane, jumps=jumps, random_fully=random_fully,
-                   nfacct=nfacct, port_name=port_name).text()
+                   nfacct=nfacct, port_name=port_name, family=family).text()
 
 
 def chain_names(text: str) -> list[str]:

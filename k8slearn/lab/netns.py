@@ -23,7 +23,6 @@ kernel drops the lock when its holder exits, however it exits (even ``kill -9``)
 from __future__ import annotations
 
 import fcntl
-import ipaddress
 import os
 import select
 import shutil
@@ -34,14 +33,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_interface
 
 from ..errors import K8sLearnError
-from ..model import CLIENT_IP, Cluster
+from ..model import CLIENT_IP, CLIENT_IP6, Cluster
 from .programs import ECHO_SERVER, MARKER
 
 __all__ = ["PREFIX", "LabError", "Topology", "build", "cleanup", "leftovers", "check_host", "run_in",
-           "CLEANUP_COMMAND", "LOCK_PATH", "lab_lock", "lock_holder", "leftover_processes"]
+           "CLEANUP_COMMAND", "LOCK_PATH", "lab_lock", "lock_holder", "leftover_processes", "EXTRA_CLIENTS",
+           "OFFICE", "OFFICE_NAT"]
 
 PREFIX = "k8sl-"
 CLEANUP_COMMAND = "sudo k8slearn lab --cleanup"
@@ -49,6 +49,19 @@ CLEANUP_COMMAND = "sudo k8slearn lab --cleanup"
 LOCK_PATH = "/run/k8slearn-lab.lock"
 ROUTER_CLIENT_SIDE = IPv4Address("198.51.100.1")
 ROUTER_NODE_SIDE_OFFSET = 1  # 192.168.0.1
+#: More clients on the client's network (the scenarios' second client, an address outside a
+#: loadBalancerSourceRanges, and an office of four behind one NAT).
+EXTRA_CLIENTS = tuple(IPv4Address(a) for a in ("198.51.100.8", "198.51.100.77", "198.51.100.20", "198.51.100.21",
+                                                "198.51.100.22", "198.51.100.23"))
+#: The office behind a NAT: the router rewrites their source to its own client-side address.
+OFFICE = IPv4Network("198.51.100.20/30")
+OFFICE_NAT = ROUTER_CLIENT_SIDE
+#: The IPv6 side of a dual-stack lab (documentation and unique-local prefixes): the client's network
+#: and the node network, each a /64 with the router at ::1.
+CLIENT_NET6 = IPv6Network("2001:db8:100::/64")
+NODE_NET6 = IPv6Network("fd00:192:168::/64")
+ROUTER_CLIENT_SIDE6 = IPv6Address("2001:db8:100::1")
+ROUTER_NODE_SIDE6 = IPv6Address("fd00:192:168::1")
 
 
 class LabError(K8sLearnError):
@@ -209,34 +222,39 @@ def _cleanup(processes: list[subprocess.Popen] | None) -> list[str]:
     return removed
 
 
-def _lab_networks(cluster: Cluster) -> list[IPv4Network]:
+def _lab_networks(cluster: Cluster) -> list[IPv4Network | IPv6Network]:
     nets = {IPv4Network(f"{CLIENT_IP}/24", strict=False), IPv4Network("192.168.0.0/24"), cluster.cluster_cidr}
+    if cluster.dual_stack:
+        nets |= {CLIENT_NET6, NODE_NET6, cluster.cluster_cidr6}
     for s in cluster.services:
-        for a in (s.cluster_ip, s.load_balancer_ip, *s.external_ips):
+        for a in (s.cluster_ip, s.load_balancer_ip, *s.external_ips, *s.cluster_ips, *s.load_balancer_ips):
             if a is not None:
-                nets.add(IPv4Network(f"{a}/32"))
-    return sorted(nets)
+                nets.add(ip_interface(a).network)
+    return sorted(nets, key=lambda n: (n.version, n))
 
 
 def check_host(cluster: Cluster) -> None:
-    """Refuse to run if the host itself uses any of the lab's address ranges (``ip -4 addr``).
+    """Refuse to run if the host itself uses any of the lab's address ranges (``ip addr``).
 
     The lab's addresses live only in its own namespaces, so they could not break the host; but a
     clash would make the lab's output confusing to compare with the host, so it is refused.
     """
-    run = _ip("-4", "-o", "addr", "show")
+    run = _ip("-o", "addr", "show")
     host = []
     for line in run.stdout.splitlines():
         parts = line.split()
-        if "inet" in parts:
-            host.append(ipaddress.IPv4Interface(parts[parts.index("inet") + 1]).network)
-    clashes = [(h, n) for h in host for n in _lab_networks(cluster) if h.overlaps(n) and not h.is_loopback]
+        for kind in ("inet", "inet6"):
+            if kind in parts:
+                host.append(ip_interface(parts[parts.index(kind) + 1]).network)
+    clashes = [(h, n) for h in host for n in _lab_networks(cluster)
+               if h.version == n.version and h.overlaps(n) and not h.is_loopback and not h.is_link_local]
     if clashes:
         h, n = clashes[0]
         raise LabError(f"the host uses {h}, which overlaps the lab's range {n}",
                        hint="the lab keeps its addresses inside its own namespaces; run it on a machine "
                        "(or VM/container) whose own addresses are outside 192.168.0.0/24, 10.244.0.0/16, "
-                       "198.51.100.0/24 and 203.0.113.0/24.")
+                       "198.51.100.0/24 and 203.0.113.0/24 (and, dual-stack, 2001:db8::/32 and fd00::/8 "
+                       "ranges the lab uses).")
 
 
 @dataclass
@@ -256,7 +274,11 @@ class Topology:
 
 def _sysctls(ns: str, *, forward: bool) -> None:
     settings = {"net/ipv4/conf/all/rp_filter": "0", "net/ipv4/conf/default/rp_filter": "0",
-                "net/ipv4/ip_forward": "1" if forward else "0"}
+                "net/ipv4/ip_forward": "1" if forward else "0",
+                "net/ipv6/conf/all/forwarding": "1" if forward else "0",
+                # addresses usable at once (no duplicate address detection wait), no router adverts
+                "net/ipv6/conf/all/accept_dad": "0", "net/ipv6/conf/default/accept_dad": "0",
+                "net/ipv6/conf/all/accept_ra": "0", "net/ipv6/conf/default/accept_ra": "0"}
     script = "; ".join(f"echo {v} > /proc/sys/{k}" for k, v in settings.items())
     # Bridged frames should not pass iptables twice (br_netfilter); per namespace, where the kernel has it.
     script += "; [ -w /proc/sys/net/bridge/bridge-nf-call-iptables ] && echo 0 > /proc/sys/net/bridge/bridge-nf-call-iptables; true"
@@ -287,11 +309,21 @@ def build(cluster: Cluster, *, service: str = "web") -> Topology:
                  f"link set n{i} master lan", f"link set n{i} up"]
     for node in cluster.nodes:
         cmds.append(f"route add {node.pod_cidr} via {node.ip}")
+    six = cluster.dual_stack  # the same again over IPv6 (nodad: usable at once)
+    if six:
+        cmds += [f"addr add {ROUTER_CLIENT_SIDE6}/64 dev to-client nodad", f"addr add {ROUTER_NODE_SIDE6}/64 dev lan nodad"]
+        cmds += [f"route add {node.pod_cidr6} via {node.ip6}" for node in cluster.nodes]
     _batch(topo.router, cmds)
     _sysctls(topo.router, forward=True)
+    # The office NAT (a home router, a corporate gateway): kube-proxy sees one source for all four.
+    run_in(topo.router, ["iptables", "-t", "nat", "-A", "POSTROUTING", "-s", str(OFFICE), "-o", "lan",
+                         "-j", "SNAT", "--to-source", str(OFFICE_NAT)])
 
     _batch(topo.client, ["link set lo up", f"addr add {CLIENT_IP}/24 dev eth0", "link set eth0 up",
-                         f"route add default via {ROUTER_CLIENT_SIDE}"])
+                         *(f"addr add {a}/24 dev eth0" for a in EXTRA_CLIENTS),
+                         f"route add default via {ROUTER_CLIENT_SIDE}",
+                         *([f"addr add {CLIENT_IP6}/64 dev eth0 nodad", f"route add default via {ROUTER_CLIENT_SIDE6}"]
+                           if six else [])])
 
     for node in cluster.nodes:
         ns = topo.nodes[node.name]
@@ -303,6 +335,10 @@ def build(cluster: Cluster, *, service: str = "web") -> Topology:
         for other in cluster.nodes:
             if other.name != node.name:
                 cmds.append(f"route add {other.pod_cidr} via {other.ip}")
+        if six:
+            cmds += [f"addr add {node.ip6}/64 dev eth0 nodad", f"route add default via {ROUTER_NODE_SIDE6}",
+                     f"addr add {node.bridge_ip6}/64 dev cni0 nodad"]
+            cmds += [f"route add {other.pod_cidr6} via {other.ip6}" for other in cluster.nodes if other.name != node.name]
         for j, pod in enumerate(cluster.pods_on(node)):
             cmds += [f"link add p{j} type veth peer name eth0 netns {topo.pods[pod.name]}",
                      f"link set p{j} master cni0", f"link set p{j} up"]
@@ -311,7 +347,9 @@ def build(cluster: Cluster, *, service: str = "web") -> Topology:
     for pod in cluster.pods:
         node = cluster.node(pod.node)
         _batch(topo.pods[pod.name], ["link set lo up", f"addr add {pod.ip}/{node.pod_cidr.prefixlen} dev eth0",
-                                     "link set eth0 up", f"route add default via {node.bridge_ip}"])
+                                     "link set eth0 up", f"route add default via {node.bridge_ip}",
+                                     *([f"addr add {pod.ip6}/64 dev eth0 nodad", f"route add default via {node.bridge_ip6}"]
+                                       if six and pod.ip6 is not None else [])])
 
     for pod in cluster.pods:
         proc = subprocess.Popen(
