@@ -539,7 +539,8 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
         elif len(cluster_ips) > 2:
             errors.append(FieldError("spec.clusterIPs", "Invalid value", show(cluster_ips), "may only hold up to 2 values",
                                      "a service has at most one ClusterIP per IP family (IPv4 and IPv6)."))
-        elif len(cluster_ips) == 2 and len({":" in str(a) for a in cluster_ips}) == 1:
+        elif len(cluster_ips) == 2 and all(isinstance(a, str) for a in cluster_ips) \
+                and len({":" in a for a in cluster_ips}) == 1:
             errors.append(FieldError("spec.clusterIPs", "Invalid value", show(cluster_ips),
                                      "may specify no more than one IP for each IP family",
                                      "a dual-stack service has one IPv4 and one IPv6 ClusterIP."))
@@ -558,7 +559,7 @@ def service_from_manifest(doc: Mapping[str, Any], cluster: Cluster | None = None
            "ip_families": spec.get("ipFamilies"), "ip_family_policy": spec.get("ipFamilyPolicy")}
     if isinstance(cluster_ips, list) and len(cluster_ips) == 2 and raw["ip_families"] is None:
         # alloc.go: ipFamilies inferred from clusterIPs (the second address itself is allocated anew here)
-        raw["ip_families"] = ["IPv6" if ":" in str(a) else "IPv4" for a in cluster_ips]
+        raw["ip_families"] = ["IPv6" if isinstance(a, str) and ":" in a else "IPv4" for a in cluster_ips]
     fields, type_errors = check_service_fields(raw)
     errors += type_errors
     if errors:

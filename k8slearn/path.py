@@ -1029,6 +1029,3 @@ def reply(flow: Flow, delivered: Packet, client_at: Place) -> tuple[list[Hop], s
         via_lb = True
     raise AssertionError("a path has at least one connection")  # pragma: no cover
 
-
-def client_address(value: Any) -> IPv4Address | IPv6Address:
-    return ip_address(str(value))

@@ -291,6 +291,27 @@ def test_bad_manifests_get_clear_errors(text, error, says):
     assert says in str(err)
 
 
+class _NoStr:
+    """An address-shaped slot holding something whose text is huge (a fuzz find: str() of a list nested
+    30 deep, each level twice, runs for minutes); the manifest reader must never ask for it."""
+
+    def __str__(self) -> str:
+        raise AssertionError("str() called on a value that is not an address")
+
+    __repr__ = __str__
+
+
+def test_cluster_ips_that_are_not_text_are_refused_without_writing_them_out():
+    doc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db"},
+           "spec": {"ports": [{"port": 80}], "clusterIPs": [[["x"]] * 2, [["x"]] * 2]}}
+    err = refused(lambda c: manifests.service_from_manifest(doc, c), InvalidService)
+    assert "clusterIPs[0]" in str(err) or "clusterIP" in str(err)
+    for value in ([_NoStr(), _NoStr()], [_NoStr(), "fd00::1"]):
+        doc["spec"]["clusterIPs"] = value
+        with pytest.raises(InvalidService):
+            manifests.service_from_manifest(doc, k8s.examples.uneven())
+
+
 def test_a_valid_cluster_ip_is_kept():
     c = k8s.examples.uneven()
     svc = manifests.service_from_yaml(SERVICE + "spec: {selector: {app: web}, ports: [{port: 80}], clusterIP: 10.96.0.50}\n", c)[0]
