@@ -40,13 +40,17 @@ def main(argv: list[str] | None = None) -> int:
     tally = F.Tally()
     broken: Counter[str] = Counter()
     cluster = F.fresh(draw)
+    slowest: Counter[str] = Counter()  # the longest single operation of each kind, in seconds
     started = time.perf_counter()
     for _ in range(args.n):
+        op = draw.choice(F.OPS)
+        began = time.perf_counter()
         try:
-            cluster = F.step(cluster, draw, tally)
+            cluster = F.step(cluster, draw, tally, op=op)
         except F.Broken as err:
             broken[str(err)[:300]] += 1
             cluster = F.fresh(draw)
+        slowest[op.name] = max(slowest[op.name], time.perf_counter() - began)
     seconds = time.perf_counter() - started
 
     print(f"k8slearn API fuzz: seed {args.seed}, {len(F.OPS)} kinds of operation")
@@ -56,11 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  foreign          {tally.foreign:>9,}  (any other exception)")
     print(f"  broken           {sum(broken.values()):>9,}  (a rule of api_fuzz.step broken)")
     print(f"time               {seconds:>9.1f} s  ({tally.operations / seconds:,.0f} operations/s)")
+    name, longest = slowest.most_common(1)[0]
+    print(f"slowest operation  {longest * 1000:>9.1f} ms  ({name}; a hang shows here)")
     print()
-    print(f"{'operation':24s}{'ok':>9s}{'rejected':>10s}{'foreign':>9s}")
+    print(f"{'operation':24s}{'ok':>9s}{'rejected':>10s}{'foreign':>9s}{'slowest':>10s}")
     for name in sorted(tally.by_op):
         counts = tally.by_op[name]
-        print(f"{name:24s}{counts['ok']:>9,}{counts['rejected']:>10,}{counts['foreign']:>9,}")
+        print(f"{name:24s}{counts['ok']:>9,}{counts['rejected']:>10,}{counts['foreign']:>9,}"
+              f"{slowest[name] * 1000:>8.1f} ms")
     for signature, count in tally.signatures.most_common():
         print(f"FOREIGN {count:,}x {signature}: {tally.examples[signature]}")
     for text, count in broken.most_common():
