@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from .dataplane import Decision, Source, chains, decide
-from .dataplane.decide import Cilium, Dataplane
+from .dataplane.decide import Cilium, Dataplane, KubeProxy
 from .dataplane.netpol import ingress_verdict
 from .errors import InvalidChange, show
 from .loadbalancer import LB_ADDRESS, LB_ADDRESS6, LoadBalancerProfile, spread
@@ -861,7 +861,10 @@ class NodeDataplane:
         """The DNAT to ``ep`` (and the masquerade, if any) on the node that decided."""
         dp = ctx.dp
         node = ctx.cluster.node(decision.node)
-        sep = chains.endpoint_chain(ctx.svc.namespace, ctx.svc.name, ep.ip, ep.port)
+        nft = isinstance(dp, KubeProxy) and dp.mode == "nftables"  # its own chain names (proxier.go)
+        ns, name = ctx.svc.namespace, ctx.svc.name
+        sep = (chains.nft_endpoint_chain if nft else chains.endpoint_chain)(ns, name, ep.ip, ep.port)
+        mark = "mark-for-masquerade" if nft else "KUBE-MARK-MASQ"
         source = flow.source
         masq = decision.masquerades(ep, source.ip)
         steps = list(decision.steps)
@@ -869,8 +872,8 @@ class NodeDataplane:
             sep = "backend selected"
         elif decision.dataplane == "ipvs":
             sep = f"IPVS real server {ep.ip}:{ep.port}"
-        if masq and "KUBE-MARK-MASQ" not in steps and not isinstance(dp, Cilium):
-            steps.append(f"{sep} (hairpin: KUBE-MARK-MASQ)")
+        if masq and mark not in steps and not isinstance(dp, Cilium):
+            steps.append(f"{sep} (hairpin: {mark})")
         else:
             steps.append(sep)
         n_eps = len(decision.endpoints)
@@ -887,8 +890,10 @@ class NodeDataplane:
             reason += (f" (the connection's source here is {who}, {source.ip}, which proxied it: the client's own "
                        "address did not reach the node)")
         if sticky:
+            where = (f"its set {chains.nft_affinity_set(ns, name, ep.ip, ep.port)}" if nft
+                     else f"'recent' match in {chains.service_chain(ns, name)}")
             pick = (f"Picked {ep.pod} again: sessionAffinity ClientIP remembers that {source.ip} went there "
-                    f"(on {node.name}; 'recent' match in {chains.service_chain(ctx.svc.namespace, ctx.svc.name)})")
+                    f"(on {node.name}; {where})")
         else:
             pick = f"Picked {ep.pod} (1 of {n_eps}, each with probability 1/{n_eps})"
         if ctx.affinity is not None and getattr(ctx.svc, "session_affinity", "None") == "ClientIP":
@@ -901,7 +906,8 @@ class NodeDataplane:
             family = family_of(ep.ip)
             snat_ip = node.address(family) if remote else node.bridge(family)
             port = ctx.port()
-            rule = "KUBE-POSTROUTING: MASQUERADE --random-fully" if not isinstance(dp, Cilium) else "eBPF SNAT"
+            rule = ("eBPF SNAT" if isinstance(dp, Cilium) else "masquerading: masquerade fully-random" if nft
+                    else "KUBE-POSTROUTING: MASQUERADE --random-fully")
             toward = f"its address toward {ep.node}" if remote else "its own address on the bridge toward its pods"
             after = dataclasses.replace(packet, src=snat_ip, sport=port)
             hops.append(ctx.hop(Place.of_node(node.name), "SNAT", packet, after, rule=rule,

@@ -21,6 +21,12 @@ KUBE_PROXY_MODES = ["iptables", "nftables", "ipvs"]
 SVC = chains.service_chain("default", "web")
 SVL = chains.local_chain("default", "web")
 EXT_CHAIN = chains.external_chain("default", "web")
+# nftables mode names the same walk its own way (pkg/proxy/nftables/proxier.go).
+NAMES = {
+    "iptables": {"services": "KUBE-SERVICES", "mark": "KUBE-MARK-MASQ", "svc": SVC, "svl": SVL, "ext": EXT_CHAIN},
+    "nftables": {"services": "services", "mark": "mark-for-masquerade", "svc": chains.nft_service_chain("default", "web"),
+                 "svl": chains.nft_local_chain("default", "web"), "ext": chains.nft_external_chain("default", "web")},
+}
 
 
 def pods(decision) -> list[str]:
@@ -94,9 +100,9 @@ def test_local_policy_keeps_client_ip_and_stays_on_the_node(mode, destination):
         assert all(e.node == node for e in d.endpoints)  # no second node hop
         assert d.snat == "never"
         assert not any(masq_for(d, c, p, EXT) for p in expected)
-        assert "KUBE-MARK-MASQ" not in d.steps
+        assert "KUBE-MARK-MASQ" not in d.steps and "mark-for-masquerade" not in d.steps
         # IPVS mode has no KUBE-SVL chain: an IPVS virtual server picks among the local real servers.
-        assert (d.steps[-1].startswith("IPVS virtual server") if mode == "ipvs" else SVL in d.steps)
+        assert (d.steps[-1].startswith("IPVS virtual server") if mode == "ipvs" else NAMES[mode]["svl"] in d.steps)
 
 
 @pytest.mark.parametrize("mode", ["iptables", "nftables"])  # IPVS: test_ipvs_has_no_short_circuit_for_local_services
@@ -105,7 +111,10 @@ def test_local_policy_drops_on_a_node_without_endpoints(mode):
     d = decide(c, "web", node="node-c", source=EXT, destination="loadBalancerIP", dataplane=mode)
     assert d.verdict == "DROP"
     assert d.endpoints == ()
-    assert d.rule == 'filter KUBE-EXTERNAL-SERVICES "default/web has no local endpoints" -j DROP'
+    assert d.rule == {
+        "iptables": 'filter KUBE-EXTERNAL-SERVICES "default/web has no local endpoints" -j DROP',
+        "nftables": 'filter service-endpoints-check: vmap @no-endpoint-services → drop ("default/web has no local endpoints")',
+    }[mode]
     assert "node-c has no local endpoint for web" in d.reason
     assert "times out" in d.reason
 
@@ -147,7 +156,7 @@ def test_pod_to_local_service_external_address_is_short_circuited(mode, destinat
     assert pods(d) == ["web-1", "web-2"]  # ALL endpoints, though node-c has none
     assert d.snat == "never"
     assert not any(masq_for(d, c, p, src) for p in ("web-1", "web-2"))
-    assert SVC in d.steps and SVL not in d.steps
+    assert NAMES[mode]["svc"] in d.steps and NAMES[mode]["svl"] not in d.steps
 
 
 def test_pod_short_circuit_even_on_a_node_with_local_endpoints():
@@ -202,7 +211,7 @@ def test_pod_to_cluster_ip_is_not_snatted(mode):
     assert d.verdict == "DNAT"
     assert pods(d) == ["web-1", "web-2", "web-3"]
     assert d.snat == "never"
-    assert d.steps == ("KUBE-SERVICES", SVC)
+    assert d.steps == (NAMES[mode]["services"], NAMES[mode]["svc"])
     for p in ("web-1", "web-2", "web-3"):  # same node or another
         assert not masq_for(d, c, p, src)
 

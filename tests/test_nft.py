@@ -25,6 +25,7 @@ import pytest
 from kubeproxy_cases import CASES
 from nft_walk import Pkt, Table, Walker
 
+import k8slearn as k8s
 from k8slearn import examples
 from k8slearn.dataplane import KubeProxy, Source, chains, decide, decide_packet
 from k8slearn.dataplane.decide import node_addresses
@@ -527,3 +528,52 @@ def test_nft_loads_the_rendering_in_a_scratch_namespace():
         assert "numgen random mod" in listed and "firewall-" in listed and "flags dynamic,timeout" in listed
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+# ------------------------------------------------------------------ the names a learner reads in nftables mode
+def _chains_and_maps(rules: str) -> set[str]:
+    names = set()
+    for line in rules.splitlines():
+        parts = line.split()
+        if len(parts) >= 5 and parts[0] == "add" and parts[1] in ("chain", "map", "set"):
+            names.add(parts[4] if parts[1] == "chain" else "@" + parts[4])
+    return names
+
+
+@pytest.mark.parametrize("etp", ["Cluster", "Local"])
+@pytest.mark.parametrize("via", ["node-a", "node-b", "node-c"])
+@pytest.mark.parametrize("address", ["loadBalancerIP", "nodePort", "clusterIP"])
+def test_traces_in_nftables_mode_name_the_chains_the_ruleset_has(etp, via, address):
+    """A trace's rule column names nftables' own chains and maps, each present in that node's ruleset;
+    no iptables name (KUBE-SERVICES, KUBE-SVC-..., KUBE-POSTROUTING) shows in nftables mode."""
+    c = k8s.examples.empty_node(external_traffic_policy=etp)
+    c.patch_service("web", load_balancer_source_ranges=["198.51.100.0/24"])
+    known = _chains_and_maps(render(c, via))
+    for endpoint in [None] + [p.name for p in c.pods if p.labels.get("app") == "web"]:
+        try:
+            t = k8s.send(c, "web", via=via, address=address, dataplane="nftables", endpoint=endpoint, seed=1)
+        except k8s.errors.InvalidChange:
+            continue  # kube-proxy on this node would not pick that endpoint
+        rules = [h.rule for h in t.hops if h.rule and h.at.kind == "node"]
+        assert rules, t
+        for rule in rules:
+            assert "KUBE-" not in rule, rule
+            if rule.startswith(("filter ", "nft ")) or ":" in rule.split(" → ")[0]:
+                continue  # a filter verdict map or the masquerade rule, checked below
+            for name in rule.split(" → "):
+                assert name.split(" ")[0] in known | {"services"}, (name, sorted(known))
+        iptables = [h.rule for h in k8s.send(c, "web", via=via, address=address, seed=1).hops if h.rule]
+        assert any("KUBE-" in r for r in iptables)
+
+
+def test_nftables_mode_says_masquerading_and_the_verdict_maps():
+    c = k8s.examples.empty_node(external_traffic_policy="Cluster")
+    t = k8s.send(c, "web", via="node-c", dataplane="nftables", seed=0)
+    assert [h.rule for h in t.hops if h.action == "SNAT"] == ["masquerading: masquerade fully-random"]
+    assert "add chain ip kube-proxy masquerading" in render(c, "node-c")
+    c.patch_service("web", external_traffic_policy="Local")
+    t = k8s.send(c, "web", via="node-c", dataplane="nftables")
+    assert t.hops[-1].rule == ('filter service-endpoints-check: vmap @no-endpoint-services → drop '
+                               '("default/web has no local endpoints")')
+    t = k8s.send(c, "web", via="node-c", address="nodePort", dataplane="nftables")
+    assert t.hops[-1].rule.startswith("filter nodeport-endpoints-check: vmap @no-endpoint-nodeports → drop")

@@ -422,6 +422,8 @@ def decide(
                rule: str = "", dsr: bool = False) -> Decision:
         if isinstance(dp, KubeProxy) and dp.mode == "ipvs":
             steps = _ipvs_steps(steps)
+        elif isinstance(dp, KubeProxy) and dp.mode == "nftables":
+            steps, rule = _nft_steps(steps, svc), _nft_rule(rule, destination)
         return Decision(verdict, here.name, tuple(endpoints), snat, tuple(steps), reason, rule, dsr, name)
 
 
@@ -544,6 +546,39 @@ def _ipvs_local(svc: Service, node: str, source: Source, cluster_eps: Sequence[E
     return result("DNAT", cluster_eps, "never", steps,
                   f"IPVS with no local endpoint on {node} falls back to all {len(cluster_eps)} endpoints "
                   f"(kubernetes/kubernetes#97081), without SNAT: {why}")
+
+
+def _nft_steps(steps: Sequence[str], svc: Service) -> list[str]:
+    """The same walk in nftables mode's own names (``pkg/proxy/nftables/proxier.go``).
+
+    ``services`` looks the destination up in the ``service-ips`` verdict map (NodePorts in
+    ``service-nodeports``) and jumps to ``service-*`` (``KUBE-SVC``), ``local-*`` (``KUBE-SVL``) or
+    ``external-*`` (``KUBE-EXT``); the masquerade mark is set in ``mark-for-masquerade``. The
+    ``loadBalancerSourceRanges`` check runs first, in the filter chain ``firewall-check``.
+    """
+    ns, name = svc.namespace, svc.name
+    names = {"KUBE-SERVICES": "services", "KUBE-NODEPORTS": "@service-nodeports", "KUBE-MARK-MASQ": "mark-for-masquerade",
+             chains.service_chain(ns, name): chains.nft_service_chain(ns, name),
+             chains.local_chain(ns, name): chains.nft_local_chain(ns, name),
+             chains.external_chain(ns, name): chains.nft_external_chain(ns, name),
+             chains.firewall_chain(ns, name): chains.nft_firewall_chain(ns, name)}
+    out = [names.get(step, step) for step in steps]
+    firewall = chains.nft_firewall_chain(ns, name)
+    if firewall in out:  # filter firewall-check (@firewall-ips) runs before the nat chains
+        out.remove(firewall)
+        out = ["firewall-check", firewall, *out]
+    return out
+
+
+def _nft_rule(rule: str, destination: str) -> str:
+    """A filter DROP/REJECT in nftables mode: the ``no-endpoint-*`` verdict maps, not KUBE-*SERVICES rules."""
+    if not rule.startswith("filter KUBE-") or "KUBE-PROXY-FIREWALL" in rule:
+        return rule
+    comment = rule[rule.index('"'):rule.rindex('"') + 1]
+    verdict = "goto reject-chain" if rule.endswith("REJECT") else "drop"
+    if destination == "nodePort":
+        return f"filter nodeport-endpoints-check: vmap @no-endpoint-nodeports → {verdict} ({comment})"
+    return f"filter service-endpoints-check: vmap @no-endpoint-services → {verdict} ({comment})"
 
 
 def _ipvs_steps(steps: Sequence[str]) -> list[str]:
