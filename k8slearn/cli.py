@@ -12,6 +12,7 @@ stderr with exit code 2, without a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from typing import NamedTuple
@@ -226,3 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     except K8sLearnError as err:
         print(f"k8slearn {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`k8slearn doctor | head`): stop quietly, as other Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141  # 128 + SIGPIPE, the status a shell reports for such a pipeline

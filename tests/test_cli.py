@@ -57,3 +57,15 @@ def test_package_error_is_one_message_without_traceback(capsys, monkeypatch):
     assert err.startswith('k8slearn version: error: nodes "node-z" not found')
     assert "Hint:" in err
     assert "Traceback" not in err
+
+
+def test_a_reader_that_goes_away_gets_no_traceback():
+    """`k8slearn doctor | head -1`: the pipe closes after one line; no BrokenPipeError is printed."""
+    proc = subprocess.Popen([sys.executable, "-m", "k8slearn", "doctor"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent)
+    proc.stdout.readline()
+    proc.stdout.close()  # as head does after its first line
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert proc.returncode == 141
