@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,7 @@ class Svg:
                background: bool = True) -> str:
         """The finished document. ``width`` sets the displayed width (default: the natural width)."""
         shown = width or f"{self.width:.0f}"
-        title_id = "t" + format(abs(hash((title, len(self.parts)))) % 10**8, "d")
+        title_id = f"t{zlib.crc32(f'{title}|{len(self.parts)}'.encode()):08x}"  # the same in every run: stable notebooks
         bg = (f'<rect x="0.5" y="0.5" width="{self.width - 1:.1f}" height="{self.height - 1:.1f}" rx="6" '
               'class="bg"/>') if background else ""
         return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width:.0f} {self.height:.0f}" '
