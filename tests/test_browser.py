@@ -189,6 +189,15 @@ def test_start_here_runs_in_jupyterlab(lab: str, page: Page) -> None:
     shot(page, "00-first-output")
     to_top(page, ".k8sl-explorer")
     shot(page, "00-explorer")
+    # The course opens with the file browser beside the notebook (about 850 px left for the output):
+    # the controls go in rows above the picture, so the toggle and the whole scene share one screen.
+    assert page.locator(".jp-FileBrowser").first.is_visible()
+    panel = page.locator(".jp-NotebookPanel:visible .jp-WindowedPanel-outer").first.bounding_box()
+    toggle = page.locator(".k8sl-explorer .k8sl-etp button").first.bounding_box()
+    scene = page.locator(".k8sl-explorer .k8sl-scene svg").first.bounding_box()
+    bottom = panel["y"] + panel["height"]
+    assert panel["y"] <= toggle["y"] and scene["y"] + scene["height"] <= bottom, (panel, toggle, scene)
+    assert scene["width"] >= 700, scene  # not shrunk to fit: text stays at its size
     assert not page.errors, f"JavaScript errors: {page.errors}"
 
 

@@ -22,8 +22,10 @@ NOT_RUN_TEXT = ("▶ Run this cell to open {what}. (This is an interactive widge
 _SNAT, _REQ, _REPLY, _OK = "#D55E00", "#0072B2", "#CC79A7", "#009E73"
 
 #: The explorer's layout and type, in one <style> block. Side by side from about 1000 px of room
-#: (controls 300 px, the view the rest); stacked below that; "wide" (compare, projector) puts the
-#: controls in rows above the view so the pictures get the whole width.
+#: (controls 300 px, the view the rest); below that (JupyterLab at 1280 px with its file browser
+#: open) and in "wide" mode (compare, projector) the controls go in rows above the view, so the
+#: pictures get the whole width and a click and its picture fit on one screen. The max-widths are
+#: !important because each SVG carries an inline max-width:100% (for notebooks without this style).
 STYLE = f"""<style>
 .k8sl-explorer {{ display: flex; flex-flow: row wrap; align-items: flex-start; gap: 14px; width: 100%;
   color: var(--jp-ui-font-color0, #1a1a1a); }}
@@ -35,9 +37,19 @@ STYLE = f"""<style>
 .k8sl-explorer.k8sl-wide > .k8sl-controls > .widget-vbox:first-child > * {{ width: auto !important; flex: 0 0 auto; }}
 .k8sl-explorer.k8sl-wide .k8sl-title {{ display: none; }}
 .k8sl-explorer.k8sl-wide > .k8sl-view {{ flex: 1 1 100%; }}
+.k8sl-explorer {{ container-type: inline-size; }}
+@container (max-width: 980px) {{
+  .k8sl-explorer > .k8sl-controls {{ flex: 1 1 100%; max-width: 100%; }}
+  .k8sl-explorer > .k8sl-controls > .widget-vbox:first-child {{ display: flex; flex-flow: row wrap;
+    gap: 2px 14px; align-items: center; }}
+  .k8sl-explorer > .k8sl-controls > .widget-vbox:first-child > * {{ width: auto !important; flex: 0 0 auto; }}
+  .k8sl-explorer .k8sl-title {{ display: none; }}
+  .k8sl-explorer > .k8sl-view {{ flex: 1 1 100%; }}
+}}
 .k8sl-title {{ font-weight: bold; margin: 4px 0 0 2px; }}
-.k8sl-scene-box svg {{ width: 100%; max-width: 780px; height: auto; display: block; }}
-.k8sl-chart-box svg {{ width: 100%; max-width: 300px; height: auto; display: block; }}
+.k8sl-explorer .k8sl-client {{ display: flex; align-items: center; gap: 8px; }}
+.k8sl-scene-box svg {{ width: 100%; max-width: 780px !important; height: auto; display: block; }}
+.k8sl-chart-box svg {{ width: 100%; max-width: 300px !important; height: auto; display: block; }}
 .k8sl-lower {{ display: flex; flex-flow: row wrap; gap: 6px 10px; align-items: flex-start; }}
 .k8sl-lower > .k8sl-hops {{ flex: 0 1 auto; min-width: 0; }}
 .k8sl-lower > .k8sl-chart {{ flex: 1 1 280px; max-width: 300px; min-width: 0; }}
@@ -57,8 +69,8 @@ STYLE = f"""<style>
   color: var(--jp-ui-font-color2, #555); }}
 .k8sl-compare {{ display: flex; flex-flow: row wrap; gap: 12px; }}
 .k8sl-side {{ flex: 1 1 420px; min-width: 0; }}
-.k8sl-side .k8sl-scene-box svg, .k8sl-side .k8sl-chart-box svg {{ max-width: 640px; }}
-.k8sl-projector-on .k8sl-side .k8sl-scene-box svg {{ max-width: none; }}
+.k8sl-side .k8sl-scene-box svg, .k8sl-side .k8sl-chart-box svg {{ max-width: 640px !important; }}
+.k8sl-projector-on .k8sl-side .k8sl-scene-box svg {{ max-width: none !important; }}
 .k8sl-side-title {{ font-weight: bold; font-size: 14px; margin: 2px; }}
 .k8sl-diff {{ font-size: 14px; margin: 2px 2px 6px 2px; padding: 4px 8px; border-left: 4px solid {_REQ};
   background: rgba(0, 114, 178, .07); line-height: 1.4; }}
@@ -69,8 +81,8 @@ STYLE = f"""<style>
 .k8sl-projector-on input {{ font-size: 18px !important; }}
 .k8sl-projector-on .widget-toggle-button, .k8sl-projector-on .widget-button,
 .k8sl-projector-on .widget-dropdown > select {{ height: 36px !important; }}
-.k8sl-projector-on .k8sl-scene-box svg {{ max-width: none; }}
-.k8sl-projector-on .k8sl-chart-box svg {{ max-width: 500px; width: 500px; }}
+.k8sl-projector-on .k8sl-scene-box svg {{ max-width: none !important; }}
+.k8sl-projector-on .k8sl-chart-box svg {{ max-width: 500px !important; width: 500px; }}
 .k8sl-projector-on .k8sl-lower > .k8sl-chart {{ flex: 0 1 500px; max-width: 500px; }}
 .k8sl-projector-on .k8sl-hop-table, .k8sl-projector-on .k8sl-hop-note {{ font-size: 18px; }}
 .k8sl-projector-on .k8sl-metrics-text, .k8sl-projector-on .k8sl-diff,
