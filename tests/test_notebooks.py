@@ -42,6 +42,19 @@ def text(cell: dict) -> str:
     return "".join(cell["source"])
 
 
+def after_reveals(path: Path) -> list[dict]:
+    """The code cells right after a reveal cell, up to the next Markdown cell (they show its answer too)."""
+    found, after = [], False
+    for c in cells(path):
+        if c["cell_type"] != "code":
+            after = False
+        elif "reveal" in c.get("metadata", {}).get("tags", []):
+            after = True
+        elif after:
+            found.append(c)
+    return found
+
+
 def tagged(path: Path, prefix: str) -> list[dict]:
     return [c for c in cells(path) if any(t.startswith(prefix) for t in c.get("metadata", {}).get("tags", []))]
 
@@ -74,9 +87,10 @@ def test_built_from_source_with_clean_outputs(path: Path) -> None:
     assert [text(c) for c in cells(path)] == expected, f"{path.name} differs from {source.name}: rebuild it"
     code = [c for c in cells(path) if c["cell_type"] == "code"]
     reveals = [c for c in code if "reveal" in c.get("metadata", {}).get("tags", [])]
-    assert all(c.get("execution_count") for c in code if c not in reveals), "every code cell was executed before saving"
-    for c in reveals:
-        assert c["outputs"] == [] and c.get("execution_count") is None, f"reveal cell stored with its answer: {text(c)[:60]}"
+    hidden = reveals + after_reveals(path)
+    assert all(c.get("execution_count") for c in code if c not in hidden), "every code cell was executed before saving"
+    for c in hidden:
+        assert c["outputs"] == [] and c.get("execution_count") is None, f"answer stored before it is run: {text(c)[:60]}"
     for c in code:
         tags = c.get("metadata", {}).get("tags", [])
         for out in c.get("outputs", []):
@@ -96,7 +110,32 @@ def test_every_misconception_is_met() -> None:
 def test_taught_numbers_are_checked(path: Path) -> None:
     if path.name[:2] == "00":
         return
-    assert tagged(path, "nbval-check-output"), "cells with deterministic numbers carry the nbval-check-output tag"
+    assert tagged(path, "nbval-check-output") or tagged(path, "check-after-reveal"), (
+        "cells with deterministic numbers carry the nbval-check-output tag")
+
+
+CHECKED_AFTER_REVEAL = [p for p in COURSE if tagged(p, "check-after-reveal")]
+
+
+@pytest.mark.parametrize("path", CHECKED_AFTER_REVEAL, ids=lambda p: p.name)
+def test_numbers_after_a_reveal_are_still_checked(path: Path) -> None:
+    """A cell after a reveal is stored empty (the answer stays off the page), so nbval compares nothing
+    there; its text output, kept in the cell's metadata at build time, must be what a run prints now."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    checked = 0
+    for cell in nb.cells:
+        if "check-after-reveal" in cell.metadata.get("tags", []):
+            expected = cell.metadata["k8slearn"]["expected"]
+            assert expected, f"{path.name}: no expected output kept for {''.join(cell.source)[:60]}"
+            assert build_notebooks.output_text(cell.outputs) == expected, (
+                f"{path.name}: the cell after a reveal now prints something else: {''.join(cell.source)[:60]}; "
+                "rebuild the notebook and check its prose")
+            checked += 1
+    assert checked == len(tagged(path, "check-after-reveal"))
 
 
 # --- time and the core path ----------------------------------------------------------------------

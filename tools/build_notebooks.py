@@ -15,9 +15,12 @@ A cell header may carry ``tags=[...]`` (cell metadata tags, e.g. ``nbval-check-o
 for ``nbconvert --to slides``/RISE: slide, subslide, fragment, skip, notes).
 
 A code cell tagged ``reveal`` (the cell that shows the answer to a prediction) is executed like every
-other cell, then stored **without outputs and without an execution count**: the learner sees the
-answer only by running it. nbval runs such a cell (so it must not fail) but compares nothing, because
-it was never run in the stored notebook; put taught numbers to check in a later cell.
+other cell, then stored **without outputs and without an execution count**, and so are the code cells
+right after it (up to the next Markdown cell), which show the same answer in more detail: the learner
+sees the answer only by running them. nbval runs such cells (so they must not fail) but compares
+nothing, because they were never run in the stored notebook. Where one of them carried
+``nbval-check-output``, its text output is kept in the cell's metadata (``k8slearn.expected``) and the
+tag becomes ``check-after-reveal``; tests/test_notebooks.py runs the notebook and compares.
 
 Usage::
 
@@ -99,15 +102,43 @@ def to_notebook(cells: list[dict]):
 REVEAL = "reveal"
 
 
+CHECK = "nbval-check-output"
+CHECK_AFTER_REVEAL = "check-after-reveal"
+
+
+def output_text(outputs) -> list[str]:
+    """What a cell printed or returned, as text (streams and text/plain), the part nbval compares."""
+    texts = []
+    for out in outputs:
+        if out.get("output_type") == "stream":
+            texts.append(("".join(out["text"]) if isinstance(out["text"], list) else out["text"]))
+        elif "data" in out and "text/plain" in out["data"]:
+            plain = out["data"]["text/plain"]
+            texts.append("".join(plain) if isinstance(plain, list) else plain)
+    return texts
+
+
 def hide_reveals(nb) -> int:
-    """Clear the outputs and execution count of every cell tagged ``reveal``; returns how many."""
+    """Clear the outputs and execution count of every cell tagged ``reveal`` and of the code cells
+    right after it (until the next Markdown cell); returns how many cells were cleared."""
     count = 0
+    after_reveal = False
     for cell in nb.cells:
-        if cell.cell_type == "code" and REVEAL in cell.metadata.get("tags", []):
-            cell.outputs = []
-            cell.execution_count = None
-            cell.metadata.pop("execution", None)
-            count += 1
+        if cell.cell_type != "code":
+            after_reveal = False
+            continue
+        tags = cell.metadata.get("tags", [])
+        if REVEAL in tags:
+            after_reveal = True
+        elif not after_reveal:
+            continue
+        elif CHECK in tags:  # keep the taught numbers for tests/test_notebooks.py, off the page
+            cell.metadata.setdefault("k8slearn", {})["expected"] = output_text(cell.outputs)
+            cell.metadata["tags"] = [CHECK_AFTER_REVEAL if t == CHECK else t for t in tags]
+        cell.outputs = []
+        cell.execution_count = None
+        cell.metadata.pop("execution", None)
+        count += 1
     return count
 
 
