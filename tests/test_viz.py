@@ -43,6 +43,17 @@ def sane(pic: Picture) -> None:
     assert title is not None and title.text == pic.alt and "\n" not in pic.alt
     sizes = [float(e.get("font-size")) for e in root.iter(f"{{{NS['s']}}}text")]
     assert sizes and min(sizes) >= 12, f"text smaller than 12 px: {min(sizes)}"
+    # every text inside the picture (a generous width estimate): nothing is cut off at an edge
+    _, _, width, height = (float(v) for v in root.get("viewBox").split())
+    for e in root.iter(f"{{{NS['s']}}}text"):
+        words = "".join(e.itertext())
+        size, x, y = float(e.get("font-size")), float(e.get("x")), float(e.get("y"))
+        classes = (e.get("class") or "").split()
+        w = text_width(words, size, mono="mono" in classes,
+                       bold="b" in classes or 'font-weight="bold"' in ET.tostring(e, encoding="unicode"))
+        left = {"start": x, "middle": x - w / 2, "end": x - w}[e.get("text-anchor") or "start"]
+        assert left >= -0.5 and left + w <= width + 0.5, f"{words!r} runs past the picture's side ({left:.0f}..{left + w:.0f} of {width:.0f})"
+        assert y - 0.75 * size >= -0.5 and y <= height + 0.5, f"{words!r} runs past the top or bottom"
     # themed: JupyterLab's variables with light fallbacks, so it reads on light and dark pages
     assert "var(--jp-ui-font-color0, #1a1a1a)" in pic.svg and "var(--jp-layout-color0, #ffffff)" in pic.svg
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .svg import PALETTE, NodeColours, Svg, text_width
+from .svg import PALETTE, NodeColours, Svg, text_width, wrap
 
 __all__ = ["bars", "traffic_summary", "nice_max", "split", "LOST", "PATTERNS"]
 
@@ -119,7 +119,8 @@ def bars(frame: Any, *, colours: NodeColours | None = None, y_max: float | None 
     top = y_max or nice_max(max(shares + [lost_total, fair if fair and not math.isnan(fair) else 0.0, 0.001]) * 1.12)
     n = len(frame)
     left, right = 44.0, 10.0
-    head = 24.0 if title is not None else 8.0
+    title_lines = wrap(title, width - 16, TEXT, bold=True) if title is not None else []
+    head = 15.0 + 17.0 * len(title_lines) if title_lines else 8.0
     items = [("direct", None), ("via extra hop", "k8s-extra"), ("SNAT'd", "k8s-snat")]
     if lost_total > 1e-12:
         items.append(("lost", "lost"))
@@ -138,8 +139,8 @@ def bars(frame: Any, *, colours: NodeColours | None = None, y_max: float | None 
     base = head + plot_h
     svg = Svg(width, height)
     svg.add(_DEFS)
-    if title is not None:
-        svg.text(8, 17, title, size=TEXT, bold=True)
+    for i, line in enumerate(title_lines):  # wrapped to the chart's width, never cut off
+        svg.text(8, 19 + 17 * i, line, size=TEXT, bold=True)
     slots = n + 1.4
     slot = (width - left - right) / slots
     bar_w = max(1.5, min(46.0, slot * 0.72))

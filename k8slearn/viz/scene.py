@@ -24,7 +24,7 @@ from ..errors import InvalidChange
 from ..loadbalancer import LoadBalancer, spread
 from ..model import Cluster, Pod, Service
 from ..trace import Hop, Packet, Place, Trace
-from .svg import PALETTE, NodeColours, Svg, text_width
+from .svg import PALETTE, NodeColours, Svg, text_width, wrap
 
 __all__ = ["scene", "Layout", "layout", "MAX_NODES", "MAX_PODS", "trace_headline", "cluster_headline"]
 
@@ -261,31 +261,6 @@ def trace_headline(trace: Trace) -> tuple[str, str, str]:
     if trace.outcome == "reply discarded":
         return first, f"✗ reaches {trace.pod}, but the client discards the reply", _SNAT
     return first, seen, colour
-
-
-def _wrap(text: str, width: float, size: float, *, bold: bool = False) -> list[str]:
-    """``text`` in lines no wider than ``width``, broken after " · ", ": " or a space."""
-    lines: list[str] = []
-    rest = text
-    while rest and text_width(rest, size, bold=bold) > width:
-        cut = None
-        for sep in (" · ", ": ", " "):
-            i = len(rest)
-            while True:
-                i = rest.rfind(sep, 0, i)
-                if i <= 0:
-                    break
-                keep = 1 if sep == ": " else 0  # a colon ends its line; a " · " or a space goes
-                if text_width(rest[: i + keep], size, bold=bold) <= width:
-                    cut = (i + keep, i + len(sep))
-                    break
-            if cut:
-                break
-        if cut is None:
-            break
-        lines.append(rest[: cut[0]])
-        rest = rest[cut[1]:]
-    return lines + [rest]
 
 
 def _short(reason: str) -> str:
@@ -796,7 +771,7 @@ def scene(obj: Cluster | Trace, service: Any = None, *, lb: str | LoadBalancer |
     if compact and trace is not None and trace.outcome == "delivered":
         second = (f"{trace.pod} sees {trace.source_seen_by_pod}: "
                   + ("the client's IP ✓" if trace.client_ip_kept else "not the client's IP"))
-    lines = _wrap(second, width - 2 * PAD, TEXT, bold=colour is not None)
+    lines = wrap(second, width - 2 * PAD, TEXT, bold=colour is not None)
     lay = layout(cluster, svc, client=client_label, lb_title=lb_title, keep_nodes=keep_nodes, keep_pods=keep_pods,
                  width=width, compact=compact, path=trace is not None, lb_name=lb_name,
                  title_lines=len(lines) + (0 if compact else 1))

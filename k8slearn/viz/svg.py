@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Svg", "Picture", "esc", "text_width", "PALETTE", "NODE_COLOURS", "NodeColours", "THEME_CSS",
+__all__ = ["Svg", "Picture", "esc", "text_width", "wrap", "PALETTE", "NODE_COLOURS", "NodeColours", "THEME_CSS",
            "FONT", "MONO", "png_bytes"]
 
 #: Okabe and Ito's colour-blind-safe colours, by meaning. Node colours never reuse the path colours.
@@ -72,6 +72,31 @@ def text_width(text: str, size: float, *, mono: bool = False, bold: bool = False
         return len(text) * size * 0.61
     em = sum(0.32 if c in _NARROW else 0.92 if c in _WIDE else 0.62 for c in text)
     return em * size * (1.07 if bold else 1.0)
+
+
+def wrap(text: str, width: float, size: float, *, bold: bool = False) -> list[str]:
+    """``text`` in lines no wider than ``width``, broken after " · ", ": " or a space."""
+    lines: list[str] = []
+    rest = text
+    while rest and text_width(rest, size, bold=bold) > width:
+        cut = None
+        for sep in (" · ", ": ", " "):
+            i = len(rest)
+            while True:
+                i = rest.rfind(sep, 0, i)
+                if i <= 0:
+                    break
+                keep = 1 if sep == ": " else 0  # a colon ends its line; a " · " or a space goes
+                if text_width(rest[: i + keep], size, bold=bold) <= width:
+                    cut = (i + keep, i + len(sep))
+                    break
+            if cut:
+                break
+        if cut is None:
+            break
+        lines.append(rest[: cut[0]])
+        rest = rest[cut[1]:]
+    return lines + [rest]
 
 
 @dataclass
