@@ -230,3 +230,12 @@ def test_the_ninety_minute_schedule_is_the_core_path() -> None:
     assert clock == CORE_PATH_MINUTES, f"the ninety-minute schedule adds up to {clock}"
     missing = sorted(set(core) - set(listed))
     assert not missing, f"core sections missing from the 90-minute schedule: {missing}"
+
+
+@pytest.mark.parametrize("path", BUILT, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_number_is_printed_as_inf(path: Path) -> None:
+    """An imbalance with a pod that gets nothing is said in words ("a serving pod gets nothing"), not 'inf'."""
+    for c in cells(path):
+        for out in c.get("outputs", []):
+            shown = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+            assert not re.search(r"\binf\b", shown), f"{path.name}: 'inf' printed by {text(c)[:60]}"

@@ -135,7 +135,7 @@ k8s.draw(spread)
 for lb in ["health-checked", "weighted", "single-node", "pod-targeting"]:
     shares = [round(float(s), 3) for s in k8s.traffic(c, "web", lb=lb).share]
     m = k8s.metrics(c, "web", lb=lb).loc[0]
-    print(f"{lb:15} shares {shares}  client IP kept {m.client_ip_kept:.0%}  imbalance {m.imbalance}")
+    print(f"{lb:15} shares {shares}  client IP kept {m.client_ip_kept:.0%}  {k8s.viz.imbalance_words(m.imbalance)}")
 
 # %% [markdown] slide="subslide"
 # ### Weighted by local endpoints
