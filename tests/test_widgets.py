@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -52,6 +53,12 @@ def test_explorer_is_displayable_and_has_every_documented_css_class():
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert isinstance(ex.widget, ipywidgets.Box) and "k8sl-explorer" in ex.widget._dom_classes
     assert bundle["text/plain"].startswith("▶ Run this cell to open the explorer")
+    # the same line shows after a run when JupyterLab lacks the widget extension: it says where to look,
+    # and that page describes this very line
+    assert "docs/setup.md, section 4" in bundle["text/plain"]
+    setup = (Path(__file__).resolve().parent.parent / "docs" / "setup.md").read_text(encoding="utf-8")
+    assert "## 4. If the widgets do not show" in setup and "**After** running the cell" in setup
+    assert "still the \"▶ Run this cell…\" note" in setup
     documented = set(re.findall(r"``(k8sl-[a-z-]+)``", WIDGETS_DOC))
     boxes = {"k8sl-explorer", "k8sl-policy-toggle", "k8sl-pod-mover", "k8sl-controls", "k8sl-view", "k8sl-lower",
              "k8sl-more", "k8sl-wide", "k8sl-projector-on"}

@@ -16,8 +16,9 @@ __all__ = ["STYLE", "NOT_RUN_TEXT", "differences_html", "error_html", "frame_met
            "health_html", "hops_html", "metrics_html"]
 
 #: The text a stored notebook shows for a widget cell that has not run in this session.
-NOT_RUN_TEXT = ("▶ Run this cell to open {what}. (This is an interactive widget: a saved notebook "
-                "shows this line until the cell runs in a live kernel.)")
+NOT_RUN_TEXT = ("▶ Run this cell to open {what}. (An interactive widget: a saved notebook shows this line "
+                "until the cell runs. Ran it and still see this line? Then JupyterLab lacks the widget "
+                "extension: see docs/setup.md, section 4.)")
 
 _SNAT, _REQ, _REPLY, _OK = "#D55E00", "#0072B2", "#CC79A7", "#009E73"
 
