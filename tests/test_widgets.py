@@ -343,14 +343,23 @@ def test_node_colours_stay_put_when_a_pod_moves():
         assert pod.get("fill") == before[node]
 
 
-def test_the_chart_scale_only_grows_so_before_and_after_compare():
+def test_the_chart_scale_fits_both_policies_from_the_start_and_only_grows():
     ex = explore(k8s.examples.uneven())
     top = ex._y_max
-    ex.controls["k8sl-etp"].value = "Local"  # 50% for web-3: the scale grows
-    grown = ex._y_max
-    assert grown > top
+    assert top >= 0.5  # Cluster gives 33% each, but Local gives web-3 50%: room for it from the start
+    ex.controls["k8sl-etp"].value = "Local"  # the first Cluster -> Local click keeps the scale
+    assert ex._y_max == top
     ex.controls["k8sl-etp"].value = "Cluster"
-    assert ex._y_max == grown
+    assert ex._y_max == top
+    ex.controls["k8sl-entry"].value = "node-a"  # no change of scale for a new entry node either
+    assert ex._y_max == top
+    c = k8s.examples.uneven(external_traffic_policy="Local")
+    c.move_pod("web-1", "node-c")  # 1 / 1 / 1 pods: a third each
+    ex2 = explore(c)
+    small = ex2._y_max
+    ex2.controls["k8sl-move-pod"].value, ex2.controls["k8sl-move-node"].value = "web-1", "node-b"
+    ex2.controls["k8sl-move"].click()  # node-c empty under Local: web-2 and web-3 get 50%, or more
+    assert ex2._y_max >= small  # it may grow, never shrink
 
 
 # ------------------------------------------------------------------------------------ the packet tracer

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -126,6 +127,8 @@ class Explorer:
         self._hops = 0         # how many hops the current picture has (request + reply when shown)
         self._trace_key: Any = None
         self._y_max = 0.0      # the chart's scale only grows, so before and after compare
+        self._other_key: tuple | None = None  # _other_policy's cache: the other policy's shares
+        self._other_frame: Any = None
         self._syncing = False
         self._autoplay = False  # a new packet plays from its first hop
         self._was_external = True
@@ -654,6 +657,28 @@ class Explorer:
         self._y_max = max(self._y_max, nice_max(need * 1.12 if need else 0.2))
         return self._y_max
 
+    def _other_policy(self, s: dict[str, Any]) -> Any:
+        """The exact shares under the other externalTrafficPolicy (cached per cluster version and
+        settings), so the chart's first scale already fits both and a Cluster/Local click keeps it."""
+        svc = self.cluster.service(self.service)
+        if svc.type == "ClusterIP":
+            return None
+        key = (self.cluster.version, s["lb"], s["dataplane"], s["external"], s["address"])
+        if self._other_key != key:
+            self._other_key, self._other_frame = key, None
+            other = "Local" if svc.external_traffic_policy == "Cluster" else "Cluster"
+            c = self.cluster.copy()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    c.patch_service(self.service, external_traffic_policy=other)
+                    self._other_frame = traffic(c, self.service, lb=s["lb"], address=s["address"],
+                                                clients="external" if s["external"] else "pods",
+                                                dataplane=s["dataplane"])
+            except K8sLearnError:
+                self._other_frame = None  # that policy is refused here: nothing to make room for
+        return self._other_frame
+
     def _note(self, s: dict[str, Any]) -> str:
         who = "from outside" if s["external"] else "from a client pod on every node"
         if self._sample_n:
@@ -676,7 +701,7 @@ class Explorer:
             out["k8sl-chart"].value = "<div class='k8sl-note'>No traffic to show in this set-up (see the message above).</div>"
             out["k8sl-metrics"].value = ""
             return
-        top = self._scale([frame])
+        top = self._scale([frame, self._other_policy(s)])
 
         def draw_chart() -> str:
             svg, _alt = bars(frame, colours=self.colours, y_max=top, width=CHART_W, height=180)
