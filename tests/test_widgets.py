@@ -144,6 +144,10 @@ def test_local_on_an_empty_node_shows_the_drop():
     assert [d.get("data-at") for d in _marked(ex.outputs["k8sl-scene"].value, "drop")] == ["node-c"]
     health = ex.outputs["k8sl-health"].value
     assert _rows(health) == 3 and "503" in health
+    # the numbers say "dropped 0%" under a dropped packet: the note says why (the load balancer's spread)
+    assert "dropped 0%" in _metrics(ex)
+    assert ("the load balancer, which itself sends node-c none of them, as its health check answers 503; "
+            "the packet above entered at node-c because you chose it") in _metrics(ex)
 
 
 def test_equal_load_balancer_sends_a_third_to_the_empty_node():

@@ -610,7 +610,7 @@ class Explorer:
 
         out["k8sl-scene"].value = self._drawn(draw_scene, problems)
         out["k8sl-hops"].value = _render.hops_html(trace, reply=reply, current=step)
-        self._chart(frame, exact, s, problems)
+        self._chart(frame, exact, s, problems, health)
         svc_type = self.cluster.service(self.service).type
         if svc_type != "LoadBalancer":
             out["k8sl-health"].value = (f"<div class='k8sl-note'>No load balancer in front of a {svc_type} service, "
@@ -679,11 +679,19 @@ class Explorer:
                 self._other_frame = None  # that policy is refused here: nothing to make room for
         return self._other_frame
 
-    def _note(self, s: dict[str, Any]) -> str:
+    def _note(self, s: dict[str, Any], health: Any = None) -> str:
         who = "from outside" if s["external"] else "from a client pod on every node"
-        if self._sample_n:
-            return f"{self._sample_n:,} requests sampled (seed {self.seed}), {who}"
-        return f"exact shares of new connections {who}"
+        note = (f"{self._sample_n:,} requests sampled (seed {self.seed}), {who}" if self._sample_n
+                else f"exact shares of new connections {who}")
+        if s["external"] and s["via"] and health is not None and s["via"] in set(health["node"]):
+            # the packet above entered where the learner chose; the numbers are the load balancer's
+            row = health[health["node"] == s["via"]].iloc[0]
+            share = float(row["lb_share"])
+            note += (f", spread by the load balancer, which itself sends {s['via']} "
+                     f"{'none' if share < 5e-7 else f'{share:.1%}'} of them"
+                     + (f", as its health check answers {row['health_check']}" if share < 5e-7 and row["health_check"] else "")
+                     + f"; the packet above entered at {s['via']} because you chose it")
+        return note
 
     def _drawn(self, draw: Callable[[], str], problems: list[BaseException]) -> str:
         """One picture's HTML; if drawing it fails (a bug), a line saying so, and the others still show."""
@@ -695,7 +703,8 @@ class Explorer:
             return (f"<div class='k8sl-note'>This picture could not be drawn ({html.escape(type(err).__name__)}); "
                     "the message above says more.</div>")
 
-    def _chart(self, frame: Any, exact: Any, s: dict[str, Any], problems: list[BaseException]) -> None:
+    def _chart(self, frame: Any, exact: Any, s: dict[str, Any], problems: list[BaseException],
+               health: Any = None) -> None:
         out = self.outputs
         if frame is None:
             out["k8sl-chart"].value = "<div class='k8sl-note'>No traffic to show in this set-up (see the message above).</div>"
@@ -709,7 +718,7 @@ class Explorer:
 
         out["k8sl-chart"].value = self._drawn(draw_chart, problems)
         numbers = _render.frame_metrics(frame, self._ready()) if self._sample_n else exact.iloc[0].to_dict()
-        out["k8sl-metrics"].value = _render.metrics_html(metrics_line(numbers), note=self._note(s))
+        out["k8sl-metrics"].value = _render.metrics_html(metrics_line(numbers), note=self._note(s, health))
 
     def _ready(self) -> set[str]:
         return {e.pod for e in self.cluster.endpoints(self.service) if e.ready}
