@@ -25,7 +25,7 @@ Taught in notebooks/02-into-the-cluster.ipynb onwards.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
@@ -535,6 +535,30 @@ class Egress:
         else:
             note = f"kube-proxy does not short-circuit it ({why}), so it goes out to the load balancer"
         return single(Branch((ctx.hop(self.place, "forward", flow.packet, rule=rule, note=note, flow=flow),), flow))
+
+
+#: What a hop in front of the pods must have (a :class:`k8slearn.proxychain.Proxy` has all of them).
+PROXY_FIELDS = ("name", "ip", "layer", "xff", "send_proxy_protocol", "expect_proxy_protocol", "load_balancer",
+                "in_cluster")
+
+
+def check_route(proxies: Any, app: Any, x_forwarded_for: Any) -> list[Any]:
+    """``proxies`` as a list of hops, once ``proxies``, ``app`` and ``x_forwarded_for`` are what the
+    walk needs; otherwise InvalidChange with a hint (send, sessions and proxychain.follow share it)."""
+    if isinstance(proxies, (str, bytes)) or all(hasattr(proxies, f) for f in PROXY_FIELDS) \
+            or not isinstance(proxies, Iterable):
+        raise InvalidChange(f"proxies={show(proxies)} is not a list of Proxy hops", hint="for example proxies=cdn_chain().")
+    route = list(proxies)
+    for hop in route:
+        if not all(hasattr(hop, f) for f in PROXY_FIELDS):
+            raise InvalidChange(f"proxies: {show(hop)} is not a Proxy",
+                                hint='each hop is a Proxy, e.g. Proxy("CDN", "203.0.113.50", "L7").')
+    if app is not None and not isinstance(app, App):
+        raise InvalidChange(f"app={show(app)} is not an App", hint='for example app=App(trusted=["10.0.0.0/8"]).')
+    if x_forwarded_for is not None and not isinstance(x_forwarded_for, str):
+        raise InvalidChange(f"x_forwarded_for={show(x_forwarded_for)} is not header text",
+                            hint='the header the client sends, e.g. x_forwarded_for="1.2.3.4".')
+    return route
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,19 @@ from .dataplane import Source
 from .errors import InvalidChange, show
 from .loadbalancer import LB_ADDRESS
 from .model import CLIENT_IP
-from .path import App, AppElement, ChainHop, Context, Flow, FrontProxy, Packet, Place, Segment, walk
+from .path import (
+    App,
+    AppElement,
+    ChainHop,
+    Context,
+    Flow,
+    FrontProxy,
+    Packet,
+    Place,
+    Segment,
+    check_route,
+    walk,
+)
 from .proxies import AddressError, naive_client_ip, trusted_networks
 from .validation import is_bool
 
@@ -190,18 +202,9 @@ def follow(
     if not isinstance(status, str) or status not in STATUSES:
         raise InvalidChange(f"status={show(status)} is not one of {', '.join(STATUSES)}",
                             hint='what the load balancer\'s status publishes: an "ip" (most) or a "hostname" (AWS).')
-    if not isinstance(app, App):
-        raise InvalidChange(f"app={show(app)} is not an App", hint="for example app=App(trusted=[\"10.0.0.0/8\"]).")
-    if x_forwarded_for is not None and not isinstance(x_forwarded_for, str):
-        raise InvalidChange(f"x_forwarded_for={show(x_forwarded_for)} is not header text",
-                            hint='the header the client sends, e.g. x_forwarded_for="1.2.3.4".')
-    if isinstance(proxies, (str, bytes, Proxy)) or not isinstance(proxies, Iterable):
-        raise InvalidChange(f"proxies={show(proxies)} is not a list of Proxy hops", hint="for example proxies=cdn_chain().")
-    route = list(proxies)
-    if not all(isinstance(p, Proxy) for p in route):
-        bad = next(p for p in route if not isinstance(p, Proxy))
-        raise InvalidChange(f"proxies: {show(bad)} is not a Proxy",
-                            hint='each hop is a Proxy, e.g. Proxy("CDN", "203.0.113.50", "L7").')
+    if app is None:
+        raise InvalidChange("app=None is not an App", hint='for example app=App(trusted=["10.0.0.0/8"]).')
+    route = check_route(proxies, app, x_forwarded_for)
     origin = _address(client if client is not None else (IN_CLUSTER_CLIENT if from_pod else CLIENT_IP), "client")
     skipped: list[str] = []
     if from_pod:

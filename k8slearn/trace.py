@@ -44,6 +44,7 @@ from .path import (
     PodNetwork,
     Router,
     Segment,
+    check_route,
     reply,
     walk,
 )
@@ -377,6 +378,7 @@ def send(
     external = source.kind == "external"
     address = check_address(address) or default_address(svc, external)
     check_reachable(svc, external, address)
+    proxies = check_route(proxies, app, x_forwarded_for)
     for name, value in (("via", via), ("endpoint", endpoint)):
         if value is not None and not isinstance(value, str):
             raise InvalidChange(f"{name}={show(value)}: give a {'node' if name == 'via' else 'pod'} by its name",

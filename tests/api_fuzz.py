@@ -460,9 +460,20 @@ OPS: tuple[Op, ...] = (
     # -------- simulating traffic
     Op("send", lambda c, d: k8s.send(c, name_of(d, _services(c)), seed=_seed(d), **_sim_kwargs(d, c), **kwargs(d, {
         "client": lambda: text_of(d, IPS[0] + IPS[1] + tuple(_pods(c)) + tuple(_nodes(c))), "via": lambda: text_of(d, _nodes(c)),
-        "endpoint": lambda: text_of(d, _pods(c))})),
+        "endpoint": lambda: text_of(d, _pods(c)),
+        "proxies": lambda: pick(d, ([_proxy(d) for _ in range(d.integer(0, 2))], proxychain.cdn_chain())),
+        "app": lambda: pick(d, (proxychain.App(trusted=["10.0.0.0/8"]), proxychain.App(expect_proxy_protocol=True))),
+        "x_forwarded_for": lambda: pick(d, ("1.2.3.4", "", "1.2.3.4, 10.0.0.1"))}, p=0.3)),
        ("service", "client", "address", "dataplane", "load-balancer", "node", "endpoint", "kube-proxy", "reach",
-        "NodePort", "ClusterIP", "externalIP", "modelled", "load balancer")),
+        "NodePort", "ClusterIP", "externalIP", "modelled", "load balancer", "proxies", "proxy", "app",
+        "x_forwarded_for", "PROXY")),
+    Op("sessions", lambda c, d: k8s.sessions(c, name_of(d, _services(c)), seed=_seed(d), **kwargs(d, {
+        "lb": lambda: pick(d, LB_MODELS[0], LB_MODELS[1]), "dataplane": lambda: pick(d, DATAPLANES[0], DATAPLANES[1]),
+        "proxies": lambda: pick(d, ([_proxy(d)], proxychain.cdn_chain())),
+        "clients": lambda: d.choice((1, 3, 0, -1, "3", None, 2.5)),
+        "connections": lambda: d.choice((1, 2, 0, -1, "2", None))}, p=0.4)),
+       ("service", "clients", "address", "dataplane", "load-balancer", "load balancer", "reach", "NodePort",
+        "ClusterIP", "externalIP", "proxies", "proxy", "seed", "session", "client")),
     Op("traffic", lambda c, d: getattr(k8s, d.choice(("traffic", "metrics")))(
         c, name_of(d, _services(c)), **_sim_kwargs(d, c), **kwargs(d, {"clients": lambda: text_of(d, ("external", "pods", "proxied"))})),
        ("service", "clients", "address", "dataplane", "load-balancer", "load balancer", "reach", "NodePort",

@@ -516,3 +516,20 @@ def test_source_ranges_affinity_and_network_policies_check_their_types(change, e
 def test_follow_accepts_an_ipv6_client():
     path = proxychain.follow(proxychain.cdn_chain(), client="2001:db8::7")
     assert str(path.client) == "2001:db8::7"
+
+
+# ------------------------------------------------------------------------------ proxies in front, the app behind
+@pytest.mark.parametrize("kwargs, says", [
+    ({"proxies": [5]}, "proxies: 5 is not a Proxy"),
+    ({"proxies": 5}, "proxies=5 is not a list of Proxy hops"),
+    ({"proxies": "cdn"}, 'proxies="cdn" is not a list of Proxy hops'),
+    ({"proxies": proxychain.Proxy("CDN", "203.0.113.50", "L7")}, "is not a list of Proxy hops"),
+    ({"app": 5}, "app=5 is not an App"),
+    ({"x_forwarded_for": 5}, "x_forwarded_for=5 is not header text"),
+])
+def test_send_and_sessions_refuse_what_is_not_a_proxy_or_an_app(kwargs, says):
+    err = refused(lambda c: k8s.send(c, "web", **kwargs), InvalidChange)
+    assert says in str(err)
+    if "proxies" in kwargs:  # the same words from sessions and from proxychain.follow
+        assert says in str(refused(lambda c: k8s.sessions(c, "web", seed=0, **kwargs), InvalidChange))
+        assert says in str(refused(lambda c: proxychain.follow(kwargs["proxies"]), InvalidChange))
