@@ -108,8 +108,8 @@ def _health(cluster: Cluster, lb: LoadBalancerProfile) -> str:
     if target == "none":
         return "none: every node that is up"
     if target == "serving-endpoint":
-        return ("nodes with a serving endpoint announce" if svc.external_traffic_policy == "Local"
-                else "every node announces while any endpoint serves")
+        return ("nodes with a serving endpoint are eligible" if svc.external_traffic_policy == "Local"
+                else "every node is eligible while any endpoint serves")
     pr = probe(cluster, svc, cluster.nodes[0].name, lb)
     if target == "kube-proxy":
         return f"HTTP :{pr.port}{pr.path} (kube-proxy)"

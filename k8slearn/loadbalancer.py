@@ -276,7 +276,8 @@ _PROFILES = [
                       "healthCheckNodePort/healthz for Local (:10256/healthz only in the Shared probe mode); "
                       "CrossZoneLoadBalancing Enabled: false; status hostname = the DNS name; proxy protocol '*'; "
                       "security group from loadBalancerSourceRanges", "FACTS.md §3b"),
-        notes="TCP listeners proxy too: the pod sees the ELB's address under any policy."),
+        notes="TCP listeners proxy too: the pod never sees the client (the ELB's address under Local, "
+              "a node's under Cluster)."),
     LoadBalancerProfile(
         "aws-elb-proxy-v1", "AWS Classic ELB, PROXY v1", "cloud-provider-aws with aws-load-balancer-proxy-protocol: \"*\"",
         "L4 proxy", delivers="node-port", status="hostname", preserve_client_ip=False, proxy_protocol=1,
@@ -362,12 +363,15 @@ _PROFILES = [
         notes="Floating IP (direct server return): the node receives the frontend IP as destination."),
     LoadBalancerProfile(
         "metallb-l2", "MetalLB, L2 mode", "MetalLB", "pass-through", status="ip", preserve_client_ip=True,
-        proxy_protocol_support="none", health_cluster="none", health_local="serving-endpoint", spread="l2-leader",
+        proxy_protocol_support="none", health_cluster="serving-endpoint", health_local="serving-endpoint",
+        spread="l2-leader",
         filters_source_ranges=False, returns_via_lb=False,
         description="everything to the one node elected to answer ARP for the address",
         sources=_cite(f"{_MLB}: the announcer is the candidate with the smallest sha256(node + '#' + ip); under Local "
-                      "only nodes with a serving endpoint are candidates"),
-        notes="No health checks: eligibility follows endpoints. MetalLB does not filter source ranges; kube-proxy does."),
+                      "only nodes with a serving endpoint are candidates; with no serving endpoint at all nobody "
+                      "announces (speaker/layer2_controller.go ShouldAnnounce, activeEndpointExists)"),
+        notes="No health checks: eligibility follows endpoints (with none at all, the address goes unanswered). "
+              "MetalLB does not filter source ranges; kube-proxy does."),
     LoadBalancerProfile(
         "metallb-bgp", "MetalLB, BGP mode", "MetalLB", "pass-through", status="ip", preserve_client_ip=True,
         proxy_protocol_support="none", health_cluster="serving-endpoint", health_local="serving-endpoint",
@@ -557,8 +561,10 @@ def spread(cluster: Cluster, service: ServiceRef, lb: Any = "health-checked", *,
         return Spread("nodes", {node: 1.0})
     if p.spread == "l2-leader":
         if not healthy:
-            return Spread("nodes", {}, 1.0, "no node is eligible to announce the address (MetalLB: no speaker "
-                          "on a node with a serving endpoint)")
+            why = ("no speaker on a node with a serving endpoint" if svc.external_traffic_policy == "Local"
+                   else "no serving endpoint anywhere, so no speaker announces")
+            return Spread("nodes", {}, 1.0, f"no node is eligible to announce the address (MetalLB: {why}; "
+                          "nothing answers ARP for it)")
         return Spread("nodes", {_l2_leader(healthy, svc.load_balancer_ip): 1.0})
     if not healthy:
         if p.fail_open:

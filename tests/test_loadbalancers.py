@@ -238,6 +238,15 @@ def test_metallb_l2_elects_one_node_and_local_limits_the_candidates():
         assert next(iter(spread(c, "web", "metallb-l2").weights)) != leader  # a node without endpoints cannot announce
     c.patch_service("web", external_traffic_policy="Cluster")
     assert len(spread(c, "web", "metallb-l2").weights) == 1
+    # speaker/layer2_controller.go ShouldAnnounce: no active endpoint anywhere, nobody announces, under
+    # either policy: the client's ARP goes unanswered and it times out (not a refusal from a node)
+    for policy in ("Cluster", "Local"):
+        c.patch_service("web", external_traffic_policy=policy)
+        c.scale("web", 0)
+        s = spread(c, "web", "metallb-l2")
+        assert s.weights == {} and s.dropped == 1.0 and "ARP" in s.reason
+        assert k8s.send(c, "web", lb="metallb-l2", seed=0).outcome == "dropped"
+        c.scale("web", 4)
 
 
 def test_metallb_bgp_announces_from_nodes_with_endpoints_under_local():

@@ -62,8 +62,8 @@ t
 #
 # Not every load balancer passes packets through. The AWS Classic ELB, which the legacy AWS cloud
 # provider creates by default, is a **proxy**, TCP listeners included: it ends the client's connection
-# and opens its own to a NodePort, so the pod sees the ELB's address whatever the policy, and the
-# client arrives only in a PROXY protocol v1 header (annotation
+# and opens its own to a NodePort, so the pod never sees the client's address (under `Local` it sees
+# the ELB's, under `Cluster` a node's), and the client arrives only in a PROXY protocol v1 header (annotation
 # `service.beta.kubernetes.io/aws-load-balancer-proxy-protocol: "*"`) or in `X-Forwarded-For`.[2]
 # [Notebook 08b](08b-what-depends-on-the-client-ip.ipynb) compares the load balancers.
 

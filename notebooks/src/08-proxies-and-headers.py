@@ -177,13 +177,13 @@ except k8s.K8sLearnError as err:
 k8s.predict("8.2", ...)
 
 # %% tags=["reveal"]
-nlb = [Proxy("NLB", "192.168.255.10", "L4", send_proxy_protocol=True, load_balancer=True)]
-unprepared = follow(nlb, app=App())
+lb4 = [Proxy("L4 LB", "192.168.255.10", "L4", send_proxy_protocol=True, load_balancer=True)]
+unprepared = follow(lb4, app=App())
 k8s.reveal("8.2", not unprepared.broken)
 
 # %% tags=["nbval-check-output"]
 print(unprepared)
-print(follow(nlb, app=App(expect_proxy_protocol=True)))
+print(follow(lb4, app=App(expect_proxy_protocol=True)))
 
 # %% [markdown]
 # Every connection breaks until both ends agree, which is why switching PROXY protocol on is a
@@ -200,7 +200,7 @@ print(follow(nlb, app=App(expect_proxy_protocol=True)))
 # PROXY header, and an app that insists on one rejects them:
 
 # %% tags=["nbval-check-output"]
-print(follow(nlb, app=App(expect_proxy_protocol=True), from_pod=True))
+print(follow(lb4, app=App(expect_proxy_protocol=True), from_pod=True))
 
 # %% [markdown]
 # With a `hostname` in the status, as AWS's load balancers publish, kube-proxy has no address to catch
@@ -210,7 +210,7 @@ print(follow(nlb, app=App(expect_proxy_protocol=True), from_pod=True))
 # on purpose, to keep their load balancer in the path (kubernetes/kubernetes#66607):
 
 # %% tags=["nbval-check-output"]
-print(follow(nlb, app=App(expect_proxy_protocol=True), from_pod=True, status="hostname"))
+print(follow(lb4, app=App(expect_proxy_protocol=True), from_pod=True, status="hostname"))
 
 # %% [markdown]
 # A load balancer with an `ip` that proxies can say so: its controller (the cloud provider's) sets
@@ -220,7 +220,7 @@ print(follow(nlb, app=App(expect_proxy_protocol=True), from_pod=True, status="ho
 # beta and on by default in 1.30, GA in 1.32:
 
 # %% tags=["nbval-check-output"]
-print(follow(nlb, app=App(expect_proxy_protocol=True), from_pod=True, ip_mode="Proxy"))
+print(follow(lb4, app=App(expect_proxy_protocol=True), from_pod=True, ip_mode="Proxy"))
 
 # %% [markdown]
 # The cluster simulator knows the same rule. Take a `Local` service and the client pod on node-c.

@@ -42,8 +42,8 @@ table[["load balancer", "kind", "status", "pod sees (Cluster)", "pod sees (Local
 # Read it by kind. A **pass-through** load balancer (GCP's passthrough NLB, Azure's Standard LB,
 # MetalLB, an AWS NLB with instance targets) delivers the client's own packets, so `Local` keeps the
 # client IP. A **proxy** (the AWS Classic ELB, every L7 load balancer) opens its own connection: the
-# pod sees the proxy under any policy, and the client survives only in a PROXY header or
-# `X-Forwarded-For`. An AWS NLB with IP targets sends straight to the pods from its own address,
+# pod never sees the client (under `Local` it sees the proxy, under `Cluster` a node, which SNATs the
+# proxy's connection), and the client survives only in a PROXY header or `X-Forwarded-For`. An AWS NLB with IP targets sends straight to the pods from its own address,
 # unless client-IP preservation or PROXY v2 is on. Four rows, as text:
 
 # %% tags=["nbval-check-output"]
