@@ -173,12 +173,10 @@ def lab_run():
     if not CAN_RUN:
         pytest.skip("the kernel lab needs root, iproute2, iptables and nftables")
     before = _host_state()
-    started = time.perf_counter()
     run = subprocess.run([sys.executable, "-m", "k8slearn", "lab", "--json"], text=True, capture_output=True,
                          timeout=120)
-    seconds = time.perf_counter() - started
     after = _host_state()
-    return run, json.loads(run.stdout or "{}"), before, after, seconds
+    return run, json.loads(run.stdout or "{}"), before, after
 
 
 @needs_root
@@ -242,16 +240,19 @@ def test_kernel_shows_what_the_course_teaches(lab_run, mode):
 @needs_root
 @pytest.mark.root
 def test_host_is_left_exactly_as_it_was(lab_run):
-    _, _, before, after, _ = lab_run
+    _, _, before, after = lab_run
     assert after == before
 
 
 @needs_root
 @pytest.mark.root
-def test_lab_is_quick(lab_run):
-    _, report, _, _, seconds = lab_run
-    assert seconds < 30, seconds
+def test_the_report_times_every_scenario(lab_run):
+    """The times are reported, never asserted (machines are noisy): benchmarks/lab_time.py prints
+    the full run's median against the goal."""
+    _, report, *_ = lab_run
     assert all(s["kernel_seconds"] > 0 and s["simulator_seconds"] > 0 for s in report["scenarios"])
+    assert all(report[key] > 0 for key in ("setup_seconds", "iptables_seconds", "nftables_seconds",
+                                           "cleanup_seconds", "total_seconds"))
 
 
 @needs_root
