@@ -110,19 +110,78 @@ def test_cli_without_root_says_so(monkeypatch, capsys):
     assert "needs root" in capsys.readouterr().err
 
 
-def test_cli_lists_scenarios_and_prints_rules(capsys):
+def test_cli_lists_scenarios(capsys):
     assert main(["lab", "--list"]) == 0
     out = capsys.readouterr().out
     assert all(sc.name in out for sc in lab.SCENARIOS)
-    assert main(["lab", "--rules", "node-c"]) == 0
-    rules = capsys.readouterr().out
-    assert rules.startswith("*filter") and "-A PREROUTING" in rules and "KUBE-SVC-" in rules
+
+
+def _sections(text: str) -> dict[tuple[str, str], str]:
+    """``k8slearn lab --rules`` output: (mode, family) -> the text under that header."""
+    sections: dict[tuple[str, str], str] = {}
+    key = None
+    for line in text.splitlines(keepends=True):
+        m = re.match(r"# ===== (\w+) mode, (IPv[46]): ", line)
+        if m:
+            key = (m.group(1), m.group(2))
+            sections[key] = ""
+        elif key is not None:
+            sections[key] += line
+    return sections
+
+
+def _what_the_lab_loads(monkeypatch, scenario: str, mode: str, node: str) -> list[tuple[str, str]]:
+    """(command, input) of every command the lab runs in ``node``'s namespace to load ``scenario``'s
+    rules in ``mode``, recorded instead of run (no root needed)."""
+    calls: list[tuple[str, str, str]] = []
+    monkeypatch.setattr(runner, "run_in", lambda ns, argv, input=None, check=True: calls.append(
+        (ns, " ".join(argv), input or "")))
+    cluster = examples.dual_stack()  # the lab's own cluster
+    sc = {s.name: s for s in lab.SCENARIOS}[scenario]
+    topo = runner.Topology(cluster, nodes={n.name: lab.PREFIX + "n-" + n.name for n in cluster.nodes})
+    runner._load_rules(topo, runner._variant(cluster, sc), sc, mode)
+    return [(argv, text) for ns, argv, text in calls if ns == lab.PREFIX + "n-" + node]
+
+
+@pytest.mark.parametrize("scenario", ["cluster-snat-extra-hop", "local-keeps-client-ip", "session-affinity",
+                                      "source-ranges", "no-snat-asymmetric-reply"])
+def test_rules_prints_exactly_what_the_lab_loads_per_mode_and_family(scenario, monkeypatch, capsys):
+    argv = ["lab", "--rules", "node-a", *([] if scenario == "cluster-snat-extra-hop" else ["--scenario", scenario])]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    sections = _sections(out)
+    assert list(sections) == [(m, f) for m in lab.MODES for f in ("IPv4", "IPv6")]  # --mode both by default
+    # iptables mode: each section is the input of iptables-restore / ip6tables-restore, as the lab gives it
+    loaded = _what_the_lab_loads(monkeypatch, scenario, "iptables", "node-a")
+    restores = [text for argv_, text in loaded if argv_ in ("iptables-restore", "ip6tables-restore")]
+    assert [argv_ for argv_, _ in loaded if "restore" in argv_] == ["iptables-restore", "ip6tables-restore"]
+    assert restores == [sections["iptables", "IPv4"], sections["iptables", "IPv6"]]
+    # nftables mode: the two families' tables are the one nft -f transaction, after `flush ruleset`
+    loaded = _what_the_lab_loads(monkeypatch, scenario, "nftables", "node-a")
+    nft_input = [text for argv_, text in loaded if argv_ == "nft -f -"]
+    comments = re.compile(r"^#.*\n", re.M)
+    assert nft_input == ["flush ruleset\n" + comments.sub("", sections["nftables", "IPv4"])
+                         + sections["nftables", "IPv6"]]
+    # ... and the IPv6 rules are there: ip6tables with the pods' IPv6 addresses, the ip6 table
+    assert "fd00:10:244:1::5" in sections["iptables", "IPv6"] and "-A KUBE-SVC-" in sections["iptables", "IPv6"]
+    assert sections["nftables", "IPv6"].startswith("add table ip6 kube-proxy")
+    assert "fd00:10:244:1::5" in sections["nftables", "IPv6"]
+    assert f"for scenario {scenario}:" in out.splitlines()[0]
+
+
+def test_rules_respects_the_mode(capsys):
+    assert main(["lab", "--rules", "node-c", "--mode", "iptables"]) == 0
+    iptables = _sections(capsys.readouterr().out)
+    assert list(iptables) == [("iptables", "IPv4"), ("iptables", "IPv6")]
+    assert iptables["iptables", "IPv4"].startswith("*filter") and "-A KUBE-SVC-" in iptables["iptables", "IPv4"]
     assert main(["lab", "--rules", "node-c", "--mode", "nftables"]) == 0
-    assert capsys.readouterr().out == nft.render(examples.uneven(), "node-c")
-    assert main(["lab", "--rules", "node-c", "--mode", "both"]) == 0
-    both = capsys.readouterr().out
-    assert both.startswith("# kube-proxy's iptables-mode rules on node-c") and "*filter" in both
-    assert "# kube-proxy's nftables-mode rules on node-c (nft -f input)" in both and "add table ip kube-proxy" in both
+    nftables = _sections(capsys.readouterr().out)
+    assert list(nftables) == [("nftables", "IPv4"), ("nftables", "IPv6")]
+    c = examples.dual_stack()
+    # kube-proxy's rendering, with only the lab's counters (and the header's comment) added
+    assert re.sub(r"^#.*\n", "", nftables["nftables", "IPv4"], flags=re.M).replace(" counter", "") == \
+        nft.render(c, "node-c")
+    assert nftables["nftables", "IPv6"].replace(" counter", "") == nft.render(c, "node-c", family="IPv6")
 
 
 def test_unknown_scenario_names_the_valid_ones(monkeypatch):
@@ -310,7 +369,8 @@ MODES = {"--list": ["--list"], "--rules": ["--rules", "node-c"], "--cleanup": ["
          "--scenario": ["--scenario", "distribution"], "--mode": ["--mode", "nftables"], "--json": ["--json"]}
 VALID = {(), ("--json",), ("--scenario",), ("--scenario", "--json"), ("--list",), ("--list", "--json"),
          ("--rules",), ("--cleanup",), ("--cleanup", "--json"), ("--mode",), ("--mode", "--json"),
-         ("--scenario", "--mode"), ("--scenario", "--mode", "--json"), ("--rules", "--mode")}
+         ("--scenario", "--mode"), ("--scenario", "--mode", "--json"), ("--rules", "--mode"),
+         ("--rules", "--scenario"), ("--rules", "--scenario", "--mode")}
 
 
 def _combinations():
@@ -344,7 +404,7 @@ def test_every_argument_combination_is_checked(combo, monkeypatch, capsys):
     modes = ("nftables",) if "--mode" in combo else ("iptables", "nftables")
     if combo in {(), ("--json",), ("--mode",), ("--mode", "--json")}:
         assert calls == [("run", None, modes)]
-    if "--scenario" in combo and combo in VALID:
+    if "--scenario" in combo and combo in VALID and "--rules" not in combo:
         assert calls == [("run", ["distribution"], modes)]
 
 

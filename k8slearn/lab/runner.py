@@ -46,6 +46,7 @@ from .netns import (
     CLEANUP_COMMAND,
     OFFICE,
     OFFICE_NAT,
+    PREFIX,
     LabError,
     Topology,
     _batch,
@@ -61,7 +62,7 @@ from .netns import (
 from .programs import CLIENT, MARKER
 
 __all__ = ["Scenario", "SCENARIOS", "MODES", "run", "predict", "preflight", "check_system", "check_modes",
-           "format_report", "dataplane_for", "seen_by_node", "SIGMAS"]
+           "format_report", "dataplane_for", "seen_by_node", "SIGMAS", "rules_text"]
 
 #: Tolerance of the distribution check: each pod's count within this many binomial standard
 #: deviations of n/N. A correct datapath fails it with probability about 6e-5 per pod.
@@ -341,31 +342,96 @@ def _families(cluster: Cluster) -> tuple[str, ...]:
     return cluster.ip_families
 
 
+_RESTORE = {"IPv4": "iptables-restore", "IPv6": "ip6tables-restore"}
+
+
+def _rules_for(cluster: Cluster, node: str, sc: Scenario, mode: str) -> list[tuple[str, str, str]]:
+    """What the lab loads on ``node`` for ``sc`` in ``mode`` (``cluster`` already set up for the
+    scenario): one ``(family, command, text)`` per IP family, in the order loaded.
+
+    iptables mode: ``iptables-restore`` / ``ip6tables-restore`` of :func:`k8slearn.dataplane.rules.render`;
+    nftables mode: the ``ip`` / ``ip6`` ``kube-proxy`` tables of :func:`k8slearn.dataplane.nft.render`
+    with counters added (:func:`_with_counters`), loaded together as one ``nft -f`` transaction.
+    """
+    dp = dataplane_for(sc, mode)
+    if mode == "nftables":
+        return [(family, "nft -f", _with_counters(render_nft(cluster, node, dataplane=dp, family=family)))
+                for family in _families(cluster)]
+    return [(family, _RESTORE[family], render(cluster, node, dataplane=dp, jumps=True, family=family))
+            for family in _families(cluster)]
+
+
 def _load_rules(topo: Topology, cluster: Cluster, sc: Scenario, mode: str) -> None:
     """Load what kube-proxy in ``mode`` would write on every node: one proxier per IP family (both
     on a dual-stack cluster, as kube-proxy runs them)."""
-    dp = dataplane_for(sc, mode)
     empty = "*filter\nCOMMIT\n*nat\nCOMMIT\n"
-    restore = {"IPv4": "iptables-restore", "IPv6": "ip6tables-restore"}
     for node in cluster.nodes:
         ns = topo.nodes[node.name]
+        loaded = _rules_for(cluster, node.name, sc, mode)
         if mode == "nftables":
             # Empty whatever the last scenario loaded (iptables rules too, whichever backend), then
             # load the tables kube-proxy would write, as one nft transaction.
             for family in _families(cluster):
-                run_in(ns, [restore[family]], input=empty)
-            tables = "".join(_with_counters(render_nft(cluster, node.name, dataplane=dp, family=family))
-                             for family in _families(cluster))
-            run_in(ns, ["nft", "-f", "-"], input="flush ruleset\n" + tables)
+                run_in(ns, [_RESTORE[family]], input=empty)
+            run_in(ns, ["nft", "-f", "-"], input="flush ruleset\n" + "".join(text for _, _, text in loaded))
         else:
             if shutil.which("nft"):
                 run_in(ns, ["nft", "flush", "ruleset"])
-            for family in _families(cluster):
-                run_in(ns, [restore[family]], input=render(cluster, node.name, dataplane=dp, jumps=True, family=family))
+            for _, command, text in loaded:
+                run_in(ns, [command], input=text)
             # A fresh start for the 'recent' match's memory (sessionAffinity) left by an earlier scenario.
             run_in(ns, ["sh", "-c", "for f in /proc/net/xt_recent/*; do [ -e \"$f\" ] && echo / > \"$f\"; done; true"])
         if shutil.which("conntrack"):
             run_in(ns, ["conntrack", "-F"], check=False)
+
+
+def rules_text(node: str, *, modes: Any = "both", scenario: str | None = None,
+               cluster: Cluster | None = None) -> str:
+    """The rules the lab loads on ``node``, as text: per mode and per IP family, each under a
+    ``#`` header naming the command that loads it (``k8slearn lab --rules NODE``).
+
+    ``scenario`` chooses whose service settings (default: the first, ``cluster-snat-extra-hop``,
+    which runs the cluster as built); ``cluster`` defaults to the lab's own, dual-stack. Every
+    section is exactly the input the lab gives that command (headers are comments to both
+    ``iptables-restore`` and ``nft``).
+
+    >>> text = rules_text("node-c", modes="nftables")
+    >>> [line for line in text.splitlines() if line.startswith("# ==")]  # doctest: +NORMALIZE_WHITESPACE
+    ['# ===== nftables mode, IPv4: nft -f input (table ip kube-proxy) =====',
+     '# ===== nftables mode, IPv6: nft -f input (table ip6 kube-proxy) =====']
+    """
+    cluster = examples.dual_stack() if cluster is None else cluster
+    names = {s.name: s for s in SCENARIOS}
+    if scenario is not None and scenario not in names:
+        raise NotFound("scenario", scenario, list(names))
+    sc = names[scenario or SCENARIOS[0].name]
+    c = _variant(cluster, sc)
+    node = c.node(node).name  # a wrong name lists the valid ones
+    svc = c.service("web")
+    settings = f"externalTrafficPolicy {svc.external_traffic_policy}"
+    if svc.session_affinity != "None":
+        settings += f", sessionAffinity {svc.session_affinity} ({svc.session_affinity_timeout} s)"
+    if svc.load_balancer_source_ranges:
+        settings += f", loadBalancerSourceRanges {', '.join(map(str, svc.load_balancer_source_ranges))}"
+    if sc.dataplane == "no-snat":
+        settings += ", a kube-proxy that never masquerades external traffic"
+    lines = [f"# What the kernel lab loads on {node} (namespace {PREFIX}n-{node}) for scenario {sc.name}:",
+             f"# service web with {settings}; IP families {', '.join(_families(c))}."]
+    if scenario is None:
+        lines.append("# Other scenarios change the service: `k8slearn lab --rules NODE --scenario NAME`.")
+    out = "\n".join(lines) + "\n"
+    for mode in check_modes(modes):
+        for family, command, text in _rules_for(c, node, sc, mode):
+            if mode == "nftables":
+                what = f"nft -f input (table {'ip' if family == 'IPv4' else 'ip6'} kube-proxy)"
+            else:
+                what = f"{command} input"
+            out += f"# ===== {mode} mode, {family}: {what} =====\n"
+            if mode == "nftables" and family == _families(c)[0]:
+                out += ("# both families in one `nft -f` transaction after `flush ruleset`; the lab adds a "
+                        "`counter` to each\n# per-service rule, so its report can show which rules packets took\n")
+            out += text
+    return out
 
 
 _VERDICT = re.compile(r" (jump|goto|drop|dnat to|update @)")
