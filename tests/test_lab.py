@@ -56,6 +56,10 @@ def test_predictions_name_the_expected_outcomes(mode):
     assert {p["outcome"] for p in ranges["possible"] if p["client"] == "198.51.100.77"} == {"timeout"}
     assert any("KUBE-FW-" in step or "firewall-" in step for step in ranges["chains_by_client"]["198.51.100.77"])
     assert {p["outcome"] for p in by_name["source-ranges-nodeport-bypass"]["possible"]} == {"answered"}
+    # sessionAffinity expiry: memory within the 1 s timeout, a fresh pick after the pause, then memory again
+    expiry = by_name["session-affinity-expiry"]["expiry"]
+    assert [(e["at"], e["by_memory"]) for e in expiry] == [(0, False), (0, True), (1.3, False), (1.3, True)]
+    assert "sessionAffinity had forgotten" in expiry[2]["why"]
     # IPv6: the same story over the other family
     assert {p["source_seen"] for p in by_name["ipv6-cluster-snat"]["possible"]} == {"fd00:192:168::13"}
     local6 = {(p["pod"], p["source_seen"]) for p in by_name["ipv6-local-keeps-client-ip"]["possible"]}
@@ -189,6 +193,24 @@ def test_unknown_scenario_names_the_valid_ones(monkeypatch):
         lab.run(scenarios=["no-such-scenario"])
 
 
+def test_expiry_check_needs_the_kernel_to_use_its_memory_exactly_when_predicted():
+    predicted = [{"by_memory": m} for m in (False, True, False, True)]
+
+    def observed(*rows):
+        return {"expiry": [{"pod": pod, "by_memory": m} for pod, m in rows]}
+
+    # the third connection may land on the first one's pod by chance: that is fine, if it was a fresh pick
+    assert runner._agree_expiry(predicted, observed(("web-1", False), ("web-1", True), ("web-1", False),
+                                                    ("web-1", True))) == []
+    # a kernel that still remembered after the pause (its affinity rule counted the third connection)
+    wrong = runner._agree_expiry(predicted, observed(("web-1", False), ("web-1", True), ("web-1", True),
+                                                     ("web-1", True)))
+    assert wrong and "affinity memory" in wrong[0]
+    # memory that sent a connection somewhere else
+    assert runner._agree_expiry(predicted, observed(("web-1", False), ("web-2", True), ("web-3", False),
+                                                    ("web-3", True)))
+
+
 def test_distribution_tolerance_is_four_sigma():
     predicted = {"shares": {"a": 0.5, "b": 0.5}}
     inside = runner._distribution(predicted, {"seen": [{"pod": "a", "count": 170}, {"pod": "b", "count": 130}]}, 300)
@@ -287,6 +309,14 @@ def test_kernel_shows_what_the_course_teaches(lab_run, mode):
     firewall = "\n".join(s["source-ranges"]["observed"]["rules_hit_on_node-a"])
     assert ("KUBE-FW-" if mode == "iptables" else "firewall-") in firewall
     assert s["source-ranges-nodeport-bypass"]["observed"]["outcomes"] == {"answered": 8}
+    # sessionAffinity expiry: the kernel's affinity rules sent the 2nd and 4th connections, not the 3rd
+    expiry = s["session-affinity-expiry"]["observed"]
+    assert [e["by_memory"] for e in expiry["expiry"]] == [False, True, False, True]
+    assert expiry["expiry"][1]["pod"] == expiry["expiry"][0]["pod"]
+    assert expiry["expiry"][3]["pod"] == expiry["expiry"][2]["pod"]
+    assert expiry["expiry"][2]["at"] - expiry["expiry"][1]["at"] >= 1.0  # the pause outlasted timeoutSeconds
+    if mode == "nftables":  # an expired set element is gone (a 'recent' list keeps it until reaped)
+        assert expiry["affinity_memory_after_pause"] == {}
     # IPv6, through ip6tables / the ip6 kube-proxy table
     assert {x["source_seen"] for x in s["ipv6-cluster-snat"]["observed"]["seen"]} == {"fd00:192:168::13"}
     local6 = s["ipv6-local-keeps-client-ip"]["observed"]
