@@ -17,6 +17,7 @@ Taught in notebooks/11-real-cluster-lab.ipynb; run it with ``sudo k8slearn lab``
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -30,7 +31,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-import dataclasses
 from dataclasses import dataclass
 from ipaddress import ip_address
 from typing import Any
@@ -549,14 +549,13 @@ def _connect_expiry(topo: Topology, cluster: Cluster, sc: Scenario, mode: str) -
     kernel remembered after the pause."""
     one = dataclasses.replace(sc, connections=1, expiry=0.0)
     results, remembered, hits = [], {}, _affinity_hits(topo, sc, mode)
-    started = time.monotonic()
+    started = last = time.monotonic()
     for k, at in enumerate(_expiry_plan(sc)):
         if at and not remembered:
             time.sleep(max(0.0, at - (time.monotonic() - last)))
             remembered = {"after_pause": _affinity_memory(topo, cluster, sc, mode)}
-        begun = time.monotonic()
+        begun = last = time.monotonic()
         r = _connect(topo, cluster, one)[0]
-        last = begun
         now = _affinity_hits(topo, sc, mode)
         r.update(at=round(begun - started, 3), by_memory=now > hits)
         hits = now
