@@ -50,14 +50,18 @@ def _version(args: argparse.Namespace) -> int:
 def _lab_arguments(parser: argparse.ArgumentParser) -> None:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--list", action="store_true", help="list the scenarios and exit")
-    mode.add_argument("--rules", metavar="NODE", help="print the kube-proxy rules the lab loads on NODE and exit")
+    mode.add_argument("--rules", metavar="NODE",
+                      help="print the rules the lab loads on NODE (per mode and IP family, each under a header "
+                      "naming the command that loads it) and exit")
     mode.add_argument("--cleanup", action="store_true",
                       help="remove what a killed lab run left behind (refused while a run is in progress)")
     parser.add_argument("--scenario", action="append", metavar="NAME",
-                        help="run only this scenario (repeatable; not with --list, --rules or --cleanup)")
+                        help="run only this scenario (repeatable), or with --rules: print the rules the lab "
+                        "loads for it (default: the first scenario, the service as built); not with --list or "
+                        "--cleanup")
     parser.add_argument("--mode", choices=("iptables", "nftables", "both"),
-                        help="the kube-proxy mode to run the scenarios in (default: both), or whose rules "
-                        "--rules prints (default: iptables); not with --list or --cleanup")
+                        help="the kube-proxy mode to run the scenarios in, or whose rules --rules prints "
+                        "(default: both); not with --list or --cleanup")
     parser.add_argument("--json", action="store_true",
                         help="print JSON (the run's report, the scenario list, or what --cleanup removed); "
                         "not with --rules, which prints iptables-restore / nft text")
@@ -69,14 +73,13 @@ def _lab(args: argparse.Namespace) -> int:
     from k8slearn import lab
 
     other = "--list" if args.list else "--rules" if args.rules is not None else "--cleanup" if args.cleanup else None
-    if args.scenario and other:
+    if args.scenario and other in ("--list", "--cleanup"):
         raise lab.LabError(f"--scenario chooses scenarios to run; it cannot be combined with {other}")
     if args.mode is not None and other in ("--list", "--cleanup"):
         raise lab.LabError(f"--mode chooses the kube-proxy mode to run or print; it cannot be combined with {other}")
     if args.json and args.rules is not None:
         raise lab.LabError("--json cannot be combined with --rules: the rules are iptables-restore / nft text")
-    # Runs default to both modes; --rules to iptables mode (kube-proxy's default), loadable as printed.
-    modes = lab.check_modes(args.mode or ("iptables" if args.rules is not None else "both"))
+    modes = lab.check_modes(args.mode or "both")  # as the lab runs, and so what --rules prints
     if args.list:
         if args.json:
             print(json.dumps([{"name": sc.name, "title": sc.title} for sc in lab.SCENARIOS], indent=2))
@@ -85,18 +88,8 @@ def _lab(args: argparse.Namespace) -> int:
                 print(f"{sc.name}: {sc.title}")
         return 0
     if args.rules is not None:
-        from k8slearn.dataplane import nft
-        from k8slearn.dataplane.rules import render
-        from k8slearn.examples import uneven
-
-        cluster = uneven()
-        node = cluster.node(args.rules)  # a wrong name lists the valid ones
-        for mode in modes:
-            if len(modes) > 1:
-                print(f"# kube-proxy's {mode}-mode rules on {node.name} "
-                      f"({'iptables-restore' if mode == 'iptables' else 'nft -f'} input)")
-            text = render(cluster, node.name, jumps=True) if mode == "iptables" else nft.render(cluster, node.name)
-            print(text, end="")
+        texts = [lab.rules_text(args.rules, modes=modes, scenario=name) for name in args.scenario or [None]]
+        print("\n".join(texts), end="")
         return 0
     if args.cleanup:
         lab.check_system()

@@ -360,12 +360,13 @@ class Context:
 
     ``gen`` is a NumPy generator when walking (one seeded connection) and ``None`` when every
     branch is enumerated; ``affinity`` is the per-node ``sessionAffinity: ClientIP`` state a series
-    of connections shares (``None``: a fresh connection with no history).
+    of connections shares (``None``: a fresh connection with no history), and ``at`` the time of this
+    connection on the series' clock, in seconds (``None``: no clock, the memory never expires).
     """
 
     def __init__(self, cluster: Cluster, svc: Service, *, dataplane: Dataplane, lb: LoadBalancerProfile,
                  via: str | None = None, endpoint: str | None = None, gen: np.random.Generator | None = None,
-                 affinity: dict | None = None, light: bool = False) -> None:
+                 affinity: dict | None = None, at: float | None = None, light: bool = False) -> None:
         self.cluster = cluster
         self.svc = svc
         self.dp = dataplane
@@ -374,6 +375,7 @@ class Context:
         self.endpoint = endpoint
         self.gen = gen
         self.affinity = affinity
+        self.at = at
         self.light = light
         self._decisions: dict[tuple, Decision] = {}
         self._spread: Any = None
@@ -870,7 +872,16 @@ class NodeDataplane:
                 )
             forced = keys.index(ctx.endpoint)
         elif ctx.affinity is not None and getattr(ctx.svc, "session_affinity", "None") == "ClientIP":
-            remembered = ctx.affinity.get((node.name, ctx.svc.name, flow.source.ip))
+            key = (node.name, ctx.svc.name, flow.source.ip)
+            remembered = ctx.affinity.get(key)
+            last = ctx.affinity.get((*key, "at"))
+            if ctx.at is not None and last is not None and ctx.at - last >= ctx.svc.session_affinity_timeout:
+                # The kernel forgets a source after timeoutSeconds without a connection (the 'recent'
+                # match's --seconds, the nftables set's timeout); the next one is a fresh pick.
+                ctx.affinity.pop(key, None)
+                ctx.affinity.pop((*key, "at"), None)
+                ctx.affinity[(*key, "expired")] = (remembered, ctx.at - last)
+                remembered = None
             if remembered in keys:
                 forced = keys.index(remembered)
                 sticky = remembered
@@ -921,7 +932,14 @@ class NodeDataplane:
         else:
             pick = f"Picked {ep.pod} (1 of {n_eps}, each with probability 1/{n_eps})"
         if ctx.affinity is not None and getattr(ctx.svc, "session_affinity", "None") == "ClientIP":
-            ctx.affinity[(node.name, ctx.svc.name, source.ip)] = ep.pod
+            key = (node.name, ctx.svc.name, source.ip)
+            expired = ctx.affinity.pop((*key, "expired"), None)
+            if expired and not sticky:
+                pick += (f"; sessionAffinity had forgotten that {source.ip} went to {expired[0]}: its last "
+                         f"connection was {expired[1]:g} s ago, timeoutSeconds is {ctx.svc.session_affinity_timeout}")
+            ctx.affinity[key] = ep.pod
+            if ctx.at is not None:
+                ctx.affinity[(*key, "at")] = ctx.at
         hops = [ctx.hop(Place.of_node(node.name), "DNAT", flow.packet, dnat, rule=" → ".join(steps),
                      note=f"{reason}. {pick}", flow=flow)]
         packet = dnat

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
@@ -343,6 +344,7 @@ def send(
     x_forwarded_for: str = "",
     app: Any = None,
     affinity: dict | None = None,
+    at: float | None = None,
 ) -> Trace:
     """Trace one connection from ``client`` to ``service``, hop by hop, and its reply.
 
@@ -361,7 +363,9 @@ def send(
     an L7 proxy), ``x_forwarded_for`` a header the client itself sends, and ``app`` a
     :class:`k8slearn.proxychain.App` in the pod that reads PROXY headers and ``X-Forwarded-For``.
     ``affinity`` is a dict that a series of connections shares for ``sessionAffinity: ClientIP``
-    (each node's memory of which pod a source went to).
+    (each node's memory of which pod a source went to). ``at`` is the connection's time in seconds on
+    the series' clock: a source whose last connection is ``timeoutSeconds`` or more older is forgotten,
+    as the kernel forgets it, and picked afresh (default ``None``: no clock, the memory never expires).
 
     >>> from k8slearn import examples
     >>> t = send(examples.uneven(), "web", via="node-c", endpoint="web-3", seed=1)
@@ -386,6 +390,11 @@ def send(
     if not isinstance(client_port, (int, np.integer)) or isinstance(client_port, bool) or not 1 <= client_port <= 65535:
         raise InvalidChange(f"client_port={show(client_port)}: a port is a whole number from 1 to 65535",
                             hint="clients usually send from an ephemeral port, such as 51000.")
+    if at is not None and (isinstance(at, bool) or not isinstance(at, (int, float, np.integer, np.floating))
+                           or not math.isfinite(at)):
+        raise InvalidChange(f"at={show(at)}: the connection's time is a number of seconds",
+                            hint="for example at=0 for the first connection of a series and at=3.5 for one "
+                            "3.5 s later (with the same affinity= memory).")
     if via is not None:
         cluster.node(via)  # a wrong name lists the nodes
     entry: str | None = None
@@ -408,7 +417,7 @@ def send(
         start = Place.of_node(source.node or label)
     chain = chain_for(svc, source, address, profile, start, label, proxies=proxies, app=app)
     ctx = Context(cluster, svc, dataplane=dp, lb=profile, via=via if external or address == "loadBalancerIP" else None,
-                  endpoint=endpoint, gen=gen, affinity=affinity)
+                  endpoint=endpoint, gen=gen, affinity=affinity, at=at)
     walked = walk(chain, start_flow(source, packet, address, start, entry=entry, x_forwarded_for=x_forwarded_for), ctx)
     flow = walked.flow
     common = dict(service=svc.name, client=label, client_ip=source.ip, dataplane=dataplane_key(dp),

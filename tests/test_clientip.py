@@ -222,6 +222,33 @@ def test_affinity_is_per_node_state_keyed_on_the_source_the_node_sees():
     assert memory[("node-a", "web", CLIENT)] == first.pod
 
 
+def test_affinity_expires_after_timeout_seconds_without_a_connection():
+    c = k8s.examples.uneven()
+    c.patch_service("web", session_affinity="ClientIP", session_affinity_timeout=10)
+    memory: dict = {}
+
+    def note(at, seed):
+        t = k8s.send(c, "web", via="node-c", affinity=memory, at=at, seed=seed)
+        return t.pod, next(h.note for h in t.hops if h.action == "DNAT")
+
+    first, _ = note(0, 1)
+    # each connection refreshes the memory (the kernel's --set / update): 9 s apart, it never expires
+    for at in (9, 18, 27):
+        pod, why = note(at, at)
+        assert pod == first and "again: sessionAffinity" in why
+    pods = set()
+    for k, at in enumerate(range(40, 400, 12)):  # 12 s > timeoutSeconds: a fresh pick every time
+        pod, why = note(at, k)
+        assert "again" not in why and "sessionAffinity had forgotten" in why and "timeoutSeconds is 10" in why
+        pods.add(pod)
+    assert pods == {"web-1", "web-2", "web-3"}  # fresh picks land anywhere
+    assert memory[("node-c", "web", CLIENT)] == pod  # remembered afresh
+    # without a clock, nothing expires (the series of a notebook widget)
+    assert all("again" in k8s.send(c, "web", via="node-c", affinity=memory, seed=s).hops[2].note for s in range(5))
+    with pytest.raises(InvalidChange, match="number of seconds"):
+        k8s.send(c, "web", at="soon")
+
+
 def test_affinity_collapses_behind_a_proxying_load_balancer():
     c = k8s.examples.balanced(3)
     c.scale("web", 6)

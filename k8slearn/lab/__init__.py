@@ -33,9 +33,10 @@ from .runner import (
     format_report,
     predict,
     preflight,
+    rules_text,
     run,
 )
 
 __all__ = ["run", "predict", "preflight", "check_system", "check_modes", "format_report", "cleanup", "leftovers",
            "leftover_processes", "lock_holder", "Scenario", "SCENARIOS", "MODES", "SIGMAS", "LabError", "PREFIX",
-           "CLEANUP_COMMAND", "LOCK_PATH", "dataplane_for"]
+           "CLEANUP_COMMAND", "LOCK_PATH", "dataplane_for", "rules_text"]

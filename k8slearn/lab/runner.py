@@ -17,6 +17,7 @@ Taught in notebooks/11-real-cluster-lab.ipynb; run it with ``sudo k8slearn lab``
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -46,6 +47,7 @@ from .netns import (
     CLEANUP_COMMAND,
     OFFICE,
     OFFICE_NAT,
+    PREFIX,
     LabError,
     Topology,
     _batch,
@@ -61,7 +63,7 @@ from .netns import (
 from .programs import CLIENT, MARKER
 
 __all__ = ["Scenario", "SCENARIOS", "MODES", "run", "predict", "preflight", "check_system", "check_modes",
-           "format_report", "dataplane_for", "seen_by_node", "SIGMAS"]
+           "format_report", "dataplane_for", "seen_by_node", "SIGMAS", "rules_text"]
 
 #: Tolerance of the distribution check: each pod's count within this many binomial standard
 #: deviations of n/N. A correct datapath fails it with probability about 6e-5 per pod.
@@ -82,7 +84,11 @@ class Scenario:
     (``session_affinity``, ``load_balancer_source_ranges`` ...); ``sticky`` adds the session
     affinity check: every source kube-proxy sees lands on one pod, the one the kernel remembers.
     ``family="IPv6"`` runs it over IPv6 (on a dual-stack cluster: the lab's default, the dual-stack
-    uneven cluster).
+    uneven cluster). ``expiry`` (seconds, longer than the service's ``timeoutSeconds``) adds the
+    session affinity expiry check: two connections, a pause of ``expiry`` seconds, two more; the
+    kernel's counters on the affinity lookups (iptables ``recent --rcheck``, nftables
+    ``saddr @affinity-*``) show which connections the memory sent, and the simulator (with ``at=``)
+    says which it should.
     """
 
     name: str
@@ -98,6 +104,7 @@ class Scenario:
     patch: tuple[tuple[str, Any], ...] = ()
     sticky: bool = False
     family: str = "IPv4"
+    expiry: float = 0.0
 
 
 #: The kube-proxy modes the lab runs each scenario in (``k8slearn lab --mode``).
@@ -105,6 +112,9 @@ MODES = ("iptables", "nftables")
 
 _AFFINITY = (("session_affinity", "ClientIP"), ("session_affinity_timeout", 600))
 _RANGES = (("load_balancer_source_ranges", ("198.51.100.0/28",)),)
+#: The expiry scenario's timeoutSeconds (the API's minimum) and the pause that outlasts it.
+_SHORT_AFFINITY = (("session_affinity", "ClientIP"), ("session_affinity_timeout", 1))
+_EXPIRY_PAUSE = 1.3
 
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("cluster-snat-extra-hop",
@@ -141,6 +151,13 @@ SCENARIOS: tuple[Scenario, ...] = (
              "Cluster", "kube-proxy", "node-c", "loadBalancerIP", 16, 1.0,
              clients=("198.51.100.20", "198.51.100.21", "198.51.100.22", "198.51.100.23"), patch=_AFFINITY,
              sticky=True),
+    Scenario("session-affinity-expiry",
+             f"sessionAffinity ClientIP with timeoutSeconds 1 via node-c: the second connection sticks to the "
+             f"first one's pod; after {_EXPIRY_PAUSE:g} s without a connection the kernel has forgotten the client, "
+             "so the third is a fresh pick (no affinity rule matches; it may land anywhere), and the fourth sticks "
+             "to the third's pod",
+             "Cluster", "kube-proxy", "node-c", "loadBalancerIP", 4, 1.0, patch=_SHORT_AFFINITY,
+             expiry=_EXPIRY_PAUSE),
     Scenario("source-ranges",
              "loadBalancerSourceRanges 198.51.100.0/28 via node-a: 198.51.100.7 gets in, 198.51.100.77 is "
              "dropped before any DNAT (iptables: KUBE-FW-*; nftables: the firewall-* chain) and times out",
@@ -237,6 +254,28 @@ def predict(cluster: Cluster, sc: Scenario, mode: str = "iptables") -> dict[str,
         out["verdicts"], out["chains_by_client"] = verdicts, chains_
     if sc.sticky:
         out["sticky"] = _predict_sticky(c, sc, dp)
+    if sc.expiry:
+        out["expiry"] = _predict_expiry(c, sc, dp)
+    return out
+
+
+def _expiry_plan(sc: Scenario) -> list[float]:
+    """When the expiry scenario's connections start (seconds): two at once, two after the pause."""
+    half = sc.connections // 2
+    return [0.0] * half + [sc.expiry] * (sc.connections - half)
+
+
+def _predict_expiry(c: Cluster, sc: Scenario, dp: KubeProxy) -> list[dict[str, Any]]:
+    """The expiry scenario's connections through the simulator, with one memory and a clock
+    (``send(..., affinity=, at=)``): for each, whether sessionAffinity's memory picks its pod."""
+    memory: dict = {}
+    out = []
+    for k, at in enumerate(_expiry_plan(sc)):
+        t = send(c, "web", client=_clients(sc)[0], via=sc.via, address=sc.address, dataplane=dp, seed=k,
+                 affinity=memory, at=at)
+        dnat = next(h for h in t.hops if h.action == "DNAT")
+        by_memory = "again: sessionAffinity" in dnat.note
+        out.append({"at": at, "by_memory": by_memory, "why": dnat.note.rsplit(". ", 1)[-1]})
     return out
 
 
@@ -314,7 +353,24 @@ def _agree(sc: Scenario, predicted: dict[str, Any], observed: dict[str, Any]) ->
                 problems.append(f"{pod} was predicted but never answered")
     if sc.sticky:
         problems += _agree_sticky(predicted["sticky"], observed)
+    if sc.expiry:
+        problems += _agree_expiry(predicted["expiry"], observed)
     return not problems, problems
+
+
+def _agree_expiry(expected: list[dict[str, Any]], observed: dict[str, Any]) -> list[str]:
+    """Each connection went by the affinity memory exactly when the simulator says so, and one that
+    did landed on the pod of the connection before it."""
+    problems = []
+    got = observed["expiry"]
+    if [g["by_memory"] for g in got] != [e["by_memory"] for e in expected]:
+        problems.append("connections sent by the affinity memory: kernel "
+                        f"{[g['by_memory'] for g in got]}, simulator {[e['by_memory'] for e in expected]}")
+    for k, g in enumerate(got):
+        if g["by_memory"] and k and g["pod"] != got[k - 1]["pod"]:
+            problems.append(f"connection {k + 1} was sent by the affinity memory to {g['pod']}, but the one "
+                            f"before it went to {got[k - 1]['pod']}")
+    return problems
 
 
 def _agree_sticky(sticky: dict[str, Any], observed: dict[str, Any]) -> list[str]:
@@ -341,31 +397,96 @@ def _families(cluster: Cluster) -> tuple[str, ...]:
     return cluster.ip_families
 
 
+_RESTORE = {"IPv4": "iptables-restore", "IPv6": "ip6tables-restore"}
+
+
+def _rules_for(cluster: Cluster, node: str, sc: Scenario, mode: str) -> list[tuple[str, str, str]]:
+    """What the lab loads on ``node`` for ``sc`` in ``mode`` (``cluster`` already set up for the
+    scenario): one ``(family, command, text)`` per IP family, in the order loaded.
+
+    iptables mode: ``iptables-restore`` / ``ip6tables-restore`` of :func:`k8slearn.dataplane.rules.render`;
+    nftables mode: the ``ip`` / ``ip6`` ``kube-proxy`` tables of :func:`k8slearn.dataplane.nft.render`
+    with counters added (:func:`_with_counters`), loaded together as one ``nft -f`` transaction.
+    """
+    dp = dataplane_for(sc, mode)
+    if mode == "nftables":
+        return [(family, "nft -f", _with_counters(render_nft(cluster, node, dataplane=dp, family=family)))
+                for family in _families(cluster)]
+    return [(family, _RESTORE[family], render(cluster, node, dataplane=dp, jumps=True, family=family))
+            for family in _families(cluster)]
+
+
 def _load_rules(topo: Topology, cluster: Cluster, sc: Scenario, mode: str) -> None:
     """Load what kube-proxy in ``mode`` would write on every node: one proxier per IP family (both
     on a dual-stack cluster, as kube-proxy runs them)."""
-    dp = dataplane_for(sc, mode)
     empty = "*filter\nCOMMIT\n*nat\nCOMMIT\n"
-    restore = {"IPv4": "iptables-restore", "IPv6": "ip6tables-restore"}
     for node in cluster.nodes:
         ns = topo.nodes[node.name]
+        loaded = _rules_for(cluster, node.name, sc, mode)
         if mode == "nftables":
             # Empty whatever the last scenario loaded (iptables rules too, whichever backend), then
             # load the tables kube-proxy would write, as one nft transaction.
             for family in _families(cluster):
-                run_in(ns, [restore[family]], input=empty)
-            tables = "".join(_with_counters(render_nft(cluster, node.name, dataplane=dp, family=family))
-                             for family in _families(cluster))
-            run_in(ns, ["nft", "-f", "-"], input="flush ruleset\n" + tables)
+                run_in(ns, [_RESTORE[family]], input=empty)
+            run_in(ns, ["nft", "-f", "-"], input="flush ruleset\n" + "".join(text for _, _, text in loaded))
         else:
             if shutil.which("nft"):
                 run_in(ns, ["nft", "flush", "ruleset"])
-            for family in _families(cluster):
-                run_in(ns, [restore[family]], input=render(cluster, node.name, dataplane=dp, jumps=True, family=family))
+            for _, command, text in loaded:
+                run_in(ns, [command], input=text)
             # A fresh start for the 'recent' match's memory (sessionAffinity) left by an earlier scenario.
             run_in(ns, ["sh", "-c", "for f in /proc/net/xt_recent/*; do [ -e \"$f\" ] && echo / > \"$f\"; done; true"])
         if shutil.which("conntrack"):
             run_in(ns, ["conntrack", "-F"], check=False)
+
+
+def rules_text(node: str, *, modes: Any = "both", scenario: str | None = None,
+               cluster: Cluster | None = None) -> str:
+    """The rules the lab loads on ``node``, as text: per mode and per IP family, each under a
+    ``#`` header naming the command that loads it (``k8slearn lab --rules NODE``).
+
+    ``scenario`` chooses whose service settings (default: the first, ``cluster-snat-extra-hop``,
+    which runs the cluster as built); ``cluster`` defaults to the lab's own, dual-stack. Every
+    section is exactly the input the lab gives that command (headers are comments to both
+    ``iptables-restore`` and ``nft``).
+
+    >>> text = rules_text("node-c", modes="nftables")
+    >>> [line for line in text.splitlines() if line.startswith("# ==")]  # doctest: +NORMALIZE_WHITESPACE
+    ['# ===== nftables mode, IPv4: nft -f input (table ip kube-proxy) =====',
+     '# ===== nftables mode, IPv6: nft -f input (table ip6 kube-proxy) =====']
+    """
+    cluster = examples.dual_stack() if cluster is None else cluster
+    names = {s.name: s for s in SCENARIOS}
+    if scenario is not None and scenario not in names:
+        raise NotFound("scenario", scenario, list(names))
+    sc = names[scenario or SCENARIOS[0].name]
+    c = _variant(cluster, sc)
+    node = c.node(node).name  # a wrong name lists the valid ones
+    svc = c.service("web")
+    settings = f"externalTrafficPolicy {svc.external_traffic_policy}"
+    if svc.session_affinity != "None":
+        settings += f", sessionAffinity {svc.session_affinity} ({svc.session_affinity_timeout} s)"
+    if svc.load_balancer_source_ranges:
+        settings += f", loadBalancerSourceRanges {', '.join(map(str, svc.load_balancer_source_ranges))}"
+    if sc.dataplane == "no-snat":
+        settings += ", a kube-proxy that never masquerades external traffic"
+    lines = [f"# What the kernel lab loads on {node} (namespace {PREFIX}n-{node}) for scenario {sc.name}:",
+             f"# service web with {settings}; IP families {', '.join(_families(c))}."]
+    if scenario is None:
+        lines.append("# Other scenarios change the service: `k8slearn lab --rules NODE --scenario NAME`.")
+    out = "\n".join(lines) + "\n"
+    for mode in check_modes(modes):
+        for family, command, text in _rules_for(c, node, sc, mode):
+            if mode == "nftables":
+                what = f"nft -f input (table {'ip' if family == 'IPv4' else 'ip6'} kube-proxy)"
+            else:
+                what = f"{command} input"
+            out += f"# ===== {mode} mode, {family}: {what} =====\n"
+            if mode == "nftables" and family == _families(c)[0]:
+                out += ("# both families in one `nft -f` transaction after `flush ruleset`; the lab adds a "
+                        "`counter` to each\n# per-service rule, so its report can show which rules packets took\n")
+            out += text
+    return out
 
 
 _VERDICT = re.compile(r" (jump|goto|drop|dnat to|update @)")
@@ -405,6 +526,41 @@ def _connect(topo: Topology, cluster: Cluster, sc: Scenario) -> list[dict[str, A
                                str(sc.timeout), str(workers), MARKER, sources, "warm-up" if sc.sticky else "-"],
                  timeout=10 + sc.timeout * (sc.connections / max(workers, 1) + len(sc.clients)))
     return json.loads(run.stdout)
+
+
+def _affinity_hits(topo: Topology, sc: Scenario, mode: str) -> int:
+    """How many connections the affinity lookups on the receiving node have sent so far (the packet
+    counters of iptables' ``recent --rcheck`` rules, or of nftables' ``saddr @affinity-*`` rules:
+    only a connection's first packet passes the nat chains)."""
+    if mode == "nftables":
+        family = "ip" if sc.family == "IPv4" else "ip6"
+        listed = run_in(topo.nodes[sc.via], ["nft", "list", "table", family, "kube-proxy"]).stdout
+        return sum(int(m.group(1)) for line in listed.splitlines() if "saddr @affinity-" in line
+                   for m in [re.search(r"counter packets (\d+)", line)] if m)
+    saved = run_in(topo.nodes[sc.via], ["iptables-save" if sc.family == "IPv4" else "ip6tables-save",
+                                        "-c", "-t", "nat"]).stdout
+    return sum(int(line[1:].split(":", 1)[0]) for line in saved.splitlines()
+               if line.startswith("[") and "--rcheck" in line)
+
+
+def _connect_expiry(topo: Topology, cluster: Cluster, sc: Scenario, mode: str) -> tuple[list[dict[str, Any]], dict]:
+    """The expiry scenario: one connection at a time, a pause of ``sc.expiry`` s half-way; after each,
+    whether the affinity memory sent it (its counters moved). Returns the results and what the
+    kernel remembered after the pause."""
+    one = dataclasses.replace(sc, connections=1, expiry=0.0)
+    results, remembered, hits = [], {}, _affinity_hits(topo, sc, mode)
+    started = last = time.monotonic()
+    for k, at in enumerate(_expiry_plan(sc)):
+        if at and not remembered:
+            time.sleep(max(0.0, at - (time.monotonic() - last)))
+            remembered = {"after_pause": _affinity_memory(topo, cluster, sc, mode)}
+        begun = last = time.monotonic()
+        r = _connect(topo, cluster, one)[0]
+        now = _affinity_hits(topo, sc, mode)
+        r.update(at=round(begun - started, 3), by_memory=now > hits)
+        hits = now
+        results.append(r)
+    return results, remembered
 
 
 def _rules_hit(topo: Topology, sc: Scenario, mode: str) -> list[str]:
@@ -469,10 +625,17 @@ def _run_scenario(topo: Topology, cluster: Cluster, sc: Scenario, mode: str = "i
     c = _variant(cluster, sc)
     t0 = time.perf_counter()
     _load_rules(topo, c, sc, mode)
-    results = _connect(topo, c, sc)
+    if sc.expiry:
+        results, remembered = _connect_expiry(topo, c, sc, mode)
+    else:
+        results = _connect(topo, c, sc)
     kernel_seconds = time.perf_counter() - t0
 
     observed = _observe(results)
+    if sc.expiry:
+        observed["expiry"] = [{"at": r["at"], "outcome": r["outcome"], "pod": r.get("pod"),
+                               "by_memory": r["by_memory"]} for r in results]
+        observed["affinity_memory_after_pause"] = remembered["after_pause"]
     observed["rules_hit_on_" + sc.via] = _rules_hit(topo, sc, mode)
     if sc.sticky:
         observed["affinity_memory"] = _affinity_memory(topo, c, sc, mode)
@@ -692,6 +855,18 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append(f"    simulator: sessionAffinity, one pod per source kube-proxy sees: {groups}")
             memory = "; ".join(f"{pod} <- {', '.join(src)}" for pod, src in s["observed"].get("affinity_memory", {}).items())
             lines.append(f"    affinity:  the kernel remembers {memory or 'nothing'}")
+        if "expiry" in s["predicted"]:
+            pred = ", ".join(f"{e['at']:g} s {'memory' if e['by_memory'] else 'fresh pick'}"
+                             for e in s["predicted"]["expiry"])
+            lines.append(f"    simulator: connections at {pred}")
+            got = ", ".join(f"{g['at']:.2f} s {g['pod'] or g['outcome']} by "
+                            f"{'memory' if g['by_memory'] else 'fresh pick'}" for g in s["observed"]["expiry"])
+            lines.append(f"    kernel:    {got} (the affinity rules' counters)")
+            memory = "; ".join(f"{pod} <- {', '.join(src)}"
+                               for pod, src in s["observed"]["affinity_memory_after_pause"].items())
+            lines.append(f"    affinity:  after the pause the kernel lists {memory or 'nothing'}"
+                         + (" (the 'recent' list keeps a stale entry until a lookup reaps it)"
+                            if memory and s.get("mode", "iptables") == "iptables" else ""))
         if "distribution" in s:
             d = s["distribution"]
             per = ", ".join(f"{r['pod']} {r['count']} (expected {r['expected']}, {r['low']}-{r['high']})"

@@ -5,8 +5,8 @@
 # real thing. Neither is needed for the rest of the course.
 #
 # 1. **The kernel lab** (`sudo k8slearn lab`): on one Linux machine, a miniature cluster built from
-#    network namespaces, with the very `iptables` rules kube-proxy would write, real TCP connections,
-#    and the simulator's prediction next to what the kernel did.
+#    network namespaces, with the very rules kube-proxy would write (in iptables mode, then in
+#    nftables mode), real TCP connections, and the simulator's prediction next to what the kernel did.
 # 2. **A real cluster** (kind, or any cluster `kubectl` reaches): the same service exported as YAML,
 #    applied in a dedicated namespace, requests sent, and the source IPs the pods saw compared with the
 #    prediction. Without a cluster this part explains how to get one and skips itself.
@@ -83,32 +83,55 @@ print("\n".join(no_local))
 #
 # The lab needs root (it creates network namespaces) and changes nothing outside the namespaces it
 # creates, all named `k8sl-*`; it removes them on every exit, Ctrl-C included
-# (`sudo k8slearn lab --cleanup` removes what a killed run left). It builds:
+# (`sudo k8slearn lab --cleanup` removes what a killed run left). It builds the dual-stack version of
+# this cluster (every node and pod also has an IPv6 address, and `web` an IPv6 load-balancer address):
 #
 # ```
-# k8sl-client ── k8sl-router ── bridge 192.168.0.0/24 ── k8sl-n-node-a ── cni0 ── k8sl-p-web-1, k8sl-p-web-2
-# 198.51.100.7   (the load balancer:                     k8sl-n-node-b ── cni0 ── k8sl-p-web-3
-#                 routes 203.0.113.100 to one node)      k8sl-n-node-c
+# k8sl-client ──── k8sl-router ──── bridge 192.168.0.0/24 ── k8sl-n-node-a ── cni0 ── k8sl-p-web-1, k8sl-p-web-2
+# 198.51.100.7     (the load balancer:   + fd00:192:168::/64   k8sl-n-node-b ── cni0 ── k8sl-p-web-3
+# 2001:db8:100::7   routes the LB IPs to                       k8sl-n-node-c
+# + more clients    one node; an office NAT)
 # ```
 #
-# Each node namespace gets `render(cluster, node, jumps=True)` loaded with `iptables-restore`; each pod
-# namespace runs a tiny echo server that answers with the address it saw. Then, per scenario, the
-# client opens real TCP connections, and the report puts the simulator's prediction
-# (`k8s.send` for every endpoint kube-proxy could pick) next to the kernel's answer:
+# Each pod namespace runs a tiny echo server that answers with the address it saw. Then every
+# scenario runs in **both of kube-proxy's modes** (`--mode iptables` or `--mode nftables` runs one):
+# first each node namespace gets what kube-proxy would write there, for both IP families:
+# `iptables-restore` and `ip6tables-restore` of `render(...)` in iptables mode, or, in nftables mode,
+# the `ip` and `ip6` `kube-proxy` tables of `k8slearn.dataplane.nft.render(...)` with `nft -f`.
+# Then the client opens real TCP connections, and the report puts the simulator's prediction
+# (`k8s.send` for every endpoint kube-proxy could pick) next to what the kernel did. These are the
+# scenarios, read from the lab's own list (`k8slearn.lab.SCENARIOS`), with the node that receives
+# the connections and the address the client dials there:
+
+# %% tags=["nbval-check-output"]
+from k8slearn import lab
+
+for sc in lab.SCENARIOS:
+    where = f"{sc.via} {sc.address}"
+    print(f"{sc.name:32} {sc.family}  {sc.external_traffic_policy:7}  {where:21}  {sc.connections:3} connections")
+
+# %% [markdown]
+# `k8slearn lab --list` prints the same list with a sentence per scenario. Scenarios with several
+# clients send from several of the client's addresses; the office's share the NAT's address on the
+# way in. For each scenario and mode the report prints what the simulator predicts (the pods, the source
+# address each would see, or a drop), what the kernel did (how many connections were answered by
+# which pod and what it saw, or timed out) and the time the kernel and the simulator took (the
+# JSON report adds which of kube-proxy's rules counted packets on the receiving node). The session affinity scenarios
+# add what the kernel remembers (the `recent` lists in iptables mode, the `affinity-*` sets in
+# nftables mode), the expiry scenario which connections that memory sent, and the distribution
+# scenario the per-pod counts against 4 binomial standard deviations. At the end comes a table of
+# scenarios × modes (`agree` or `DISAGREE`) and the times of the build, each mode and the cleanup;
+# the exit code is 0 when every scenario agrees in every mode. `sudo k8slearn lab --json` gives the
+# same report as JSON.
 #
-# | scenario | simulator | kernel (a run on a 2-core VM) |
-# |---|---|---|
-# | Cluster via node-c | every pod sees 192.168.0.13 (node-c) | 30/30 answered, all saw 192.168.0.13 |
-# | Cluster via node-a's NodePort | web-1/web-2 see 10.244.1.1, web-3 sees 192.168.0.11 | the same |
-# | Local via node-a | web-1/web-2 see 198.51.100.7 | the same |
-# | Local via node-c | DROP: timeout | 4/4 timed out; the `has no local endpoints` DROP rule counted 4 packets |
-# | no SNAT (hypothetical) via node-c | reply discarded: timeout | 4/4 timed out although the DNAT rules counted 4 packets |
-# | 300 connections, Cluster | 1/3 per pod | within 4 binomial sigma per pod |
-#
-# The kernel takes 0.1–0.6 s per scenario (the timeouts dominate), the simulator under a
-# millisecond: about 20 to 1,400 times faster, and the two agree. Try `sudo k8slearn lab`, or
-# `k8slearn lab --json` for a machine-readable report, or `k8slearn lab --rules node-a` to read the rules
-# it loads.
+# `k8slearn lab --rules node-c` (no root needed) prints exactly what the lab loads on node-c, under
+# one header per mode and IP family, each naming the command that loads it (`--mode` chooses a
+# mode; `--scenario NAME` a scenario's service settings). The same text, in Python:
+
+# %% tags=["nbval-check-output"]
+loaded = lab.rules_text("node-c")
+print("\n".join(line for line in loaded.splitlines() if line.startswith("# =====")))
+print(len(loaded.splitlines()), "lines in all")
 
 # %% [markdown] tags=["self-check"]
 # **Self-check.** In the no-SNAT scenario the DNAT rules on node-c counted the client's packets, and
