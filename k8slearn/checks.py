@@ -1190,6 +1190,17 @@ def _policy_of(v: tuple[Cluster, Any]) -> str | None:
     return v[1].external_traffic_policy
 
 
+#: The port the web pods of exercise 4.5 listen on (the uneven cluster's Service sent there).
+_WEB_POD_PORT = 8080
+
+
+def _wrong_target_port(v: tuple[Cluster, Any]) -> str:
+    return (f"the Service sends the connections to port {v[1].target_port} on the pods (its targetPort, which "
+            f"defaults to port when left out), but the pods listen on {_WEB_POD_PORT}: port is what clients dial on "
+            "the Service, targetPort is where the pods listen (their containerPort), and nothing answers on another "
+            "port (connection refused).")
+
+
 local_service_yaml = _entry(
     "4.5", "yaml", "A Service in YAML that keeps client IPs behind a load balancer",
     check="local_service_yaml",
@@ -1197,6 +1208,7 @@ local_service_yaml = _entry(
     answer=Changed(_no_service, (
         Need(lambda v: {e.pod for e in v[0].endpoints(v[1])} == {"web-1", "web-2", "web-3"},
              "the Service should select the three web pods (their label is app: web)."),
+        Need(lambda v: v[1].target_port == _WEB_POD_PORT, _wrong_target_port),
         Need(lambda v: v[1].type != "ClusterIP" or bool(v[1].external_ips),
              "a ClusterIP service is reachable only inside the cluster: there is no external traffic to serve."),
         Need(lambda v: _policy_of(v) == "Local",

@@ -652,3 +652,17 @@ def test_yaml_answers_agree_with_the_kubernetes_schema():
     assert _validate(_deployment(yaml.safe_load(SPREAD)))
     bad = yaml.safe_load("topologySpreadConstraints:" + ZONE.replace("maxSkew", "maxskew"))
     assert not _validate(_deployment(bad))
+
+
+# --- review of issue 15: gaps in the grading -------------------------------------------------------
+def test_4_5_the_service_must_reach_the_port_the_pods_listen_on():
+    """The pods listen on 8080: a Service that sends elsewhere (targetPort left out, so port 80, or a wrong
+    targetPort) is not right, and the message names the port/targetPort confusion."""
+    no_target = WEB_LOCAL.replace("    targetPort: 8080\n", "")
+    assert "targetPort" not in no_target
+    for wrong in (no_target, WEB_LOCAL.replace("targetPort: 8080", "targetPort: 9999")):
+        feedback = checks.local_service_yaml(wrong)
+        assert feedback.status == "wrong", str(feedback)
+        assert "targetPort" in str(feedback) and "where the pods listen" in str(feedback), str(feedback)
+    on_8080 = WEB_LOCAL.replace("  - port: 80\n    targetPort: 8080\n", "  - port: 8080\n")
+    assert checks.local_service_yaml(on_8080).status == "done", "port 8080 with no targetPort reaches the pods"
