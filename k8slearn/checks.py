@@ -53,6 +53,7 @@ from .dataplane import DATAPLANES, health_check
 from .errors import K8sLearnError, K8sLearnWarning
 from .judging import (
     IP,
+    SHARE_TOLERANCE,
     Changed,
     Choice,
     Endpoint,
@@ -70,6 +71,7 @@ from .judging import (
     Verdict,
     layouts,
     smaller_layouts,
+    sums_to,
 )
 from .judging import close as _close
 from .loadbalancer import (
@@ -536,6 +538,21 @@ def _unchanged(cluster: Cluster, start: Cluster) -> None:
 
 def _shares(frame: Any) -> dict[str, float]:
     return {row.pod: float(row.share) for row in frame.itertuples()}
+
+
+#: A share per pod as a learner writes it: 0.11, 11.1 (%) or Fraction(1, 9), within half a percentage point.
+_SHARE = Number("a share", tolerance=SHARE_TOLERANCE)
+
+
+def _all_equal(got: Mapping[str, float], want: Any = None) -> bool:
+    """Every pod gets the same share (rounded the same way)."""
+    first = next(iter(got.values()))
+    return all(_close(v, first, tolerance=SHARE_TOLERANCE) for v in got.values())
+
+
+def _not_a_whole(got: Mapping[str, float], want: Any = None) -> bool:
+    """The shares do not add up to 1, even allowing for each one's rounding."""
+    return not sums_to(got.values(), 1.0, SHARE_TOLERANCE)
 
 
 def _local_uneven() -> Cluster:
@@ -1124,16 +1141,16 @@ ready_shares = _entry(
     "4.2", "predict", "Per-pod shares under Local",
     check="ready_shares",
     cluster=_three_one,
-    answer=Table(_pods(_three_one), Number("a share"), "{pod name: share}", missing=0.0, shares=True),
+    answer=Table(_pods(_three_one), _SHARE, "{pod name: share}", missing=0.0, shares=True),
     expected=lambda: _shares(traffic(_three_one(), "web")),
     mistakes=(
         Misconception("Local does not balance across pods: the load balancer balances across nodes, and then each "
                       "node spreads its share over its own pods only.",
-                      when=lambda got, want: all(_close(v, next(iter(got.values()))) for v in got.values())),
+                      when=_all_equal),
         Misconception("node-c has no pod, so it fails its health check and the load balancer sends it nothing: only "
                       "the healthy nodes share the traffic.", equals=_per_node_counting_empty),
         Misconception("the shares should add up to 1: with health checks nothing is dropped here.",
-                      when=lambda got, want: not _close(sum(got.values()), 1.0)),
+                      when=_not_a_whole),
     ),
     otherwise="which node holds which pod? Each healthy node's share is split among its local pods.",
     right="three healthy nodes get a third each; node-a splits its third over three pods (1/9 each), node-d over "
@@ -1329,16 +1346,16 @@ zone_shares = _entry(
     "5.1", "predict", "Shares behind an AWS NLB (cross-zone load balancing off)",
     check="zone_shares",
     cluster=_zones_uneven,
-    answer=Table(_pods(_zones_uneven), Number("a share"), "{pod name: share}", missing=0.0, shares=True),
+    answer=Table(_pods(_zones_uneven), _SHARE, "{pod name: share}", missing=0.0, shares=True),
     expected=lambda: _shares(traffic(_zones_uneven(), "web", lb="aws-nlb-instance")),
     mistakes=(
         Misconception("Local balances across nodes (here zones first, then nodes), never across pods.",
-                      when=lambda got, want: all(_close(v, next(iter(got.values()))) for v in got.values())),
+                      when=_all_equal),
         Misconception("this load balancer does not split per node: with cross-zone load balancing off (the default), "
                       "an AWS NLB first gives every zone the same share, then splits it over the healthy nodes of "
                       "that zone.", equals=_per_node_shares),
         Misconception("the shares should add up to 1: every node has a pod, so nothing is dropped.",
-                      when=lambda got, want: not _close(sum(got.values()), 1.0)),
+                      when=_not_a_whole),
     ),
     otherwise="split zone first, then node, then pod.",
     right="each zone gets half; zone-a's half is split over three nodes (1/6 each) and node-c's sixth over two pods; "

@@ -666,3 +666,40 @@ def test_4_5_the_service_must_reach_the_port_the_pods_listen_on():
         assert "targetPort" in str(feedback) and "where the pods listen" in str(feedback), str(feedback)
     on_8080 = WEB_LOCAL.replace("  - port: 80\n    targetPort: 8080\n", "  - port: 8080\n")
     assert checks.local_service_yaml(on_8080).status == "done", "port 8080 with no targetPort reaches the pods"
+
+
+_SHARES_4_2 = {"web-1": 1 / 9, "web-2": 1 / 9, "web-3": 1 / 9, "web-4": 1 / 3, "web-5": 1 / 6, "web-6": 1 / 6}
+_SHARES_5_1 = {"web-1": 1 / 6, "web-2": 1 / 6, "web-3": 1 / 12, "web-4": 1 / 12, "web-5": 0.5}
+
+
+def _rounded(shares, digits, scale=1):
+    return {k: round(v * scale, digits) for k, v in shares.items()}
+
+
+@pytest.mark.parametrize(("check", "shares"), [(checks.ready_shares, _SHARES_4_2), (checks.zone_shares, _SHARES_5_1)])
+def test_shares_written_as_rounded_decimals_or_percentages_are_right(check, shares):
+    """0.11 for 1/9, 11.1 (%) or 11 (%) is the same share, give or take half a percentage point."""
+    from fractions import Fraction
+
+    for answer in (_rounded(shares, 2), _rounded(shares, 3), _rounded(shares, 1, 100), _rounded(shares, 0, 100),
+                   {k: Fraction(v).limit_denominator(12) for k, v in shares.items()}):
+        feedback = check(answer)
+        assert feedback.status == "done", (answer, str(feedback))
+
+
+def test_rounded_shares_that_are_wrong_still_name_the_misconception():
+    for answer, words in [
+        ({f"web-{i}": 0.17 for i in range(1, 7)}, "balances across nodes"),
+        ({f"web-{i}": 17 for i in range(1, 7)}, "balances across nodes"),
+        (_rounded(checks._per_node_counting_empty(), 2), "fails its health check"),
+        (_rounded(checks._per_node_counting_empty(), 1, 100), "fails its health check"),
+        ({"web-1": 0.33, "web-2": 0.11, "web-3": 0.11, "web-4": 0.11, "web-5": 0.17, "web-6": 0.17}, "which node holds"),
+        ({"web-1": 0.11, "web-2": 0.11, "web-3": 0.11, "web-4": 0.33, "web-5": 0.17}, "add up to 1"),
+        ({k: v + 0.01 for k, v in _SHARES_4_2.items()}, "add up to 1"),  # off by a point each: not rounding
+    ]:
+        feedback = checks.ready_shares(answer)
+        assert feedback.status == "wrong" and words in str(feedback), (answer, str(feedback))
+    feedback = checks.zone_shares(_rounded(checks._per_node_shares(), 2))
+    assert feedback.status == "wrong" and "cross-zone load balancing off" in str(feedback), str(feedback)
+    off = {**_SHARES_4_2, "web-4": 1 / 3 - 0.008, "web-5": 1 / 6 + 0.008}  # sums to 1, one share 0.8 points off
+    assert checks.ready_shares(off).status == "wrong"
