@@ -1735,18 +1735,31 @@ def _xff_cases() -> list[tuple[str, str, list[str]]]:
             ("192.168.1.1", "203.0.113.9,198.51.100.2 , 192.168.3.3", trusted)]
 
 
+#: The trusted lists of the generated requests: the examples' networks, one proxy by its address, a
+#: CDN's range, no proxy at all (the peer is the client), IPv6 proxies, and both families.
+_XFF_TRUSTED_LISTS = (_XFF_TRUSTED, ("10.0.0.7/32",), ("203.0.113.0/24",), (), ("2001:db8:10::/48",),
+                      ("10.0.0.0/8", "2001:db8:10::/48"))
+_XFF_ADDRESSES = ("10.0.0.4", "10.0.0.7", "10.1.2.3", "192.168.3.3", "192.168.0.12", "203.0.113.7", "198.51.100.2",
+                  "1.2.3.4", "203.0.113.9", "8.8.8.8", "2001:db8:10::4", "2001:db8:10::7", "2001:db8:ff::9")
+
+
 def _xff_requests(seed: int, count: int) -> list[tuple[str, str, list[str]]]:
-    """Seeded random requests: a peer (one of your proxies or not) and an X-Forwarded-For of 0 to 5 entries."""
+    """Seeded random requests: a list of trusted networks, a peer (one of those proxies, or not) and an
+    X-Forwarded-For of 0 to 5 entries."""
     import numpy as np
 
     gen = np.random.default_rng(seed)
-    inside = ["10.0.0.4", "10.0.0.7", "10.1.2.3", "192.168.3.3", "192.168.0.12"]
-    outside = ["203.0.113.7", "198.51.100.2", "1.2.3.4", "203.0.113.9", "8.8.8.8"]
+    weights = np.array([3, 1, 1, 1, 1, 1]) / 8  # the examples' networks as often as the other lists together
     out = []
     for _ in range(count):
-        pool = [str(x) for x in gen.choice(inside + outside, size=int(gen.integers(0, 6)))]
-        peer = str(gen.choice(inside if gen.random() < 0.8 else outside))
-        out.append((peer, ", ".join(pool), list(_XFF_TRUSTED)))
+        trusted = list(_XFF_TRUSTED_LISTS[int(gen.choice(len(_XFF_TRUSTED_LISTS), p=weights))])
+        networks = [ipaddress.ip_network(n) for n in trusted]
+        proxies_here = [a for a in _XFF_ADDRESSES if any(ipaddress.ip_address(a) in n for n in networks)]
+        others = [a for a in _XFF_ADDRESSES if a not in proxies_here]
+        pool = [str(x) for x in gen.choice(_XFF_ADDRESSES, size=int(gen.integers(0, 6)))]
+        mine = proxies_here or list(_XFF_ADDRESSES[:5])  # no proxy: a peer the examples would have trusted
+        peer = str(gen.choice(mine if gen.random() < 0.8 else others))
+        out.append((peer, ", ".join(pool), trusted))
     return out
 
 
@@ -1765,6 +1778,10 @@ def _compare_xff(got: Any, case: tuple[str, str, list[str]]) -> str | None:
         return f"your function returned {got!r}, not an IP address (a string or an ipaddress object)."
     if value == want:
         return None
+    if list(trusted) != list(_XFF_TRUSTED) and value == proxies.client_ip(peer, xff, trusted=_XFF_TRUSTED):
+        return (f"it trusts {' and '.join(_XFF_TRUSTED)} whatever the trusted argument says (here {list(trusted)}): "
+                "which proxies are yours differs from one deployment to the next, so walk with the networks you are "
+                "given (with none, the peer itself is the client).")
     if value == proxies.naive_client_ip(peer, xff):
         return ("the leftmost entry is whatever the client wrote, so anyone can spoof it. X-Forwarded-For is a "
                 "chain; only the rightmost untrusted entry is safe.")
@@ -1777,7 +1794,8 @@ xff_picker = _entry(
     "8.2", "compute", "The rightmost untrusted X-Forwarded-For entry",
     check="xff_picker",
     answer=Function(_xff_cases, _compare_xff, _xff_requests, _fewer_entries,
-                    describe=lambda case: f"peer {case[0]} and X-Forwarded-For {case[1]!r}", what="request",
+                    describe=lambda case: f"peer {case[0]}, X-Forwarded-For {case[1]!r} and trusted {case[2]}",
+                    what="request",
                     against="k8s.proxies.client_ip"),
     right="trust the chain only as far as your own proxies wrote it, reading from the right.",
     hints=("If the TCP peer is not one of your proxies, do the headers mean anything?",

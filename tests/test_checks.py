@@ -703,3 +703,47 @@ def test_rounded_shares_that_are_wrong_still_name_the_misconception():
     assert feedback.status == "wrong" and "cross-zone load balancing off" in str(feedback), str(feedback)
     off = {**_SHARES_4_2, "web-4": 1 / 3 - 0.008, "web-5": 1 / 6 + 0.008}  # sums to 1, one share 0.8 points off
     assert checks.ready_shares(off).status == "wrong"
+
+
+def _hard_coded_xff(peer, xff, trusted):
+    """Right, except that it trusts the example's networks whatever `trusted` says."""
+    return str(k8s.proxies.client_ip(peer, xff, trusted=["10.0.0.0/8", "192.168.0.0/16"]))
+
+
+def test_8_2_a_function_that_ignores_trusted_is_caught_with_a_small_case():
+    feedback = checks.xff_picker(_hard_coded_xff)
+    message = str(feedback)
+    assert feedback.status == "wrong", message
+    assert "the smallest request where it goes wrong is" in message and "trusted" in message
+    assert "whatever the trusted argument says" in message, message
+    case = re.search(r"X-Forwarded-For '([^']*)'", message).group(1)
+    assert len([e for e in case.split(",") if e.strip()]) <= 2, "shrunk to a request of one or two entries"
+    for right in (_right_xff, _solution("08-proxies-and-headers", "pick_client")):
+        feedback = checks.xff_picker(right)
+        assert feedback.status == "done", str(feedback)
+    only_ten = lambda peer, xff, trusted: str(k8s.proxies.client_ip(peer, xff, trusted=["10.0.0.0/8"]))  # noqa: E731
+    assert checks.xff_picker(only_ten).status == "wrong"
+
+
+def _solution(notebook, name):
+    """A function the learner writes, as solutions/src/NOTEBOOK.py defines it (its solution filled in)."""
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parent.parent / "solutions" / "src" / f"{notebook}.py").read_text()
+    m = re.search(rf"^def {name}\(.*?(?=^# %%)", source, re.DOTALL | re.MULTILINE)
+    assert m, f"{notebook} defines {name}"
+    namespace = {"ipaddress": ipaddress, "k8s": k8s}
+    exec(m.group(0), namespace)  # noqa: S102 -- our own solution file
+    return namespace[name]
+
+
+def test_8_2_requests_vary_the_trusted_proxies():
+    requests = checks._xff_requests(15, 60)
+    assert requests == checks._xff_requests(15, 60), "seeded"
+    lists = {tuple(trusted) for _, _, trusted in requests}
+    assert () in lists and len(lists) >= 4
+    assert any(t and all(n.endswith("/32") for n in t) for t in lists), "a single proxy"
+    assert any(":" in n for t in lists for n in t), "IPv6"
+    assert any("203.0.113.0/24" in t for t in lists)
+    for peer, xff, trusted in requests:  # the reference handles every one
+        k8s.proxies.client_ip(peer, xff, trusted=trusted)
