@@ -1680,12 +1680,27 @@ def _all_reach(c: Cluster, client: str) -> bool:
     return _reachable_from(c, client, "clusterIP") == {p.name for p in c.selected_pods("web")}
 
 
+def _placed(c: Cluster) -> dict[str, str]:
+    return {p.name: p.node for p in c.pods}
+
+
+def _moved_pods(c: Cluster) -> list[str]:
+    start = _placed(_locked_out())
+    return [f"{name} (now on {node}, was on {start[name]})" for name, node in _placed(c).items()
+            if name in start and node != start[name]]
+
+
 fix_network_policy = _entry(
     "7.3", "debug", "The frontend times out, and only the frontend should get in",
     check="fix_network_policy",
     answer=Changed(_locked_out, (
         Need(lambda c: {"client", "other"} <= {p.name for p in c.pods} and len(c.selected_pods("web")) == 3,
              "keep the pods (client, other and the three web pods) where they are; the task is the policy."),
+        Need(lambda c: not _moved_pods(c),
+             lambda c: (f"keep the pods where they are; you moved {', '.join(_moved_pods(c))}. A pod's address comes "
+                        "from the pod range of the node it runs on, so a policy that admits the client only while it "
+                        "sits on one node breaks at its next reschedule (a restart, a drain, a rollout). The task is "
+                        "the policy.")),
         Need(_holds(lambda c: _all_reach(c, "client")),
              "client still cannot reach every web pod through the ClusterIP: the policy decides on the source address "
              "the pod sees, and a pod's ClusterIP call keeps the client pod's own address."),

@@ -747,3 +747,14 @@ def test_8_2_requests_vary_the_trusted_proxies():
     assert any("203.0.113.0/24" in t for t in lists)
     for peer, xff, trusted in requests:  # the reference handles every one
         k8s.proxies.client_ip(peer, xff, trusted=trusted)
+
+
+def test_7_3_moving_a_pod_is_not_fixing_the_policy():
+    """Moving the client into the range the ipBlock admits lets it in, but the task is the policy: a pod's
+    address comes from the node it runs on, so the fix would break at the next reschedule."""
+    for build in (_changed("7.3", ("move_pod", ("client", "node-a"), {})),
+                  _changed("7.3", ("move_pod", ("other", "node-c"), {})),
+                  _changed("7.3", ("move_pod", ("web-3", "node-a"), {}))):
+        feedback = checks.fix_network_policy(build())
+        assert feedback.status == "wrong", str(feedback)
+        assert "where they are" in str(feedback) and "reschedul" in str(feedback), str(feedback)
