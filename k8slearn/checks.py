@@ -50,7 +50,7 @@ from typing import Any
 from . import capstone as _capstone
 from . import examples, proxies
 from .dataplane import DATAPLANES, health_check
-from .errors import K8sLearnError, K8sLearnWarning
+from .errors import K8sLearnError, K8sLearnWarning, show
 from .judging import (
     IP,
     SHARE_TOLERANCE,
@@ -80,7 +80,14 @@ from .loadbalancer import (
     LoadBalancer,
     get_load_balancer,
 )
-from .manifests import from_yaml, service_from_yaml
+from .manifests import (
+    UnknownField,
+    from_yaml,
+    selector_matches,
+    service_from_yaml,
+    spread_from_manifest,
+    strict_service,
+)
 from .model import CLIENT_IP, Cluster
 from .placement import InvalidPlacement, apply, place
 from .trace import send
@@ -609,22 +616,8 @@ _OUTCOMES = ("delivered", "dropped", "refused")
 
 
 # --- YAML answers: read as the API server would, strictly -----------------------------------------
-# Field names of the v1 objects (kubernetes/api core/v1/types.go), for `kubectl apply
-# --validate=strict`-style errors on a misspelled field; kubernetes-validate checks the same in the
-# tests (tests/test_checks.py).
-_SERVICE_FIELDS = {
-    "": {"apiVersion", "kind", "metadata", "spec", "status"},
-    "spec": {"allocateLoadBalancerNodePorts", "clusterIP", "clusterIPs", "externalIPs", "externalName",
-             "externalTrafficPolicy", "healthCheckNodePort", "internalTrafficPolicy", "ipFamilies", "ipFamilyPolicy",
-             "loadBalancerClass", "loadBalancerIP", "loadBalancerSourceRanges", "ports", "publishNotReadyAddresses",
-             "selector", "sessionAffinity", "sessionAffinityConfig", "trafficDistribution", "type"},
-    "spec.ports[]": {"appProtocol", "name", "nodePort", "port", "protocol", "targetPort"},
-    "metadata": {"name", "namespace", "labels", "annotations", "generateName", "uid", "resourceVersion",
-                 "creationTimestamp", "finalizers", "ownerReferences", "generation", "managedFields",
-                 "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"},
-}
-_SPREAD_FIELDS = {"maxSkew", "topologyKey", "whenUnsatisfiable", "labelSelector", "minDomains", "nodeAffinityPolicy",
-                  "nodeTaintsPolicy", "matchLabelKeys"}
+# Unknown fields are refused like `kubectl apply --validate=strict` (k8slearn.manifests.strict_service);
+# kubernetes-validate checks the same in the tests (tests/test_checks.py).
 
 
 def _api_error(err: K8sLearnError) -> str:
@@ -638,28 +631,9 @@ def _api_error(err: K8sLearnError) -> str:
     return text + (f" ({hint.splitlines()[0]})" if hint else "")
 
 
-def _unknown_field(path: str) -> NotYet:
-    return NotYet(f'strict decoding error: unknown field "{path}" (kubectl apply refuses it; a misspelling? '
-                  "API fields are camelCase, like externalTrafficPolicy).")
-
-
-def _strict_service(doc: Mapping[str, Any]) -> None:
-    for key in doc:
-        if key not in _SERVICE_FIELDS[""]:
-            raise _unknown_field(str(key))
-    for part in ("metadata", "spec"):
-        value = doc.get(part)
-        if isinstance(value, Mapping):
-            for key in value:
-                if key not in _SERVICE_FIELDS[part]:
-                    raise _unknown_field(f"{part}.{key}")
-    ports = (doc.get("spec") or {}).get("ports") if isinstance(doc.get("spec"), Mapping) else None
-    if isinstance(ports, list):
-        for i, port in enumerate(ports):
-            if isinstance(port, Mapping):
-                for key in port:
-                    if key not in _SERVICE_FIELDS["spec.ports[]"]:
-                        raise _unknown_field(f"spec.ports[{i}].{key}")
+def _refused(err: UnknownField) -> NotYet:
+    """An unknown field, as kubectl apply refuses it, with the nearest field it knows."""
+    return NotYet(f"{err.message} (kubectl apply refuses it; {err.hint})")
 
 
 def _service_yaml(start: Callable[[], Cluster], name: str) -> Callable[[Any], tuple[Cluster, Any]]:
@@ -678,7 +652,10 @@ def _service_yaml(start: Callable[[], Cluster], name: str) -> Callable[[Any], tu
             raise NotYet("the YAML holds no Service: it needs apiVersion: v1 and kind: Service.")
         if len(services) > 1:
             raise NotYet("write one Service only.")
-        _strict_service(services[0])
+        try:
+            strict_service(services[0])
+        except UnknownField as err:
+            raise _refused(err) from None
         cluster = start()
         try:
             with warnings.catch_warnings():
@@ -1443,44 +1420,66 @@ def _five_nodes() -> Cluster:
                                external_traffic_policy="Local", name="five-nodes")
 
 
+#: What the pods of exercise 6.2 carry, so what a constraint's labelSelector must select.
+_WEB_LABELS = {"app": "web"}
+_TEMPLATE_SPREAD = "spec.template.spec.topologySpreadConstraints"
+
+
+def _spread_items(doc: Any) -> tuple[Any, str]:
+    """Exercise 6.2: the constraints the learner wrote, from the block or from a whole Deployment, and the
+    Deployment's name."""
+    if isinstance(doc, Mapping) and ("kind" in doc or "apiVersion" in doc):
+        kind, version = doc.get("kind"), doc.get("apiVersion")
+        if kind != "Deployment":
+            raise NotYet(f"this is a {show(kind, 30)}: write the topologySpreadConstraints block, or a whole Deployment "
+                         "(apiVersion: apps/v1, kind: Deployment) whose pod template has it.")
+        if version != "apps/v1":
+            raise NotYet(f'no matches for kind "Deployment" in version {show(version, 30)}: a Deployment is '
+                         "apiVersion: apps/v1.")
+        metadata = doc.get("metadata") if isinstance(doc.get("metadata"), Mapping) else {}
+        name = str(metadata.get("name") or "web")
+        spec = doc.get("spec")
+        template = spec.get("template") if isinstance(spec, Mapping) else None
+        pod_spec = template.get("spec") if isinstance(template, Mapping) else None
+        if not isinstance(pod_spec, Mapping) or "topologySpreadConstraints" not in pod_spec:
+            raise NotYet(f'the Deployment "{name}" has no {_TEMPLATE_SPREAD}: the scheduler reads the constraints '
+                         "from the pod template (spec.template.spec), next to its containers.")
+        return pod_spec["topologySpreadConstraints"], name
+    if isinstance(doc, Mapping) and set(doc) == {"topologySpreadConstraints"}:
+        return doc["topologySpreadConstraints"], "web"
+    if isinstance(doc, Mapping):
+        other = next(k for k in doc if k != "topologySpreadConstraints")
+        raise _refused(UnknownField(f"spec.template.spec.{other}", ["topologySpreadConstraints"]))
+    return doc, "web"
+
+
 def _read_spread(raw: Any) -> tuple[Cluster, Any]:
-    """Exercise 6.2: a topologySpreadConstraints block in YAML, checked like the API server, then scheduled."""
+    """Exercise 6.2: a topologySpreadConstraints block (or a Deployment with one) in YAML, checked like the API
+    server, then scheduled."""
     if not isinstance(raw, str):
         raise NotYet("answer with the YAML text of the block, between triple quotes: answer = \"\"\"...\"\"\".")
     try:
         docs = from_yaml(raw)
     except K8sLearnError as err:
         raise NotYet(f"the YAML does not parse: {str(err).splitlines()[0]}") from None
-    block = docs[0] if len(docs) == 1 else None
-    if isinstance(block, Mapping) and set(block) == {"topologySpreadConstraints"}:
-        block = block["topologySpreadConstraints"]
-    elif isinstance(block, Mapping):
-        other = next((k for k in block if k != "topologySpreadConstraints"), "?")
-        raise _unknown_field(f"spec.template.spec.{other}")
-    if not isinstance(block, list) or not block or not all(isinstance(c, Mapping) for c in block):
+    items, name = _spread_items(docs[0]) if len(docs) == 1 else (None, "web")
+    if not isinstance(items, list) or not items or not all(isinstance(c, Mapping) for c in items):
         raise NotYet("write the block as the pod template has it: topologySpreadConstraints:, then a list of "
                      "constraints (each starts with '- maxSkew: ...').")
-    constraints = []
-    for i, item in enumerate(block):
-        path = f"spec.template.spec.topologySpreadConstraints[{i}]"
-        for key in item:
-            if key not in _SPREAD_FIELDS:
-                raise _unknown_field(f"{path}.{key}")
-        if "whenUnsatisfiable" not in item:
-            raise NotYet(f'The Deployment "web" is invalid: {path}.whenUnsatisfiable: Required value')
-        if "topologyKey" not in item:
-            raise NotYet(f'The Deployment "web" is invalid: {path}.topologyKey: Required value: can not be empty')
-        for key in ("minDomains", "nodeAffinityPolicy", "matchLabelKeys"):
-            if key in item:
-                raise NotYet(f"{path}.{key} is valid, but this exercise's model does not use it; leave it out.")
-        selector = item.get("labelSelector")
-        labels = selector.get("matchLabels") if isinstance(selector, Mapping) else None
-        if not isinstance(labels, Mapping) or dict(labels) != {"app": "web"}:
-            raise NotYet(f"{path}: the constraint counts the pods its labelSelector matches; without one, or with "
-                         "other labels, it counts none of web's pods and spreads nothing (use matchLabels app: web).")
-        constraints.append({"max_skew": item.get("maxSkew", 0), "topology_key": item["topologyKey"],
-                            "when_unsatisfiable": item["whenUnsatisfiable"],
-                            **({"node_taints_policy": item["nodeTaintsPolicy"]} if "nodeTaintsPolicy" in item else {})})
+    try:
+        constraints = spread_from_manifest(items, path=_TEMPLATE_SPREAD, name=name)
+        for i, item in enumerate(items):
+            path = f"{_TEMPLATE_SPREAD}[{i}]"
+            for key in ("minDomains", "nodeAffinityPolicy", "matchLabelKeys"):
+                if key in item:
+                    raise NotYet(f"{path}.{key} is valid, but this exercise's model does not use it; leave it out.")
+            if not selector_matches(item.get("labelSelector"), _WEB_LABELS, path=f"{path}.labelSelector", name=name):
+                raise NotYet(f"{path}: the constraint counts the pods its labelSelector matches; without one, or with "
+                             "other labels, it counts none of web's pods (app: web) and spreads nothing.")
+    except UnknownField as err:
+        raise _refused(err) from None
+    except InvalidPlacement as err:
+        raise NotYet(f"the API server would refuse it: {_api_error(err)}") from None
     cluster = _five_nodes().copy()
     try:
         plan = place(cluster, "web", 6, topology_spread=constraints, keep_existing=False)

@@ -758,3 +758,72 @@ def test_7_3_moving_a_pod_is_not_fixing_the_policy():
         feedback = checks.fix_network_policy(build())
         assert feedback.status == "wrong", str(feedback)
         assert "where they are" in str(feedback) and "reschedul" in str(feedback), str(feedback)
+
+
+def _expressions(*requirements):
+    """ZONE and HOST with their labelSelector written as matchExpressions."""
+    selector = "    matchExpressions:\n" + "".join(
+        f"    - key: {key}\n      operator: {op}\n" + (f"      values: [{', '.join(values)}]\n" if values else "")
+        for key, op, values in requirements)
+    return "topologySpreadConstraints:" + "".join(
+        block.replace("    matchLabels:\n      app: web\n", selector) for block in (ZONE, HOST.lstrip("\n")))
+
+
+def test_6_2_reads_match_expressions_like_the_scheduler():
+    for requirements in ([("app", "In", ["web"])], [("app", "In", ["web", "api"])], [("app", "Exists", [])],
+                         [("app", "NotIn", ["db"]), ("tier", "DoesNotExist", [])]):
+        feedback = checks.spread_yaml(_expressions(*requirements))
+        assert feedback.status == "done", (requirements, str(feedback))
+    for requirements, words in [
+        ([("app", "In", ["api"])], "counts none of web's pods"),
+        ([("app", "NotIn", ["web"])], "counts none of web's pods"),
+        ([("app", "DoesNotExist", [])], "counts none of web's pods"),
+        ([("app", "In", ["web"]), ("tier", "Exists", [])], "counts none of web's pods"),
+        ([("app", "In", [])], "values: Required value: must be specified when `operator` is 'In' or 'NotIn'"),
+        ([("app", "Exists", ["web"])], "values: Forbidden"),
+        ([("app", "Equals", ["web"])], 'operator: Invalid value: "Equals": not a valid selector operator'),
+    ]:
+        feedback = checks.spread_yaml(_expressions(*requirements))
+        assert feedback.status == "wrong" and words in str(feedback), (requirements, str(feedback))
+    typo = _expressions(("app", "In", ["web"])).replace("operator:", "operater:")
+    assert 'unknown field "spec.template.spec.topologySpreadConstraints[0].labelSelector.matchExpressions[0].operater"' \
+        in str(checks.spread_yaml(typo))
+    assert 'did you mean "operator"' in str(checks.spread_yaml(typo))
+
+
+def _deployment_yaml(block, api_version="apps/v1"):
+    import yaml
+
+    doc = _deployment(yaml.safe_load(block))
+    doc["apiVersion"] = api_version
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def test_6_2_reads_the_pod_template_of_a_whole_deployment():
+    import yaml
+
+    assert _validate(yaml.safe_load(_deployment_yaml(SPREAD))), "a valid Deployment, as the schema says"
+    feedback = checks.spread_yaml(_deployment_yaml(SPREAD))
+    assert feedback.status == "done", str(feedback)
+    assert checks.spread_yaml(_deployment_yaml(_expressions(("app", "In", ["web"])))).status == "done"
+    for answer, words in [
+        (_deployment_yaml("topologySpreadConstraints:" + HOST), "evens nodes, not zones"),
+        (_deployment_yaml("{}"), 'has no spec.template.spec.topologySpreadConstraints'),
+        (_deployment_yaml(SPREAD, "extensions/v1beta1"), 'no matches for kind "Deployment" in version'),
+        (_deployment_yaml("topologySpreadConstraints:" + ZONE.replace("  whenUnsatisfiable: DoNotSchedule\n", "")),
+         "whenUnsatisfiable: Required value"),
+        (WEB_LOCAL, 'this is a "Service"'),
+    ]:
+        feedback = checks.spread_yaml(answer)
+        assert feedback.status == "wrong" and words in str(feedback), str(feedback)
+        assert "unknown field" not in str(feedback), "a Deployment's own fields are not unknown"
+
+
+def test_an_unknown_yaml_field_names_the_field_it_probably_means():
+    for check, text, near in [(checks.local_service_yaml, WEB_LOCAL.replace("externalTrafficPolicy", "externalTraficPolicy"),
+                               "externalTrafficPolicy"),
+                              (checks.db_service_yaml, DB.replace("targetPort", "targetport"), "targetPort"),
+                              (checks.spread_yaml, "topologySpreadConstraints:" + ZONE.replace("maxSkew", "maxskew"),
+                               "maxSkew")]:
+        message = str(check(text))
+        assert "strict decoding error: unknown field" in message and f'did you mean "{near}"' in message, message
