@@ -38,6 +38,7 @@ from .errors import show
 
 __all__ = [
     "IP",
+    "SHARE_TOLERANCE",
     "Changed",
     "Choice",
     "Endpoint",
@@ -52,7 +53,6 @@ __all__ = [
     "Record",
     "Table",
     "Untouched",
-    "SHARE_TOLERANCE",
     "Verdict",
     "call",
     "close",
@@ -126,7 +126,7 @@ def call(function: Any, *args: Any) -> Any:
         raise NotYet(f"answer should be your function itself (answer = my_function), not a {type(function).__name__}.")
     try:
         return function(*args)
-    except Exception as exc:  # noqa: BLE001 -- the learner's code failed: say where, not a traceback
+    except Exception as exc:
         shown = ", ".join(show(a, 80) for a in args)
         raise NotYet(f"your function raised {type(exc).__name__}: {exc} for the input {shown}.") from None
 
