@@ -40,7 +40,14 @@ from typing import Any
 from .dataplane import get_dataplane
 from .errors import K8sLearnError, K8sLearnWarning, show
 from .loadbalancer import LB_ADDRESS, LB_PROFILES, spread
-from .manifests import from_yaml, service_from_manifest
+from .manifests import (
+    UnknownField,
+    from_yaml,
+    selector_matches,
+    service_from_manifest,
+    spread_from_manifest,
+    strict_service,
+)
 from .model import CLIENT_IP, Cluster
 from .path import App
 from .placement import apply, place
@@ -85,7 +92,8 @@ FIELDS: dict[str, str] = {
     "spread": "None, \"anti-affinity\", \"anti-affinity-required\", or topologySpreadConstraints as a dict "
               "(or a list of dicts) with maxSkew, topologyKey, whenUnsatisfiable",
     "pre_stop_sleep": "True if a terminating pod keeps serving (a preStop sleep) until the load balancer has "
-                      "noticed its node's or pod's health check; False if it stops at once",
+                      "noticed its node's or pod's health check; False if it stops at once (or the sleep's "
+                      "seconds, a whole number: 0 is False)",
     "service": "web's Service spec as in YAML, e.g. {\"type\": \"LoadBalancer\", \"externalTrafficPolicy\": "
                "\"Cluster\"} (selector and ports default to app: web and 443 -> 8443), or a Service in YAML",
     "load_balancer": "a key of k8s.LB_PROFILES, or None for what the cloud creates by default (aws-elb)",
@@ -209,31 +217,69 @@ def _zones(value: Any) -> list[str]:
     return list(value)
 
 
-_CAMEL = {"maxSkew": "max_skew", "topologyKey": "topology_key", "whenUnsatisfiable": "when_unsatisfiable",
-          "nodeTaintsPolicy": "node_taints_policy"}
+_UNMODELLED_SPREAD = ("minDomains", "nodeAffinityPolicy", "matchLabelKeys")
 
 
 def _spread(value: Any) -> dict[str, Any]:
+    """The spread field as :func:`~k8slearn.placement.place` takes it; topologySpreadConstraints are read
+    like a Deployment's pod template (unknown fields, required ones, the labelSelector)."""
     if value is None:
         return {}
     if value in ("anti-affinity", "anti-affinity-required"):
         return {"anti_affinity": "required" if value.endswith("required") else "preferred"}
     items = [value] if isinstance(value, Mapping) else value
-    if isinstance(items, (str, bytes)) or not isinstance(items, (list, tuple)) or not all(isinstance(i, Mapping) for i in items):
+    if isinstance(items, (str, bytes)) or not isinstance(items, (list, tuple)) or not items \
+            or not all(isinstance(i, Mapping) for i in items):
         raise _Problem(f"spread: {show(value, 60)}: use None, \"anti-affinity\", \"anti-affinity-required\" or "
                        "topologySpreadConstraints as dicts")
-    constraints = []
-    for item in items:
-        c = {_CAMEL.get(k, k): v for k, v in item.items() if k != "labelSelector"}  # it selects web's pods
-        constraints.append(c)
+    try:
+        constraints = spread_from_manifest(list(items))
+        for i, item in enumerate(items):
+            path = f"spec.template.spec.topologySpreadConstraints[{i}]"
+            unmodelled = [k for k in _UNMODELLED_SPREAD if k in item]
+            if unmodelled:
+                raise _Problem(f"spread: {path}.{unmodelled[0]} is valid, but the simulator does not model it; "
+                               "leave it out")
+            if "labelSelector" in item and not selector_matches(item["labelSelector"], {"app": "web"},
+                                                                 path=f"{path}.labelSelector"):
+                raise _Problem(f"spread: {path}: the labelSelector does not select web's pods (app: web), so the "
+                               "constraint counts none of web's pods and spreads nothing (leave it out, or "
+                               "select app: web)")
+    except UnknownField as err:
+        raise _Problem(f"spread: {err.message} (the API server refuses it; {err.hint})") from None
     return {"topology_spread": constraints}
 
 
+def _pre_stop(value: Any) -> bool:
+    """pre_stop_sleep read the way the API reads JSON: a boolean, or whole seconds (a preStop sleep)."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        if value < 0:
+            raise _Problem(f"pre_stop_sleep: Invalid value: {value}: must be non-negative (the seconds of the "
+                           "preStop sleep)")
+        return value > 0
+    kind = ("string" if isinstance(value, str) else "number" if isinstance(value, float)
+            else "array" if isinstance(value, (list, tuple)) else "object")
+    raise _Problem(f"pre_stop_sleep: {show(value, 40)}: json: cannot unmarshal {kind} into Go value of type bool "
+                   "(the API reads only a real boolean, and a non-empty text would not mean yes); give True or False, "
+                   "or the preStop sleep's seconds as a whole number")
+
+
 def _service_doc(value: Any) -> dict[str, Any]:
+    """web's Service manifest from the design, refused like ``kubectl apply`` refuses an unknown field."""
+    try:
+        return _service_manifest(value)
+    except UnknownField as err:
+        raise _Problem(f"service: {err.message} (the API server refuses it; {err.hint})") from None
+
+
+def _service_manifest(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         docs = [d for d in from_yaml(value) if isinstance(d, Mapping) and d.get("kind") == "Service"]
         if len(docs) != 1:
             raise _Problem("service: the YAML should hold one Service (kind: Service)")
+        strict_service(docs[0])
         doc = dict(docs[0])
         if (doc.get("metadata") or {}).get("name") != "web":
             raise _Problem("service: name the Service web (metadata.name: web)")
@@ -242,6 +288,7 @@ def _service_doc(value: Any) -> dict[str, Any]:
         spec = dict(value)
     else:
         raise _Problem(f"service: {show(value, 60)}: give web's Service spec as a dict of its fields, or as YAML")
+    strict_service({"spec": spec})
     if spec.get("selector", {"app": "web"}) != {"app": "web"}:
         raise _Problem("service: the selector must select the app's pods, {\"app\": \"web\"} (or leave it out)")
     spec["selector"] = {"app": "web"}
@@ -518,7 +565,7 @@ def _cdn(b: _Built) -> tuple[str, str]:
 
 _MEASURE: dict[int, Callable[[_Built, Mapping[str, Any]], tuple[str, str]]] = {
     1: lambda b, d: _client_ip(b),
-    2: lambda b, d: _nothing_lost(b, bool(d["pre_stop_sleep"])),
+    2: lambda b, d: _nothing_lost(b, _pre_stop(d["pre_stop_sleep"])),
     3: lambda b, d: _even(b),
     4: lambda b, d: _callers(b),
     5: lambda b, d: _allow_list(b),

@@ -50,9 +50,10 @@ from typing import Any
 from . import capstone as _capstone
 from . import examples, proxies
 from .dataplane import DATAPLANES, health_check
-from .errors import K8sLearnError, K8sLearnWarning
+from .errors import K8sLearnError, K8sLearnWarning, show
 from .judging import (
     IP,
+    SHARE_TOLERANCE,
     Changed,
     Choice,
     Endpoint,
@@ -70,6 +71,7 @@ from .judging import (
     Verdict,
     layouts,
     smaller_layouts,
+    sums_to,
 )
 from .judging import close as _close
 from .loadbalancer import (
@@ -78,7 +80,14 @@ from .loadbalancer import (
     LoadBalancer,
     get_load_balancer,
 )
-from .manifests import from_yaml, service_from_yaml
+from .manifests import (
+    UnknownField,
+    from_yaml,
+    selector_matches,
+    service_from_yaml,
+    spread_from_manifest,
+    strict_service,
+)
 from .model import CLIENT_IP, Cluster
 from .placement import InvalidPlacement, apply, place
 from .trace import send
@@ -538,6 +547,21 @@ def _shares(frame: Any) -> dict[str, float]:
     return {row.pod: float(row.share) for row in frame.itertuples()}
 
 
+#: A share per pod as a learner writes it: 0.11, 11.1 (%) or Fraction(1, 9), within half a percentage point.
+_SHARE = Number("a share", tolerance=SHARE_TOLERANCE)
+
+
+def _all_equal(got: Mapping[str, float], want: Any = None) -> bool:
+    """Every pod gets the same share (rounded the same way)."""
+    first = next(iter(got.values()))
+    return all(_close(v, first, tolerance=SHARE_TOLERANCE) for v in got.values())
+
+
+def _not_a_whole(got: Mapping[str, float], want: Any = None) -> bool:
+    """The shares do not add up to 1, even allowing for each one's rounding."""
+    return not sums_to(got.values(), 1.0, SHARE_TOLERANCE)
+
+
 def _local_uneven() -> Cluster:
     return examples.uneven(external_traffic_policy="Local")
 
@@ -592,22 +616,8 @@ _OUTCOMES = ("delivered", "dropped", "refused")
 
 
 # --- YAML answers: read as the API server would, strictly -----------------------------------------
-# Field names of the v1 objects (kubernetes/api core/v1/types.go), for `kubectl apply
-# --validate=strict`-style errors on a misspelled field; kubernetes-validate checks the same in the
-# tests (tests/test_checks.py).
-_SERVICE_FIELDS = {
-    "": {"apiVersion", "kind", "metadata", "spec", "status"},
-    "spec": {"allocateLoadBalancerNodePorts", "clusterIP", "clusterIPs", "externalIPs", "externalName",
-             "externalTrafficPolicy", "healthCheckNodePort", "internalTrafficPolicy", "ipFamilies", "ipFamilyPolicy",
-             "loadBalancerClass", "loadBalancerIP", "loadBalancerSourceRanges", "ports", "publishNotReadyAddresses",
-             "selector", "sessionAffinity", "sessionAffinityConfig", "trafficDistribution", "type"},
-    "spec.ports[]": {"appProtocol", "name", "nodePort", "port", "protocol", "targetPort"},
-    "metadata": {"name", "namespace", "labels", "annotations", "generateName", "uid", "resourceVersion",
-                 "creationTimestamp", "finalizers", "ownerReferences", "generation", "managedFields",
-                 "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"},
-}
-_SPREAD_FIELDS = {"maxSkew", "topologyKey", "whenUnsatisfiable", "labelSelector", "minDomains", "nodeAffinityPolicy",
-                  "nodeTaintsPolicy", "matchLabelKeys"}
+# Unknown fields are refused like `kubectl apply --validate=strict` (k8slearn.manifests.strict_service);
+# kubernetes-validate checks the same in the tests (tests/test_checks.py).
 
 
 def _api_error(err: K8sLearnError) -> str:
@@ -621,28 +631,9 @@ def _api_error(err: K8sLearnError) -> str:
     return text + (f" ({hint.splitlines()[0]})" if hint else "")
 
 
-def _unknown_field(path: str) -> NotYet:
-    return NotYet(f'strict decoding error: unknown field "{path}" (kubectl apply refuses it; a misspelling? '
-                  "API fields are camelCase, like externalTrafficPolicy).")
-
-
-def _strict_service(doc: Mapping[str, Any]) -> None:
-    for key in doc:
-        if key not in _SERVICE_FIELDS[""]:
-            raise _unknown_field(str(key))
-    for part in ("metadata", "spec"):
-        value = doc.get(part)
-        if isinstance(value, Mapping):
-            for key in value:
-                if key not in _SERVICE_FIELDS[part]:
-                    raise _unknown_field(f"{part}.{key}")
-    ports = (doc.get("spec") or {}).get("ports") if isinstance(doc.get("spec"), Mapping) else None
-    if isinstance(ports, list):
-        for i, port in enumerate(ports):
-            if isinstance(port, Mapping):
-                for key in port:
-                    if key not in _SERVICE_FIELDS["spec.ports[]"]:
-                        raise _unknown_field(f"spec.ports[{i}].{key}")
+def _refused(err: UnknownField) -> NotYet:
+    """An unknown field, as kubectl apply refuses it, with the nearest field it knows."""
+    return NotYet(f"{err.message} (kubectl apply refuses it; {err.hint})")
 
 
 def _service_yaml(start: Callable[[], Cluster], name: str) -> Callable[[Any], tuple[Cluster, Any]]:
@@ -661,7 +652,10 @@ def _service_yaml(start: Callable[[], Cluster], name: str) -> Callable[[Any], tu
             raise NotYet("the YAML holds no Service: it needs apiVersion: v1 and kind: Service.")
         if len(services) > 1:
             raise NotYet("write one Service only.")
-        _strict_service(services[0])
+        try:
+            strict_service(services[0])
+        except UnknownField as err:
+            raise _refused(err) from None
         cluster = start()
         try:
             with warnings.catch_warnings():
@@ -1124,16 +1118,16 @@ ready_shares = _entry(
     "4.2", "predict", "Per-pod shares under Local",
     check="ready_shares",
     cluster=_three_one,
-    answer=Table(_pods(_three_one), Number("a share"), "{pod name: share}", missing=0.0, shares=True),
+    answer=Table(_pods(_three_one), _SHARE, "{pod name: share}", missing=0.0, shares=True),
     expected=lambda: _shares(traffic(_three_one(), "web")),
     mistakes=(
         Misconception("Local does not balance across pods: the load balancer balances across nodes, and then each "
                       "node spreads its share over its own pods only.",
-                      when=lambda got, want: all(_close(v, next(iter(got.values()))) for v in got.values())),
+                      when=_all_equal),
         Misconception("node-c has no pod, so it fails its health check and the load balancer sends it nothing: only "
                       "the healthy nodes share the traffic.", equals=_per_node_counting_empty),
         Misconception("the shares should add up to 1: with health checks nothing is dropped here.",
-                      when=lambda got, want: not _close(sum(got.values()), 1.0)),
+                      when=_not_a_whole),
     ),
     otherwise="which node holds which pod? Each healthy node's share is split among its local pods.",
     right="three healthy nodes get a third each; node-a splits its third over three pods (1/9 each), node-d over "
@@ -1190,6 +1184,17 @@ def _policy_of(v: tuple[Cluster, Any]) -> str | None:
     return v[1].external_traffic_policy
 
 
+#: The port the web pods of exercise 4.5 listen on (the uneven cluster's Service sent there).
+_WEB_POD_PORT = 8080
+
+
+def _wrong_target_port(v: tuple[Cluster, Any]) -> str:
+    return (f"the Service sends the connections to port {v[1].target_port} on the pods (its targetPort, which "
+            f"defaults to port when left out), but the pods listen on {_WEB_POD_PORT}: port is what clients dial on "
+            "the Service, targetPort is where the pods listen (their containerPort), and nothing answers on another "
+            "port (connection refused).")
+
+
 local_service_yaml = _entry(
     "4.5", "yaml", "A Service in YAML that keeps client IPs behind a load balancer",
     check="local_service_yaml",
@@ -1197,6 +1202,7 @@ local_service_yaml = _entry(
     answer=Changed(_no_service, (
         Need(lambda v: {e.pod for e in v[0].endpoints(v[1])} == {"web-1", "web-2", "web-3"},
              "the Service should select the three web pods (their label is app: web)."),
+        Need(lambda v: v[1].target_port == _WEB_POD_PORT, _wrong_target_port),
         Need(lambda v: v[1].type != "ClusterIP" or bool(v[1].external_ips),
              "a ClusterIP service is reachable only inside the cluster: there is no external traffic to serve."),
         Need(lambda v: _policy_of(v) == "Local",
@@ -1317,16 +1323,16 @@ zone_shares = _entry(
     "5.1", "predict", "Shares behind an AWS NLB (cross-zone load balancing off)",
     check="zone_shares",
     cluster=_zones_uneven,
-    answer=Table(_pods(_zones_uneven), Number("a share"), "{pod name: share}", missing=0.0, shares=True),
+    answer=Table(_pods(_zones_uneven), _SHARE, "{pod name: share}", missing=0.0, shares=True),
     expected=lambda: _shares(traffic(_zones_uneven(), "web", lb="aws-nlb-instance")),
     mistakes=(
         Misconception("Local balances across nodes (here zones first, then nodes), never across pods.",
-                      when=lambda got, want: all(_close(v, next(iter(got.values()))) for v in got.values())),
+                      when=_all_equal),
         Misconception("this load balancer does not split per node: with cross-zone load balancing off (the default), "
                       "an AWS NLB first gives every zone the same share, then splits it over the healthy nodes of "
                       "that zone.", equals=_per_node_shares),
         Misconception("the shares should add up to 1: every node has a pod, so nothing is dropped.",
-                      when=lambda got, want: not _close(sum(got.values()), 1.0)),
+                      when=_not_a_whole),
     ),
     otherwise="split zone first, then node, then pod.",
     right="each zone gets half; zone-a's half is split over three nodes (1/6 each) and node-c's sixth over two pods; "
@@ -1414,44 +1420,66 @@ def _five_nodes() -> Cluster:
                                external_traffic_policy="Local", name="five-nodes")
 
 
+#: What the pods of exercise 6.2 carry, so what a constraint's labelSelector must select.
+_WEB_LABELS = {"app": "web"}
+_TEMPLATE_SPREAD = "spec.template.spec.topologySpreadConstraints"
+
+
+def _spread_items(doc: Any) -> tuple[Any, str]:
+    """Exercise 6.2: the constraints the learner wrote, from the block or from a whole Deployment, and the
+    Deployment's name."""
+    if isinstance(doc, Mapping) and ("kind" in doc or "apiVersion" in doc):
+        kind, version = doc.get("kind"), doc.get("apiVersion")
+        if kind != "Deployment":
+            raise NotYet(f"this is a {show(kind, 30)}: write the topologySpreadConstraints block, or a whole Deployment "
+                         "(apiVersion: apps/v1, kind: Deployment) whose pod template has it.")
+        if version != "apps/v1":
+            raise NotYet(f'no matches for kind "Deployment" in version {show(version, 30)}: a Deployment is '
+                         "apiVersion: apps/v1.")
+        metadata = doc.get("metadata") if isinstance(doc.get("metadata"), Mapping) else {}
+        name = str(metadata.get("name") or "web")
+        spec = doc.get("spec")
+        template = spec.get("template") if isinstance(spec, Mapping) else None
+        pod_spec = template.get("spec") if isinstance(template, Mapping) else None
+        if not isinstance(pod_spec, Mapping) or "topologySpreadConstraints" not in pod_spec:
+            raise NotYet(f'the Deployment "{name}" has no {_TEMPLATE_SPREAD}: the scheduler reads the constraints '
+                         "from the pod template (spec.template.spec), next to its containers.")
+        return pod_spec["topologySpreadConstraints"], name
+    if isinstance(doc, Mapping) and set(doc) == {"topologySpreadConstraints"}:
+        return doc["topologySpreadConstraints"], "web"
+    if isinstance(doc, Mapping):
+        other = next(k for k in doc if k != "topologySpreadConstraints")
+        raise _refused(UnknownField(f"spec.template.spec.{other}", ["topologySpreadConstraints"]))
+    return doc, "web"
+
+
 def _read_spread(raw: Any) -> tuple[Cluster, Any]:
-    """Exercise 6.2: a topologySpreadConstraints block in YAML, checked like the API server, then scheduled."""
+    """Exercise 6.2: a topologySpreadConstraints block (or a Deployment with one) in YAML, checked like the API
+    server, then scheduled."""
     if not isinstance(raw, str):
         raise NotYet("answer with the YAML text of the block, between triple quotes: answer = \"\"\"...\"\"\".")
     try:
         docs = from_yaml(raw)
     except K8sLearnError as err:
         raise NotYet(f"the YAML does not parse: {str(err).splitlines()[0]}") from None
-    block = docs[0] if len(docs) == 1 else None
-    if isinstance(block, Mapping) and set(block) == {"topologySpreadConstraints"}:
-        block = block["topologySpreadConstraints"]
-    elif isinstance(block, Mapping):
-        other = next((k for k in block if k != "topologySpreadConstraints"), "?")
-        raise _unknown_field(f"spec.template.spec.{other}")
-    if not isinstance(block, list) or not block or not all(isinstance(c, Mapping) for c in block):
+    items, name = _spread_items(docs[0]) if len(docs) == 1 else (None, "web")
+    if not isinstance(items, list) or not items or not all(isinstance(c, Mapping) for c in items):
         raise NotYet("write the block as the pod template has it: topologySpreadConstraints:, then a list of "
                      "constraints (each starts with '- maxSkew: ...').")
-    constraints = []
-    for i, item in enumerate(block):
-        path = f"spec.template.spec.topologySpreadConstraints[{i}]"
-        for key in item:
-            if key not in _SPREAD_FIELDS:
-                raise _unknown_field(f"{path}.{key}")
-        if "whenUnsatisfiable" not in item:
-            raise NotYet(f'The Deployment "web" is invalid: {path}.whenUnsatisfiable: Required value')
-        if "topologyKey" not in item:
-            raise NotYet(f'The Deployment "web" is invalid: {path}.topologyKey: Required value: can not be empty')
-        for key in ("minDomains", "nodeAffinityPolicy", "matchLabelKeys"):
-            if key in item:
-                raise NotYet(f"{path}.{key} is valid, but this exercise's model does not use it; leave it out.")
-        selector = item.get("labelSelector")
-        labels = selector.get("matchLabels") if isinstance(selector, Mapping) else None
-        if not isinstance(labels, Mapping) or dict(labels) != {"app": "web"}:
-            raise NotYet(f"{path}: the constraint counts the pods its labelSelector matches; without one, or with "
-                         "other labels, it counts none of web's pods and spreads nothing (use matchLabels app: web).")
-        constraints.append({"max_skew": item.get("maxSkew", 0), "topology_key": item["topologyKey"],
-                            "when_unsatisfiable": item["whenUnsatisfiable"],
-                            **({"node_taints_policy": item["nodeTaintsPolicy"]} if "nodeTaintsPolicy" in item else {})})
+    try:
+        constraints = spread_from_manifest(items, path=_TEMPLATE_SPREAD, name=name)
+        for i, item in enumerate(items):
+            path = f"{_TEMPLATE_SPREAD}[{i}]"
+            for key in ("minDomains", "nodeAffinityPolicy", "matchLabelKeys"):
+                if key in item:
+                    raise NotYet(f"{path}.{key} is valid, but this exercise's model does not use it; leave it out.")
+            if not selector_matches(item.get("labelSelector"), _WEB_LABELS, path=f"{path}.labelSelector", name=name):
+                raise NotYet(f"{path}: the constraint counts the pods its labelSelector matches; without one, or with "
+                             "other labels, it counts none of web's pods (app: web) and spreads nothing.")
+    except UnknownField as err:
+        raise _refused(err) from None
+    except InvalidPlacement as err:
+        raise NotYet(f"the API server would refuse it: {_api_error(err)}") from None
     cluster = _five_nodes().copy()
     try:
         plan = place(cluster, "web", 6, topology_spread=constraints, keep_existing=False)
@@ -1651,12 +1679,27 @@ def _all_reach(c: Cluster, client: str) -> bool:
     return _reachable_from(c, client, "clusterIP") == {p.name for p in c.selected_pods("web")}
 
 
+def _placed(c: Cluster) -> dict[str, str]:
+    return {p.name: p.node for p in c.pods}
+
+
+def _moved_pods(c: Cluster) -> list[str]:
+    start = _placed(_locked_out())
+    return [f"{name} (now on {node}, was on {start[name]})" for name, node in _placed(c).items()
+            if name in start and node != start[name]]
+
+
 fix_network_policy = _entry(
     "7.3", "debug", "The frontend times out, and only the frontend should get in",
     check="fix_network_policy",
     answer=Changed(_locked_out, (
         Need(lambda c: {"client", "other"} <= {p.name for p in c.pods} and len(c.selected_pods("web")) == 3,
              "keep the pods (client, other and the three web pods) where they are; the task is the policy."),
+        Need(lambda c: not _moved_pods(c),
+             lambda c: (f"keep the pods where they are; you moved {', '.join(_moved_pods(c))}. A pod's address comes "
+                        "from the pod range of the node it runs on, so a policy that admits the client only while it "
+                        "sits on one node breaks at its next reschedule (a restart, a drain, a rollout). The task is "
+                        "the policy.")),
         Need(_holds(lambda c: _all_reach(c, "client")),
              "client still cannot reach every web pod through the ClusterIP: the policy decides on the source address "
              "the pod sees, and a pod's ClusterIP call keeps the client pod's own address."),
@@ -1706,18 +1749,31 @@ def _xff_cases() -> list[tuple[str, str, list[str]]]:
             ("192.168.1.1", "203.0.113.9,198.51.100.2 , 192.168.3.3", trusted)]
 
 
+#: The trusted lists of the generated requests: the examples' networks, one proxy by its address, a
+#: CDN's range, no proxy at all (the peer is the client), IPv6 proxies, and both families.
+_XFF_TRUSTED_LISTS = (_XFF_TRUSTED, ("10.0.0.7/32",), ("203.0.113.0/24",), (), ("2001:db8:10::/48",),
+                      ("10.0.0.0/8", "2001:db8:10::/48"))
+_XFF_ADDRESSES = ("10.0.0.4", "10.0.0.7", "10.1.2.3", "192.168.3.3", "192.168.0.12", "203.0.113.7", "198.51.100.2",
+                  "1.2.3.4", "203.0.113.9", "8.8.8.8", "2001:db8:10::4", "2001:db8:10::7", "2001:db8:ff::9")
+
+
 def _xff_requests(seed: int, count: int) -> list[tuple[str, str, list[str]]]:
-    """Seeded random requests: a peer (one of your proxies or not) and an X-Forwarded-For of 0 to 5 entries."""
+    """Seeded random requests: a list of trusted networks, a peer (one of those proxies, or not) and an
+    X-Forwarded-For of 0 to 5 entries."""
     import numpy as np
 
     gen = np.random.default_rng(seed)
-    inside = ["10.0.0.4", "10.0.0.7", "10.1.2.3", "192.168.3.3", "192.168.0.12"]
-    outside = ["203.0.113.7", "198.51.100.2", "1.2.3.4", "203.0.113.9", "8.8.8.8"]
+    weights = np.array([3, 1, 1, 1, 1, 1]) / 8  # the examples' networks as often as the other lists together
     out = []
     for _ in range(count):
-        pool = [str(x) for x in gen.choice(inside + outside, size=int(gen.integers(0, 6)))]
-        peer = str(gen.choice(inside if gen.random() < 0.8 else outside))
-        out.append((peer, ", ".join(pool), list(_XFF_TRUSTED)))
+        trusted = list(_XFF_TRUSTED_LISTS[int(gen.choice(len(_XFF_TRUSTED_LISTS), p=weights))])
+        networks = [ipaddress.ip_network(n) for n in trusted]
+        proxies_here = [a for a in _XFF_ADDRESSES if any(ipaddress.ip_address(a) in n for n in networks)]
+        others = [a for a in _XFF_ADDRESSES if a not in proxies_here]
+        pool = [str(x) for x in gen.choice(_XFF_ADDRESSES, size=int(gen.integers(0, 6)))]
+        mine = proxies_here or list(_XFF_ADDRESSES[:5])  # no proxy: a peer the examples would have trusted
+        peer = str(gen.choice(mine if gen.random() < 0.8 else others))
+        out.append((peer, ", ".join(pool), trusted))
     return out
 
 
@@ -1736,6 +1792,10 @@ def _compare_xff(got: Any, case: tuple[str, str, list[str]]) -> str | None:
         return f"your function returned {got!r}, not an IP address (a string or an ipaddress object)."
     if value == want:
         return None
+    if list(trusted) != list(_XFF_TRUSTED) and value == proxies.client_ip(peer, xff, trusted=_XFF_TRUSTED):
+        return (f"it trusts {' and '.join(_XFF_TRUSTED)} whatever the trusted argument says (here {list(trusted)}): "
+                "which proxies are yours differs from one deployment to the next, so walk with the networks you are "
+                "given (with none, the peer itself is the client).")
     if value == proxies.naive_client_ip(peer, xff):
         return ("the leftmost entry is whatever the client wrote, so anyone can spoof it. X-Forwarded-For is a "
                 "chain; only the rightmost untrusted entry is safe.")
@@ -1748,7 +1808,8 @@ xff_picker = _entry(
     "8.2", "compute", "The rightmost untrusted X-Forwarded-For entry",
     check="xff_picker",
     answer=Function(_xff_cases, _compare_xff, _xff_requests, _fewer_entries,
-                    describe=lambda case: f"peer {case[0]} and X-Forwarded-For {case[1]!r}", what="request",
+                    describe=lambda case: f"peer {case[0]}, X-Forwarded-For {case[1]!r} and trusted {case[2]}",
+                    what="request",
                     against="k8s.proxies.client_ip"),
     right="trust the chain only as far as your own proxies wrote it, reading from the right.",
     hints=("If the TCP peer is not one of your proxies, do the headers mean anything?",

@@ -38,6 +38,7 @@ from .errors import show
 
 __all__ = [
     "IP",
+    "SHARE_TOLERANCE",
     "Changed",
     "Choice",
     "Endpoint",
@@ -60,6 +61,7 @@ __all__ = [
     "layout_text",
     "layouts",
     "smaller_layouts",
+    "sums_to",
 ]
 
 
@@ -88,9 +90,34 @@ class Verdict:
     details: tuple = ()
 
 
-def close(a: float, b: float) -> bool:
-    """Equal up to rounding (shares are fractions computed in floating point)."""
+#: How far a share a learner writes may be from the exact one: half a percentage point, so 0.11 or
+#: 11.1 (%) is 1/9, and 17 (%) is 1/6, while a share one point off is still wrong.
+SHARE_TOLERANCE = 0.005
+
+
+def close(a: float, b: float, *, tolerance: float | None = None) -> bool:
+    """Equal up to floating-point rounding, or, with ``tolerance``, up to that absolute difference
+    (a learner's rounded share).
+
+    >>> close(0.1 + 0.2, 0.3), close(0.11, 1 / 9), close(0.11, 1 / 9, tolerance=SHARE_TOLERANCE)
+    (True, False, True)
+    """
+    if tolerance is not None:
+        return abs(a - b) <= tolerance + 1e-12
     return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6)
+
+
+def sums_to(values: Iterable[float], whole: float = 1.0, tolerance: float | None = None) -> bool:
+    """Whether shares add up to ``whole`` (1, or 100 for percentages), each rounded by at most
+    ``tolerance`` of the whole (None: floating-point rounding only).
+
+    >>> sums_to([0.11, 0.11, 0.11, 0.33, 0.17, 0.17], tolerance=SHARE_TOLERANCE), sums_to([0.5, 0.2])
+    (True, False)
+    """
+    values = list(values)
+    if tolerance is None:
+        return close(sum(values), whole)
+    return close(sum(values), whole, tolerance=len(values) * tolerance * whole)
 
 
 def call(function: Any, *args: Any) -> Any:
@@ -99,7 +126,7 @@ def call(function: Any, *args: Any) -> Any:
         raise NotYet(f"answer should be your function itself (answer = my_function), not a {type(function).__name__}.")
     try:
         return function(*args)
-    except Exception as exc:  # noqa: BLE001 -- the learner's code failed: say where, not a traceback
+    except Exception as exc:
         shown = ", ".join(show(a, 80) for a in args)
         raise NotYet(f"your function raised {type(exc).__name__}: {exc} for the input {shown}.") from None
 
@@ -156,10 +183,15 @@ class Endpoint(_Answer):
 
 @dataclass(frozen=True)
 class Number(_Answer):
-    """A number such as 0.25 or ``Fraction(1, 4)``; with ``percent``, 25 (meaning 25 %) too."""
+    """A number such as 0.25 or ``Fraction(1, 4)``; with ``percent``, 25 (meaning 25 %) too.
+
+    ``tolerance`` is how far a rounded answer may be from the exact value (None: floating-point
+    rounding only); shares use :data:`SHARE_TOLERANCE`.
+    """
 
     what: str = "the answer"
     percent: bool = True
+    tolerance: float | None = None
 
     def parse(self, raw: Any) -> Any:
         if isinstance(raw, bool) or not isinstance(raw, (int, float, Fraction, np.number)):
@@ -167,7 +199,8 @@ class Number(_Answer):
         return float(raw)
 
     def same(self, got: Any, want: Any) -> bool:
-        return close(got, want) or (self.percent and got > 1 and close(got / 100, want))
+        tol = self.tolerance
+        return close(got, want, tolerance=tol) or (self.percent and got > 1 and close(got / 100, want, tolerance=tol))
 
 
 @dataclass(frozen=True)
@@ -231,7 +264,8 @@ class Table(_Answer):
     """A dict with known keys (``keys``), each value read by ``value``.
 
     ``missing`` is the value a left-out key counts as (None: every key must be given). With
-    ``shares`` the values are shares of one whole: percentages summing to 100 are accepted.
+    ``shares`` the values are shares of one whole: percentages summing to 100 are accepted (rounded
+    ones too, each within the value's ``tolerance`` of a percentage point).
     """
 
     keys: Callable[[], Sequence[str]]
@@ -253,7 +287,7 @@ class Table(_Answer):
         if absent and self.missing is None:
             raise NotYet(f"give a value for each of {', '.join(repr(k) for k in keys)} (missing: {absent[0]!r}).")
         got = {k: (self.value.parse(raw[k]) if k in raw else self.missing) for k in keys}
-        if self.shares and close(sum(got.values()), 100.0):
+        if self.shares and sums_to(got.values(), 100.0, getattr(self.value, "tolerance", None)):
             got = {k: v / 100 for k, v in got.items()}
         return got
 

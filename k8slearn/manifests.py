@@ -48,6 +48,9 @@ __all__ = [
     "ECHO_IMAGE", "CLIENT_IMAGE", "SPREAD", "namespace_manifest", "service_manifest", "deployment_manifest",
     "pod_manifest", "client_manifest", "export", "to_yaml", "from_yaml", "service_from_manifest",
     "service_from_yaml", "ManifestError", "MAX_YAML_BYTES", "MAX_YAML_DEPTH", "MAX_YAML_NODES",
+    "SERVICE_FIELDS", "SPREAD_FIELDS", "SELECTOR_FIELDS", "SELECTOR_REQUIREMENT_FIELDS", "SELECTOR_OPERATORS",
+    "UnknownField", "nearest_field", "check_known_fields", "strict_service", "selector_matches",
+    "spread_from_manifest",
 ]
 
 #: The most YAML text :func:`from_yaml` reads (the API server takes requests up to 3 MiB; course
@@ -597,3 +600,195 @@ def service_from_yaml(text: str, cluster: Cluster | None = None) -> list[Service
         return [service_from_manifest(d) for d in services]
     with cluster.atomic():
         return [service_from_manifest(d, cluster) for d in services]
+
+
+# ------------------------------------------------------------------------------ strict reading
+# `kubectl apply` (server-side field validation, Strict since 1.27) refuses a field the API does not
+# know; k8slearn's own readers are lenient (they warn about fields they do not model), so the exercise
+# and capstone graders ask these first. Field names from kubernetes/api core/v1/types.go.
+SERVICE_FIELDS: dict[str, frozenset[str]] = {
+    "": frozenset({"apiVersion", "kind", "metadata", "spec", "status"}),
+    "spec": frozenset({"allocateLoadBalancerNodePorts", "clusterIP", "clusterIPs", "externalIPs", "externalName",
+                       "externalTrafficPolicy", "healthCheckNodePort", "internalTrafficPolicy", "ipFamilies",
+                       "ipFamilyPolicy", "loadBalancerClass", "loadBalancerIP", "loadBalancerSourceRanges", "ports",
+                       "publishNotReadyAddresses", "selector", "sessionAffinity", "sessionAffinityConfig",
+                       "trafficDistribution", "type"}),
+    "spec.ports[]": frozenset({"appProtocol", "name", "nodePort", "port", "protocol", "targetPort"}),
+    "metadata": frozenset({"name", "namespace", "labels", "annotations", "generateName", "uid", "resourceVersion",
+                           "creationTimestamp", "finalizers", "ownerReferences", "generation", "managedFields",
+                           "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"}),
+}
+#: The fields of a topologySpreadConstraint (core/v1 TopologySpreadConstraint).
+SPREAD_FIELDS = frozenset({"maxSkew", "topologyKey", "whenUnsatisfiable", "labelSelector", "minDomains",
+                           "nodeAffinityPolicy", "nodeTaintsPolicy", "matchLabelKeys"})
+#: The fields of a label selector and of one of its matchExpressions (meta/v1 LabelSelector).
+SELECTOR_FIELDS = frozenset({"matchLabels", "matchExpressions"})
+SELECTOR_REQUIREMENT_FIELDS = frozenset({"key", "operator", "values"})
+#: The operators of a label selector requirement.
+SELECTOR_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
+
+
+class UnknownField(ManifestError):
+    """A field the API does not know: ``strict decoding error: unknown field "spec.externalTraficPolicy"``."""
+
+    def __init__(self, path: str, known: Iterable[str] = ()) -> None:
+        self.path = path
+        near = nearest_field(path.rsplit(".", 1)[-1], known)
+        hint = (f'did you mean "{near}"? ' if near else "a misspelling? ") + \
+            "API fields are camelCase, spelled exactly as `kubectl explain` lists them."
+        super().__init__(f'strict decoding error: unknown field "{path}"', hint=hint)
+
+
+def nearest_field(name: str, known: Iterable[str]) -> str | None:
+    """The known field ``name`` most likely means (same letters in another case, or a near spelling).
+
+    >>> nearest_field("externalTraficPolicy", SERVICE_FIELDS["spec"]), nearest_field("zzz", ["port"])
+    ('externalTrafficPolicy', None)
+    """
+    import difflib
+
+    known = sorted(known)
+    same = [k for k in known if k.lower() == str(name).lower()]
+    if same:
+        return same[0]
+    found = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def check_known_fields(value: Any, known: Iterable[str], path: str = "") -> None:
+    """Raise :class:`UnknownField` for the first key of the mapping ``value`` that is not in ``known``."""
+    if not isinstance(value, Mapping):
+        return
+    known = frozenset(known)
+    for key in value:
+        if key not in known:
+            raise UnknownField(f"{path}.{key}" if path else str(key), known)
+
+
+def strict_service(doc: Mapping[str, Any]) -> None:
+    """Refuse a Service manifest with a field the API does not know, as ``kubectl apply`` would.
+
+    >>> strict_service({"apiVersion": "v1", "kind": "Service", "spec": {"externalTraficPolicy": "Local"}})
+    Traceback (most recent call last):
+    ...
+    k8slearn.manifests.UnknownField: strict decoding error: unknown field "spec.externalTraficPolicy"
+    Hint: did you mean "externalTrafficPolicy"? API fields are camelCase, spelled exactly as `kubectl explain` lists them.
+    """
+    check_known_fields(doc, SERVICE_FIELDS[""])
+    for part in ("metadata", "spec"):
+        check_known_fields(doc.get(part), SERVICE_FIELDS[part], part)
+    spec = doc.get("spec")
+    ports = spec.get("ports") if isinstance(spec, Mapping) else None
+    if isinstance(ports, list):
+        for i, port in enumerate(ports):
+            check_known_fields(port, SERVICE_FIELDS["spec.ports[]"], f"spec.ports[{i}]")
+
+
+def selector_matches(selector: Any, labels: Mapping[str, str], *, path: str = "labelSelector",
+                     name: str = "web") -> bool:
+    """Whether a label selector (``matchLabels`` and ``matchExpressions``, ANDed) selects ``labels``.
+
+    The selector is checked like the API server does first (unknown fields, operators, values);
+    ``None`` selects nothing, ``{}`` everything.
+
+    >>> web = {"app": "web"}
+    >>> selector_matches({"matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]}, web)
+    True
+    >>> selector_matches({"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "tier", "operator": "Exists"}]}, web)
+    False
+    """
+    from .placement import InvalidPlacement
+
+    if selector is None:
+        return False
+    if not isinstance(selector, Mapping):
+        raise InvalidPlacement(name, [FieldError(path, "Invalid value", show(selector),
+                                                 "must be a label selector (matchLabels, matchExpressions)")])
+    check_known_fields(selector, SELECTOR_FIELDS, path)
+    errors: list[FieldError] = []
+    match_labels = selector.get("matchLabels") or {}
+    if not isinstance(match_labels, Mapping):
+        errors.append(FieldError(f"{path}.matchLabels", "Invalid value", show(match_labels), "must be a map of labels"))
+        match_labels = {}
+    expressions = selector.get("matchExpressions") or []
+    if not isinstance(expressions, list):
+        errors.append(FieldError(f"{path}.matchExpressions", "Invalid value", show(expressions),
+                                 "must be a list of requirements"))
+        expressions = []
+    tests = []
+    for i, req in enumerate(expressions):
+        where = f"{path}.matchExpressions[{i}]"
+        if not isinstance(req, Mapping):
+            errors.append(FieldError(where, "Invalid value", show(req), "must be a requirement (key, operator, values)"))
+            continue
+        check_known_fields(req, SELECTOR_REQUIREMENT_FIELDS, where)
+        key, op, values = req.get("key"), req.get("operator"), req.get("values") or []
+        if not key:
+            errors.append(FieldError(f"{where}.key", "Required value", "", ""))
+        if not isinstance(values, list):
+            errors.append(FieldError(f"{where}.values", "Invalid value", show(values), "must be a list of strings"))
+            values = []
+        if op in ("In", "NotIn") and not values:
+            errors.append(FieldError(f"{where}.values", "Required value", "",
+                                     "must be specified when `operator` is 'In' or 'NotIn'"))
+        elif op in ("Exists", "DoesNotExist") and values:
+            errors.append(FieldError(f"{where}.values", "Forbidden", "",
+                                     "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"))
+        elif op not in SELECTOR_OPERATORS:
+            errors.append(FieldError(f"{where}.operator", "Invalid value", show(op), "not a valid selector operator",
+                                     "the operators are " + ", ".join(SELECTOR_OPERATORS) + "."))
+        tests.append((str(key), op, [str(v) for v in values]))
+    if errors:
+        raise InvalidPlacement(name, errors)
+
+    def holds(key: str, op: str, values: list[str]) -> bool:
+        if op == "In":
+            return key in labels and labels[key] in values
+        if op == "NotIn":
+            return key not in labels or labels[key] not in values
+        if op == "Exists":
+            return key in labels
+        return key not in labels  # DoesNotExist
+
+    return all(labels.get(str(k)) == str(v) for k, v in match_labels.items()) and all(holds(*t) for t in tests)
+
+
+def spread_from_manifest(items: Any, *, path: str = "spec.template.spec.topologySpreadConstraints",
+                         name: str = "web") -> list[dict[str, Any]]:
+    """topologySpreadConstraints as a manifest writes them (camelCase) -> the dicts
+    :func:`k8slearn.placement.place` takes, refused the API server's way.
+
+    An unknown field is a strict decoding error; a constraint without ``whenUnsatisfiable`` or
+    ``topologyKey`` is invalid (Required value): unlike ``place``, a manifest has no defaults for
+    them. ``labelSelector`` (which pods are counted) is left to the caller.
+
+    >>> spread_from_manifest([{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname"}])
+    Traceback (most recent call last):
+    ...
+    k8slearn.placement.InvalidPlacement: The Deployment "web" is invalid: spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable: Required value
+    Hint: DoNotSchedule (a rule) or ScheduleAnyway (a preference): the API has no default.
+    """
+    from .placement import InvalidPlacement
+
+    items = [items] if isinstance(items, Mapping) else items
+    if isinstance(items, (str, bytes)) or not isinstance(items, (list, tuple)) or not items \
+            or not all(isinstance(i, Mapping) for i in items):
+        raise ManifestError(f"{path}: Invalid value: {show(items)}: must be a list of constraints",
+                            hint="each constraint is a mapping: maxSkew, topologyKey, whenUnsatisfiable, labelSelector.")
+    errors: list[FieldError] = []
+    out = []
+    for i, item in enumerate(items):
+        where = f"{path}[{i}]"
+        check_known_fields(item, SPREAD_FIELDS, where)
+        if "whenUnsatisfiable" not in item:
+            errors.append(FieldError(f"{where}.whenUnsatisfiable", "Required value", "", "",
+                                     "DoNotSchedule (a rule) or ScheduleAnyway (a preference): the API has no default."))
+        if "topologyKey" not in item:
+            errors.append(FieldError(f"{where}.topologyKey", "Required value", "", "can not be empty",
+                                     "the node label whose values are the domains, e.g. topology.kubernetes.io/zone."))
+        out.append({"max_skew": item.get("maxSkew", 0), "topology_key": item.get("topologyKey"),
+                    "when_unsatisfiable": item.get("whenUnsatisfiable"),
+                    **({"node_taints_policy": item["nodeTaintsPolicy"]} if "nodeTaintsPolicy" in item else {})})
+    if errors:
+        raise InvalidPlacement(name, errors)
+    return out

@@ -192,3 +192,48 @@ def test_the_reference_design_lives_only_in_solutions():
     exercise = json.loads((ROOT / "exercises" / "10-capstone.ipynb").read_text())
     answer = [c for c in exercise["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "answer-10-3"]
     assert len(answer) == 1 and "...  # YOUR CODE HERE" in "".join(answer[0]["source"])
+
+
+# --- review of issue 15: the design is read as strictly as the API server reads a manifest ----------
+@pytest.mark.parametrize(("design", "words"), [
+    (variant(service={"type": "LoadBalancer", "externalTraficPolicy": "Local"}),
+     'strict decoding error: unknown field "spec.externalTraficPolicy"'),
+    (variant(service={"type": "LoadBalancer", "externalTrafficPolicy": "Local",
+                      "ports": [{"port": 443, "targetport": 8443}]}), 'unknown field "spec.ports[0].targetport"'),
+    (variant(service="apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  type: LoadBalancer\n"
+                     "  externalTraficPolicy: Local\n"), 'unknown field "spec.externalTraficPolicy"'),
+    (variant(pre_stop_sleep="no"), "pre_stop_sleep"),
+    (variant(pre_stop_sleep=-5), "must be non-negative"),
+    (variant(spread={"maxSkew": 1, "topologyKey": "kubernetes.io/hostname"}),
+     "spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable: Required value"),
+    (variant(spread=[{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "DoNotSchedule"},
+                     {"maxskew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway"}]),
+     'unknown field "spec.template.spec.topologySpreadConstraints[1].maxskew"'),
+    (variant(spread={"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "DoNotSchedule",
+                     "labelSelector": {"matchLabels": {"app": "api"}}}), "counts none of web's pods"),
+])
+def test_a_design_is_read_as_strictly_as_the_api_server_would(design, words):
+    feedback = checks.capstone(design)
+    assert feedback.status == "wrong", str(feedback)
+    assert words in str(feedback), str(feedback)
+
+
+def test_a_misspelt_service_field_names_the_field_it_probably_means():
+    evidence = result(variant(service={"type": "LoadBalancer", "externalTraficPolicy": "Local"}), 1).evidence
+    assert 'did you mean "externalTrafficPolicy"' in evidence, evidence
+    assert "masquerade" not in evidence, "nothing about what the Service would do without the field"
+
+
+def test_pre_stop_sleep_takes_a_boolean_or_whole_seconds():
+    said = result(variant(pre_stop_sleep="no"), 2)
+    assert said.status == "not met" and "cannot unmarshal string" in said.evidence, said.evidence
+    assert "True or False" in said.evidence
+    assert result(variant(pre_stop_sleep=30), 2).status == "met", "a preStop sleep of 30 s"
+    assert result(variant(pre_stop_sleep=0), 2).line() == result(variant(pre_stop_sleep=False), 2).line()
+    assert result(variant(pre_stop_sleep=1.5), 2).status == "not met"
+
+
+def test_a_spread_rule_may_select_webs_pods_with_match_expressions():
+    rule = {"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "DoNotSchedule",
+            "labelSelector": {"matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]}}
+    assert capstone.evaluate(variant(spread=rule)).all_met

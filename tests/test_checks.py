@@ -652,3 +652,178 @@ def test_yaml_answers_agree_with_the_kubernetes_schema():
     assert _validate(_deployment(yaml.safe_load(SPREAD)))
     bad = yaml.safe_load("topologySpreadConstraints:" + ZONE.replace("maxSkew", "maxskew"))
     assert not _validate(_deployment(bad))
+
+
+# --- review of issue 15: gaps in the grading -------------------------------------------------------
+def test_4_5_the_service_must_reach_the_port_the_pods_listen_on():
+    """The pods listen on 8080: a Service that sends elsewhere (targetPort left out, so port 80, or a wrong
+    targetPort) is not right, and the message names the port/targetPort confusion."""
+    no_target = WEB_LOCAL.replace("    targetPort: 8080\n", "")
+    assert "targetPort" not in no_target
+    for wrong in (no_target, WEB_LOCAL.replace("targetPort: 8080", "targetPort: 9999")):
+        feedback = checks.local_service_yaml(wrong)
+        assert feedback.status == "wrong", str(feedback)
+        assert "targetPort" in str(feedback) and "where the pods listen" in str(feedback), str(feedback)
+    on_8080 = WEB_LOCAL.replace("  - port: 80\n    targetPort: 8080\n", "  - port: 8080\n")
+    assert checks.local_service_yaml(on_8080).status == "done", "port 8080 with no targetPort reaches the pods"
+
+
+_SHARES_4_2 = {"web-1": 1 / 9, "web-2": 1 / 9, "web-3": 1 / 9, "web-4": 1 / 3, "web-5": 1 / 6, "web-6": 1 / 6}
+_SHARES_5_1 = {"web-1": 1 / 6, "web-2": 1 / 6, "web-3": 1 / 12, "web-4": 1 / 12, "web-5": 0.5}
+
+
+def _rounded(shares, digits, scale=1):
+    return {k: round(v * scale, digits) for k, v in shares.items()}
+
+
+@pytest.mark.parametrize(("check", "shares"), [(checks.ready_shares, _SHARES_4_2), (checks.zone_shares, _SHARES_5_1)])
+def test_shares_written_as_rounded_decimals_or_percentages_are_right(check, shares):
+    """0.11 for 1/9, 11.1 (%) or 11 (%) is the same share, give or take half a percentage point."""
+    from fractions import Fraction
+
+    for answer in (_rounded(shares, 2), _rounded(shares, 3), _rounded(shares, 1, 100), _rounded(shares, 0, 100),
+                   {k: Fraction(v).limit_denominator(12) for k, v in shares.items()}):
+        feedback = check(answer)
+        assert feedback.status == "done", (answer, str(feedback))
+
+
+def test_rounded_shares_that_are_wrong_still_name_the_misconception():
+    for answer, words in [
+        ({f"web-{i}": 0.17 for i in range(1, 7)}, "balances across nodes"),
+        ({f"web-{i}": 17 for i in range(1, 7)}, "balances across nodes"),
+        (_rounded(checks._per_node_counting_empty(), 2), "fails its health check"),
+        (_rounded(checks._per_node_counting_empty(), 1, 100), "fails its health check"),
+        ({"web-1": 0.33, "web-2": 0.11, "web-3": 0.11, "web-4": 0.11, "web-5": 0.17, "web-6": 0.17}, "which node holds"),
+        ({"web-1": 0.11, "web-2": 0.11, "web-3": 0.11, "web-4": 0.33, "web-5": 0.17}, "add up to 1"),
+        ({k: v + 0.01 for k, v in _SHARES_4_2.items()}, "add up to 1"),  # off by a point each: not rounding
+    ]:
+        feedback = checks.ready_shares(answer)
+        assert feedback.status == "wrong" and words in str(feedback), (answer, str(feedback))
+    feedback = checks.zone_shares(_rounded(checks._per_node_shares(), 2))
+    assert feedback.status == "wrong" and "cross-zone load balancing off" in str(feedback), str(feedback)
+    off = {**_SHARES_4_2, "web-4": 1 / 3 - 0.008, "web-5": 1 / 6 + 0.008}  # sums to 1, one share 0.8 points off
+    assert checks.ready_shares(off).status == "wrong"
+
+
+def _hard_coded_xff(peer, xff, trusted):
+    """Right, except that it trusts the example's networks whatever `trusted` says."""
+    return str(k8s.proxies.client_ip(peer, xff, trusted=["10.0.0.0/8", "192.168.0.0/16"]))
+
+
+def test_8_2_a_function_that_ignores_trusted_is_caught_with_a_small_case():
+    feedback = checks.xff_picker(_hard_coded_xff)
+    message = str(feedback)
+    assert feedback.status == "wrong", message
+    assert "the smallest request where it goes wrong is" in message and "trusted" in message
+    assert "whatever the trusted argument says" in message, message
+    case = re.search(r"X-Forwarded-For '([^']*)'", message).group(1)
+    assert len([e for e in case.split(",") if e.strip()]) <= 2, "shrunk to a request of one or two entries"
+    for right in (_right_xff, _solution("08-proxies-and-headers", "pick_client")):
+        feedback = checks.xff_picker(right)
+        assert feedback.status == "done", str(feedback)
+    only_ten = lambda peer, xff, trusted: str(k8s.proxies.client_ip(peer, xff, trusted=["10.0.0.0/8"]))
+    assert checks.xff_picker(only_ten).status == "wrong"
+
+
+def _solution(notebook, name):
+    """A function the learner writes, as solutions/src/NOTEBOOK.py defines it (its solution filled in)."""
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parent.parent / "solutions" / "src" / f"{notebook}.py").read_text()
+    m = re.search(rf"^def {name}\(.*?(?=^# %%)", source, re.DOTALL | re.MULTILINE)
+    assert m, f"{notebook} defines {name}"
+    namespace = {"ipaddress": ipaddress, "k8s": k8s}
+    exec(m.group(0), namespace)
+    return namespace[name]
+
+
+def test_8_2_requests_vary_the_trusted_proxies():
+    requests = checks._xff_requests(15, 60)
+    assert requests == checks._xff_requests(15, 60), "seeded"
+    lists = {tuple(trusted) for _, _, trusted in requests}
+    assert () in lists and len(lists) >= 4
+    assert any(t and all(n.endswith("/32") for n in t) for t in lists), "a single proxy"
+    assert any(":" in n for t in lists for n in t), "IPv6"
+    assert any("203.0.113.0/24" in t for t in lists)
+    for peer, xff, trusted in requests:  # the reference handles every one
+        k8s.proxies.client_ip(peer, xff, trusted=trusted)
+
+
+def test_7_3_moving_a_pod_is_not_fixing_the_policy():
+    """Moving the client into the range the ipBlock admits lets it in, but the task is the policy: a pod's
+    address comes from the node it runs on, so the fix would break at the next reschedule."""
+    for build in (_changed("7.3", ("move_pod", ("client", "node-a"), {})),
+                  _changed("7.3", ("move_pod", ("other", "node-c"), {})),
+                  _changed("7.3", ("move_pod", ("web-3", "node-a"), {}))):
+        feedback = checks.fix_network_policy(build())
+        assert feedback.status == "wrong", str(feedback)
+        assert "where they are" in str(feedback) and "reschedul" in str(feedback), str(feedback)
+
+
+def _expressions(*requirements):
+    """ZONE and HOST with their labelSelector written as matchExpressions."""
+    selector = "    matchExpressions:\n" + "".join(
+        f"    - key: {key}\n      operator: {op}\n" + (f"      values: [{', '.join(values)}]\n" if values else "")
+        for key, op, values in requirements)
+    return "topologySpreadConstraints:" + "".join(
+        block.replace("    matchLabels:\n      app: web\n", selector) for block in (ZONE, HOST.lstrip("\n")))
+
+
+def test_6_2_reads_match_expressions_like_the_scheduler():
+    for requirements in ([("app", "In", ["web"])], [("app", "In", ["web", "api"])], [("app", "Exists", [])],
+                         [("app", "NotIn", ["db"]), ("tier", "DoesNotExist", [])]):
+        feedback = checks.spread_yaml(_expressions(*requirements))
+        assert feedback.status == "done", (requirements, str(feedback))
+    for requirements, words in [
+        ([("app", "In", ["api"])], "counts none of web's pods"),
+        ([("app", "NotIn", ["web"])], "counts none of web's pods"),
+        ([("app", "DoesNotExist", [])], "counts none of web's pods"),
+        ([("app", "In", ["web"]), ("tier", "Exists", [])], "counts none of web's pods"),
+        ([("app", "In", [])], "values: Required value: must be specified when `operator` is 'In' or 'NotIn'"),
+        ([("app", "Exists", ["web"])], "values: Forbidden"),
+        ([("app", "Equals", ["web"])], 'operator: Invalid value: "Equals": not a valid selector operator'),
+    ]:
+        feedback = checks.spread_yaml(_expressions(*requirements))
+        assert feedback.status == "wrong" and words in str(feedback), (requirements, str(feedback))
+    typo = _expressions(("app", "In", ["web"])).replace("operator:", "operater:")
+    assert 'unknown field "spec.template.spec.topologySpreadConstraints[0].labelSelector.matchExpressions[0].operater"' \
+        in str(checks.spread_yaml(typo))
+    assert 'did you mean "operator"' in str(checks.spread_yaml(typo))
+
+
+def _deployment_yaml(block, api_version="apps/v1"):
+    import yaml
+
+    doc = _deployment(yaml.safe_load(block))
+    doc["apiVersion"] = api_version
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def test_6_2_reads_the_pod_template_of_a_whole_deployment():
+    import yaml
+
+    assert _validate(yaml.safe_load(_deployment_yaml(SPREAD))), "a valid Deployment, as the schema says"
+    feedback = checks.spread_yaml(_deployment_yaml(SPREAD))
+    assert feedback.status == "done", str(feedback)
+    assert checks.spread_yaml(_deployment_yaml(_expressions(("app", "In", ["web"])))).status == "done"
+    for answer, words in [
+        (_deployment_yaml("topologySpreadConstraints:" + HOST), "evens nodes, not zones"),
+        (_deployment_yaml("{}"), 'has no spec.template.spec.topologySpreadConstraints'),
+        (_deployment_yaml(SPREAD, "extensions/v1beta1"), 'no matches for kind "Deployment" in version'),
+        (_deployment_yaml("topologySpreadConstraints:" + ZONE.replace("  whenUnsatisfiable: DoNotSchedule\n", "")),
+         "whenUnsatisfiable: Required value"),
+        (WEB_LOCAL, 'this is a "Service"'),
+    ]:
+        feedback = checks.spread_yaml(answer)
+        assert feedback.status == "wrong" and words in str(feedback), str(feedback)
+        assert "unknown field" not in str(feedback), "a Deployment's own fields are not unknown"
+
+
+def test_an_unknown_yaml_field_names_the_field_it_probably_means():
+    for check, text, near in [(checks.local_service_yaml, WEB_LOCAL.replace("externalTrafficPolicy", "externalTraficPolicy"),
+                               "externalTrafficPolicy"),
+                              (checks.db_service_yaml, DB.replace("targetPort", "targetport"), "targetPort"),
+                              (checks.spread_yaml, "topologySpreadConstraints:" + ZONE.replace("maxSkew", "maxskew"),
+                               "maxSkew")]:
+        message = str(check(text))
+        assert "strict decoding error: unknown field" in message and f'did you mean "{near}"' in message, message
