@@ -1449,8 +1449,26 @@ def _spread_items(doc: Any) -> tuple[Any, str]:
         return doc["topologySpreadConstraints"], "web"
     if isinstance(doc, Mapping):
         other = next(k for k in doc if k != "topologySpreadConstraints")
+        if other == "affinity":
+            raise NotYet("spec.template.spec.affinity is a real pod field, but this exercise asks for "
+                         "topologySpreadConstraints: pod anti-affinity keeps pods apart (at most one per domain), "
+                         "a spread constraint keeps the counts per domain within maxSkew of each other.")
+        if other in _POD_SPEC_FIELDS:
+            raise NotYet(f"spec.template.spec.{other} is a real pod field, but not the one this exercise asks for: "
+                         "write only the topologySpreadConstraints block.")
         raise _refused(UnknownField(f"spec.template.spec.{other}", ["topologySpreadConstraints"]))
     return doc, "web"
+
+
+#: The fields of a pod spec (core/v1 PodSpec), so a real one is not called unknown.
+_POD_SPEC_FIELDS = frozenset((
+    "activeDeadlineSeconds", "affinity", "automountServiceAccountToken", "containers", "dnsConfig", "dnsPolicy",
+    "enableServiceLinks", "ephemeralContainers", "hostAliases", "hostIPC", "hostNetwork", "hostPID", "hostUsers",
+    "hostname", "imagePullSecrets", "initContainers", "nodeName", "nodeSelector", "os", "overhead",
+    "preemptionPolicy", "priority", "priorityClassName", "readinessGates", "resourceClaims", "resources",
+    "restartPolicy", "runtimeClassName", "schedulerName", "schedulingGates", "securityContext", "serviceAccount",
+    "serviceAccountName", "setHostnameAsFQDN", "shareProcessNamespace", "subdomain", "terminationGracePeriodSeconds",
+    "tolerations", "topologySpreadConstraints", "volumes"))
 
 
 def _read_spread(raw: Any) -> tuple[Cluster, Any]:

@@ -758,14 +758,15 @@ def spread_from_manifest(items: Any, *, path: str = "spec.template.spec.topology
     """topologySpreadConstraints as a manifest writes them (camelCase) -> the dicts
     :func:`k8slearn.placement.place` takes, refused the API server's way.
 
-    An unknown field is a strict decoding error; a constraint without ``whenUnsatisfiable`` or
-    ``topologyKey`` is invalid (Required value): unlike ``place``, a manifest has no defaults for
-    them. ``labelSelector`` (which pods are counted) is left to the caller.
+    An unknown field is a strict decoding error; a constraint without ``whenUnsatisfiable`` (read as
+    ``""``: Unsupported value, as ``ValidateWhenUnsatisfiable`` says) or ``topologyKey`` (Required
+    value) is invalid: unlike ``place``, a manifest has no defaults for them. ``labelSelector``
+    (which pods are counted) is left to the caller.
 
     >>> spread_from_manifest([{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname"}])
     Traceback (most recent call last):
     ...
-    k8slearn.placement.InvalidPlacement: The Deployment "web" is invalid: spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable: Required value
+    k8slearn.placement.InvalidPlacement: The Deployment "web" is invalid: spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable: Unsupported value: "": supported values: "DoNotSchedule", "ScheduleAnyway"
     Hint: DoNotSchedule (a rule) or ScheduleAnyway (a preference): the API has no default.
     """
     from .placement import InvalidPlacement
@@ -780,8 +781,9 @@ def spread_from_manifest(items: Any, *, path: str = "spec.template.spec.topology
     for i, item in enumerate(items):
         where = f"{path}[{i}]"
         check_known_fields(item, SPREAD_FIELDS, where)
-        if "whenUnsatisfiable" not in item:
-            errors.append(FieldError(f"{where}.whenUnsatisfiable", "Required value", "", "",
+        if "whenUnsatisfiable" not in item:  # ValidateWhenUnsatisfiable: an omitted field is "", not supported
+            errors.append(FieldError(f"{where}.whenUnsatisfiable", "Unsupported value", '""',
+                                     'supported values: "DoNotSchedule", "ScheduleAnyway"',
                                      "DoNotSchedule (a rule) or ScheduleAnyway (a preference): the API has no default."))
         if "topologyKey" not in item:
             errors.append(FieldError(f"{where}.topologyKey", "Required value", "", "can not be empty",

@@ -205,7 +205,7 @@ def test_the_reference_design_lives_only_in_solutions():
     (variant(pre_stop_sleep="no"), "pre_stop_sleep"),
     (variant(pre_stop_sleep=-5), "must be non-negative"),
     (variant(spread={"maxSkew": 1, "topologyKey": "kubernetes.io/hostname"}),
-     "spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable: Required value"),
+     "spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable: Unsupported value: \"\": supported values: \"DoNotSchedule\", \"ScheduleAnyway\""),
     (variant(spread=[{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "DoNotSchedule"},
                      {"maxskew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway"}]),
      'unknown field "spec.template.spec.topologySpreadConstraints[1].maxskew"'),

@@ -227,10 +227,13 @@ CASES = {
              ("topologySpreadConstraints:" + ZONE.replace("app: web", "app: frontend"), "counts none of web's pods"),
              ("topologySpreadConstraints:" + ZONE.replace("maxSkew: 1", "maxSkew: 0"), "must be greater than zero"),
              ("topologySpreadConstraints:" + ZONE.replace("DoNotSchedule", "Never"), 'Unsupported value: "Never"'),
-             ("topologySpreadConstraints:" + ZONE.replace("  whenUnsatisfiable: DoNotSchedule\n", ""), "whenUnsatisfiable: Required value"),
+             ("topologySpreadConstraints:" + ZONE.replace("  whenUnsatisfiable: DoNotSchedule\n", ""), "whenUnsatisfiable: Unsupported value: \"\": supported values: \"DoNotSchedule\", \"ScheduleAnyway\""),
              ("topologySpreadConstraints:" + ZONE.replace("topology.kubernetes.io/zone", "rack"), 'Unsupported value: "rack"'),
              ("topologySpreadConstraints:" + ZONE + "  minDomains: 2\n", "does not use it"),
-             ("affinity: {}", 'unknown field "spec.template.spec.affinity"'),
+             ("affinity: {}", "spec.template.spec.affinity is a real pod field, but this exercise asks for "
+                              "topologySpreadConstraints"),
+             ("nodeSelector: {zone: a}", "spec.template.spec.nodeSelector is a real pod field"),
+             ("topologySpreadconstraints: []", 'unknown field "spec.template.spec.topologySpreadconstraints"'),
              ("- maxSkew: [", "does not parse")], ...),
     "6.3": (checks.rebalance_after_outage, [_rollout("6.3", 6, topology_spread={"max_skew": 1}), _rollout("6.3", 6),
                                             _changed("6.3", ("move_pod", ("web-1",), {"node": "node-c"}),
@@ -811,7 +814,7 @@ def test_6_2_reads_the_pod_template_of_a_whole_deployment():
         (_deployment_yaml("{}"), 'has no spec.template.spec.topologySpreadConstraints'),
         (_deployment_yaml(SPREAD, "extensions/v1beta1"), 'no matches for kind "Deployment" in version'),
         (_deployment_yaml("topologySpreadConstraints:" + ZONE.replace("  whenUnsatisfiable: DoNotSchedule\n", "")),
-         "whenUnsatisfiable: Required value"),
+         "whenUnsatisfiable: Unsupported value: \"\": supported values: \"DoNotSchedule\", \"ScheduleAnyway\""),
         (WEB_LOCAL, 'this is a "Service"'),
     ]:
         feedback = checks.spread_yaml(answer)
