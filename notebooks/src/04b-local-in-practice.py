@@ -40,9 +40,8 @@ for policy in ["Local", "Cluster"]:
         print(str(err).splitlines()[0])
 
 # %% [markdown]
-# **The source article quotes an older message**; the wording changed in 1.24 and 1.29 (the
-# [glossary](../docs/glossary.md#services-and-addresses) lists each). Since 1.29 the rule changed too:
-# a **ClusterIP service with `externalIPs`** is externally accessible and accepts `Local`.[1]
+# That is the message since 1.29; [notebook 1](01-pods-nodes-services.ipynb) told its history, and
+# that since 1.29 a ClusterIP service with `externalIPs` accepts `Local` too.[1]
 
 # %% tags=["nbval-check-output"]
 db = c.add_service("db", selector={"app": "web"}, external_ips=[c.external_ip_for("db")],

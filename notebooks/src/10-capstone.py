@@ -213,13 +213,13 @@ for policy in ["Cluster", "Local"]:
 # addresses, where a real VPC may translate them.
 
 # %% [markdown] tags=["self-check"]
-# **Self-check.** Two designs each meet all six requirements. One puts an NLB with IP targets and
-# client-IP preservation in front; the other a Classic ELB with PROXY protocol under `Cluster`. Name
-# one cost of each.
+# **Self-check** (after your design passes: the answer names two that do). Name one cost of your
+# design, and one of a design that meets all six with a different load balancer.
 #
 # <details><summary>Answer</summary>
 #
-# The NLB with IP targets needs the AWS Load Balancer Controller and pods with VPC addresses, and it
+# Two designs meet all six. One puts an NLB with IP targets and client-IP preservation in front; the
+# other a Classic ELB with PROXY protocol under `Cluster`. The NLB with IP targets needs the AWS Load Balancer Controller and pods with VPC addresses, and it
 # splits per zone first, so the zones must hold equal numbers of pods. The ELB design takes an extra
 # node hop for two connections in three under `Cluster`, and every client of the API port must speak
 # PROXY protocol, in-cluster callers included (previous self-check).
