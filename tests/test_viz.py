@@ -317,3 +317,38 @@ def test_imbalance_is_said_in_words():
                              "imbalance": float("inf")}).endswith("a serving pod gets nothing")
     assert "inf" not in viz.metrics_line({"client_ip_kept": 1.0, "extra_hop": 0.0, "dropped": 0.0,
                                           "imbalance": float("inf")})
+
+
+def _rect_before(svg: str, marker: str) -> list[tuple[float, float, float, float]]:
+    """The box drawn just before each text containing ``marker`` (a share label's or a kube-proxy tag's)."""
+    boxes = []
+    for m in re.finditer(r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"[^>]*/><text[^>]*>' + marker,
+                         svg):
+        boxes.append(tuple(float(v) for v in m.groups()))
+    return boxes
+
+
+def _overlap(a, b, slack: float = 2.0) -> bool:
+    """Boxes (x, y, w, h) that cover each other by more than ``slack`` px both ways (a touching border is fine)."""
+    wide = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    tall = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    return wide > slack and tall > slack
+
+
+@pytest.mark.parametrize("make, lb", [
+    (lambda: k8s.send(k8s.examples.uneven(), "web", via="node-c", endpoint="web-3", seed=1), "health-checked"),
+    (lambda: k8s.send(k8s.examples.uneven(), "web", via="node-c", endpoint="web-1", seed=1), "health-checked"),
+    (lambda: k8s.send(k8s.examples.uneven(), "web", via="node-b", seed=3), "equal"),
+    (lambda: k8s.send(k8s.examples.balanced(4), "web", via="node-b", seed=2), "equal"),
+    (lambda: k8s.send(k8s.examples.empty_node(), "web", via="node-c", lb="equal"), "equal"),
+], ids=["uneven-c-web3", "uneven-c-web1", "uneven-b", "balanced4", "drop"])
+def test_the_packet_covers_no_share_at_any_step(make, lb):
+    t = make()
+    for step in range(1, len(t.hops) + len(t.reply) + 1):
+        svg = viz.draw(t, step=step, reply=True, lb=lb).svg
+        tok = re.search(r'data-k8s="token".*?<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"', svg, re.S)
+        box = tuple(float(v) for v in tok.groups())
+        others = _rect_before(svg, r'[\d.]+%</text>')
+        assert others, "the picture has the load balancer's shares"
+        hit = [o for o in others if _overlap(box, o)]
+        assert not hit, f"step {step}: the packet's header box {box} covers {hit}"

@@ -274,6 +274,9 @@ class _Scene:
         self.c, self.svc, self.lay, self.colours = cluster, svc, lay, colours
         self.svg = Svg(lay.width, lay.height)
         self.taken: list[Box] = []
+        self.texts: list[Box] = []   # the taken boxes that hold words to read (shares, labels, signs)
+        self.names: list[Box] = []   # node names and addresses, pods: the packet's header keeps off them too
+        self.shares: list[Box] = []  # the load balancer's shares: the numbers of the lesson, covered last
         self.later: list[Any] = []   # drawn last, on top of the path (the shares on the fan-out edges)
         self.pod_shares: dict[str, tuple[float, float]] | None = None  # pod -> (share, SNAT'd fraction)
         self.share_top = 1.0
@@ -297,6 +300,7 @@ class _Scene:
             s.text(b.x + 10, b.y + 18, "client", size=TEXT, bold=True)
             s.text(b.x + 10, b.y + 36, client_label or "", size=MONO, mono=True, cls="m")
             self.taken.append(b)
+            self.names.append(b)
         if lay.lb is not None:
             b = lay.lb
             if lay.client is not None:
@@ -305,6 +309,7 @@ class _Scene:
             s.text(b.x + 10, b.y + 18, lay.lb_name or "load balancer", size=TEXT, bold=True)
             s.text(b.x + 10, b.y + 36, lay.lb_title, size=MONO, mono=True, cls="m")
             self.taken.append(b)
+            self.names.append(b)
 
     def fan(self, shares: dict[str, float] | None, lost: float, health: dict[str, Any]) -> None:
         """Edges from the load balancer (or the client) to every node, with the share of each."""
@@ -337,6 +342,8 @@ class _Scene:
                            extra=f' data-k8s="share" data-node="{name}"')
                 self.later.append(draw)
                 self.taken.append(Box(x - w / 2, y - 9, w, 17))
+                self.texts.append(self.taken[-1])
+                self.shares.append(self.taken[-1])
         if shares is not None and lost > 1e-12:
             s.text(src.right + 8, src.bottom - 4, f"{_pct(lost)} has no healthy node: dropped", size=SMALL,
                    fill=_SNAT, bold=True)
@@ -352,9 +359,11 @@ class _Scene:
             s.rect(b.x, b.y, 8, b.h, fill=colour, rx=3)
             s.text(b.x + 14, b.y + 19, name, size=TEXT, bold=True)
             s.text(b.x + 14, b.y + 37, str(node.ip), size=MONO, mono=True, cls="m")
+            self.names.append(Box(b.x + 10, b.y + 4, text_width(str(node.ip), MONO, mono=True) + 10, 38))
             tab = lay.tabs[name]
             s.rect(tab.x, tab.y, tab.w, tab.h, cls="card", rx=4, sw=1)
             s.text(tab.cx, tab.y + 13.5, "kube-proxy", size=SMALL, anchor="middle", cls="m")
+            self.taken.append(tab)  # labels, the drop sign and the packet keep off it
             hc = health.get(name)
             state = None if node.ready else ("NotReady", _SNAT)
             narrow = b.w < 200
@@ -397,6 +406,7 @@ class _Scene:
         s.rect(b.x, b.y, b.w, b.h, fill=fill, opacity=0.22, stroke=stroke, sw=1.5, rx=5, dash=dash,
                extra=f' data-k8s="pod" data-pod="{pod.name}"')
         s.text(b.x + 7, b.y + 15, pod.name, size=SMALL, bold=True)
+        self.names.append(b)
         if share is not None:  # the pod's share of new connections, as a bar inside its box
             value, snat = share
             full = b.w - 14
@@ -576,6 +586,7 @@ class _Scene:
         w = max(text_width(line1, MONO, mono=True), text_width(line2, MONO, mono=True)) + 14 + (tags_w + 8 if tags_w else 0)
         box = self.free_box(self.label_slots(seg, w), w)
         self.taken.append(box)
+        self.texts.append(self.taken[-1])
         s = self.svg
         reply = seg.direction == "reply"
         edge = _REPLY if reply else _SNAT if snat else _REQ
@@ -610,13 +621,52 @@ class _Scene:
         line0 = f"{step_no}/{total} {hop.action} at {hop.at.name}"
         line1 = f"src {p.src}:{p.sport}"
         line2 = f"dst {p.dst}:{p.dport}"
-        w = max(text_width(line0, SMALL, bold=True), text_width(line1, MONO, mono=True),
-                text_width(line2, MONO, mono=True)) + 16
-        h = 54.0
-        bx = x1 + 12 if x1 + 12 + w < self.lay.width - 4 else x1 - 12 - w
-        above = y1 - h - 6
-        by = above if above >= self.lay.top - 4 else y1 + 12  # never over the headline
-        by = min(by, self.svg.height - h - 4)
+        w_addr = max(text_width(line1, MONO, mono=True), text_width(line2, MONO, mono=True)) + 16
+
+        def area(box: Box, t: Box) -> float:
+            return max(0.0, min(box.right, t.right) - max(box.x, t.x)) * max(0.0, min(box.bottom, t.bottom) - max(box.y, t.y))
+
+        def place(w: float, h: float) -> tuple[float, tuple[float, float]] | None:
+            """The best spot beside the dot for a w x h box, and the area of words it covers: words
+            covered weigh most (a share, an address label), then cards and tags, then the distance;
+            never over the headline nor past the picture."""
+            spots = [(x + dx, y) for x, y in ((x1 + 12, y1 - h - 6), (x1 - 12 - w, y1 - h - 6), (x1 + 12, y1 + 12),
+                                              (x1 - 12 - w, y1 + 12), (x1 + 12, y1 + 24), (x1 - 12 - w, y1 + 24),
+                                              (x1 + 14, y1 - h / 2), (x1 - 14 - w, y1 - h / 2),
+                                              (x1 + 12, y1 + 50), (x1 - 12 - w, y1 + 50), (x1 - w / 2, y1 + 50),
+                                              (x1 + 12, y1 + 80), (x1 - 12 - w, y1 + 80), (x1 - w / 2, y1 + 80),
+                                              (x1 + 12, y1 - h - 22), (x1 - 12 - w, y1 - h - 22))
+                     for dx in (0, -30, 30, -60, 60)]
+            fits = [(x, y) for x, y in spots
+                    if 4 <= x and x + w <= self.lay.width - 4 and y >= self.lay.top - 4 and y + h <= self.svg.height - 4]
+            if not fits:
+                return None
+
+            def cost(spot: tuple[float, float]) -> float:
+                box = Box(spot[0], spot[1], w, h)
+                return (100 * sum(area(box, t) for t in self.shares) + 10 * words(box)
+                        + sum(area(box, t) for t in self.taken) + abs(box.cx - x1) + abs(box.y + h / 2 - y1))
+
+            best = min(fits, key=cost)  # min keeps the earliest of equal ones
+            box = Box(best[0], best[1], w, h)
+            return 10 * sum(area(box, t) for t in self.shares) + words(box), best
+
+        def words(box: Box) -> float:
+            return sum(area(box, t) for t in self.texts) + sum(area(box, t) for t in self.names)
+
+        # The full header (step, action, src, dst); where it would cover words, the addresses alone (the
+        # headline already says the step and the action), if that covers less.
+        w, h = max(text_width(line0, SMALL, bold=True) + 16, w_addr), 54.0
+        full, compact = place(w, h), None
+        if full is None or full[0] > 0:
+            compact = place(w_addr, 38.0)
+            if compact is not None and (full is None or compact[0] < full[0]):
+                w, h, line0 = w_addr, 38.0, ""
+            else:
+                compact = None
+        chosen = compact or full
+        bx, by = (chosen[1] if chosen is not None
+                  else (min(max(4.0, x1 + 12), self.lay.width - 4 - w), min(y1 + 12, self.svg.height - h - 4)))
         changed = hop.changed
         snat = not reply and p.src != client_ip
         colour = _SNAT if dead else _REPLY if reply else _SNAT if snat else _REQ
@@ -629,11 +679,15 @@ class _Scene:
               f'data-action="{hop.action}" style="animation: {move} .55s ease-in-out both">')
         s.add(f'<circle cx="{x1:.1f}" cy="{y1:.1f}" r="8" fill="{colour}" stroke="white" stroke-width="2"/>')
         s.rect(bx, by, w, h, cls="lbl", stroke=colour, sw=2.2, rx=6)
-        s.text(bx + 8, by + 16, line0, size=SMALL, bold=True, fill=colour)
-        s.rich(bx + 8, by + 32, [("src ", {}), (f"{p.src}:{p.sport}", {"bold": "src" in changed or "sport" in changed,
+        top = by
+        if line0:
+            s.text(bx + 8, by + 16, line0, size=SMALL, bold=True, fill=colour)
+        else:
+            top = by - 16  # the compact header: the two address lines only
+        s.rich(bx + 8, top + 32, [("src ", {}), (f"{p.src}:{p.sport}", {"bold": "src" in changed or "sport" in changed,
                                                                        "fill": _SNAT if ("src" in changed) else None})],
                size=MONO, mono=True)
-        s.rich(bx + 8, by + 48, [("dst ", {}), (f"{p.dst}:{p.dport}", {"bold": "dst" in changed or "dport" in changed,
+        s.rich(bx + 8, top + 48, [("dst ", {}), (f"{p.dst}:{p.dport}", {"bold": "dst" in changed or "dport" in changed,
                                                                        "fill": _REQ if ("dst" in changed) else None})],
                size=MONO, mono=True)
         if dead:
@@ -654,6 +708,7 @@ class _Scene:
         if any(box.overlaps(t) for t in self.taken):
             box = Box(box.x, y + 14, w, 20)
         self.taken.append(box)
+        self.texts.append(self.taken[-1])
         s.rect(box.x, box.y, box.w, box.h, cls="lbl", stroke=_SNAT, sw=1.2, rx=4)
         s.text(box.x + 6, box.y + 14.5, text, size=SMALL, bold=True, fill=_SNAT)
 
@@ -665,6 +720,7 @@ class _Scene:
             c = self.lay.client
             box = Box(c.x, c.bottom + 4, w, 20)
         self.taken.append(box)
+        self.texts.append(self.taken[-1])
         self.svg.rect(box.x, box.y, box.w, box.h, cls="lbl", stroke=colour, sw=1.2, rx=4)
         self.svg.text(box.x + 6, box.y + 14.5, text, size=SMALL, bold=True, fill=colour,
                       extra=' data-k8s="reply-outcome"')
