@@ -299,9 +299,19 @@ def test_text_is_escaped():
     assert re.search(r"&lt;|&amp;|&quot;", viz.svg.esc('<a & "b">'))
 
 
-def test_text_width_is_generous_enough_for_the_widest_font():
+@pytest.mark.parametrize("text, regular, bold", [
+    # widths in em, measured in DejaVu Sans and DejaVu Sans Bold (the first font the pictures ask for)
+    ("DROP at node-c", 7.902, 8.833),
+    ("ABCDEFGHOPQRSTUVWXYZ", 14.058, 15.639),
+    ("health 503", 5.392, 6.033),
+    ("2/11 forward at load balancer", 14.841, 16.726),
+])
+def test_text_width_is_generous_enough_for_the_widest_font(text, regular, bold):
     # DejaVu Sans Mono advances 0.602 em; the estimate never falls short of it.
     assert text_width("192.168.0.13:40211", 12.5, mono=True) >= 18 * 12.5 * 0.602
+    # nor of DejaVu Sans, regular or bold (a box sized by it holds its words, capitals too)
+    assert text_width(text, 10) >= regular * 10 - 1e-9
+    assert text_width(text, 10, bold=True) >= bold * 10 - 1e-9
 
 
 def test_summary_of_each_kind():

@@ -704,9 +704,12 @@ class _Scene:
                stroke="white", sw=2.6)
         s.add("</g>")
         w = text_width(text, SMALL, bold=True) + 12
-        box = Box(min(max(PAD, x - w / 2), self.lay.width - PAD - w), y - 40, w, 20)
-        if any(box.overlaps(t) for t in self.taken):
-            box = Box(box.x, y + 14, w, 20)
+        spots = [(x - w / 2, y - 40), (x - w / 2, y + 14), (x - w - 16, y - 10), (x + 16, y - 10),
+                 (x - w - 16, y + 14), (x + 16, y + 14), (x - w - 16, y - 40), (x + 16, y - 40)]
+        inside = [Box(min(max(PAD, bx), self.lay.width - PAD - w), by, w, 20) for bx, by in spots
+                  if self.lay.top - 4 <= by and by + 20 <= self.svg.height - 4]
+        box = min(inside, key=self.covering) if inside else Box(min(max(PAD, x - w / 2), self.lay.width - PAD - w),
+                                                                  y + 14, w, 20)
         self.taken.append(box)
         self.texts.append(self.taken[-1])
         s.rect(box.x, box.y, box.w, box.h, cls="lbl", stroke=_SNAT, sw=1.2, rx=4)
@@ -724,6 +727,14 @@ class _Scene:
         self.svg.rect(box.x, box.y, box.w, box.h, cls="lbl", stroke=colour, sw=1.2, rx=4)
         self.svg.text(box.x + 6, box.y + 14.5, text, size=SMALL, bold=True, fill=colour,
                       extra=' data-k8s="reply-outcome"')
+
+    def covering(self, box: Box) -> float:
+        """What ``box`` would hide, weighed: the load balancer's shares most, then words (address labels,
+        signs, node and pod names), then anything else drawn; min() of it keeps the earliest of equals."""
+        def area(t: Box) -> float:
+            return max(0.0, min(box.right, t.right) - max(box.x, t.x)) * max(0.0, min(box.bottom, t.bottom) - max(box.y, t.y))
+        return (100 * sum(area(t) for t in self.shares) + 10 * sum(area(t) for t in self.texts + self.names)
+                + sum(area(t) for t in self.taken))
 
     def flush(self) -> None:
         """Draw what waits to go on top (the shares), once."""

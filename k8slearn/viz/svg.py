@@ -61,17 +61,29 @@ def esc(text: Any) -> str:
     return html.escape(str(text), quote=True)
 
 
-# Average advance of a character, in em, for the fonts above (DejaVu is the widest, so text fits).
-_NARROW = set("il.,:;|!'`ftjrI() ")
-_WIDE = set("mwMW@%")
+# The advance of each printable ASCII character (32-126) in DejaVu Sans and DejaVu Sans Bold, in
+# thousandths of an em (from the fonts' own metrics, rounded up). DejaVu comes first in FONT and is
+# among the widest, so text measured with it fits in any of the fonts after it.
+_ADVANCE = (
+    "318,401,460,838,637,951,780,275,391,391,500,838,318,361,318,337,637,637,637,637,637,637,637,637,637,637,"
+    "337,337,838,838,838,531,1000,685,687,699,771,632,576,775,752,295,295,656,558,863,749,788,604,788,695,635,"
+    "611,732,685,989,686,611,686,391,337,391,838,500,500,613,635,550,635,616,353,635,634,278,278,580,278,975,"
+    "634,612,635,635,412,521,393,634,592,818,592,592,525,637,337,637,838")
+_ADVANCE_BOLD = (
+    "349,457,521,838,696,1002,873,307,458,458,523,838,380,416,380,366,696,696,696,696,696,696,696,696,696,696,"
+    "400,400,838,838,838,581,1000,774,763,734,831,684,684,821,837,373,373,775,638,996,837,851,733,851,771,721,"
+    "683,813,774,1104,771,725,726,458,366,458,838,500,500,675,716,593,716,679,436,716,712,343,343,666,343,1042,"
+    "712,688,716,716,494,596,479,712,652,924,646,652,583,712,366,712,838")
+_EM = {False: [int(v) / 1000 for v in _ADVANCE.split(",")], True: [int(v) / 1000 for v in _ADVANCE_BOLD.split(",")]}
 
 
 def text_width(text: str, size: float, *, mono: bool = False, bold: bool = False) -> float:
-    """The width ``text`` takes at font ``size`` (an estimate on the generous side)."""
+    """The width ``text`` takes at font ``size``: DejaVu's own advances (1 em for a character outside
+    ASCII, such as ✗ → ·, which DejaVu draws narrower), so the estimate never falls short."""
     if mono:
         return len(text) * size * 0.61
-    em = sum(0.32 if c in _NARROW else 0.92 if c in _WIDE else 0.62 for c in text)
-    return em * size * (1.07 if bold else 1.0)
+    table = _EM[bool(bold)]
+    return size * sum(table[ord(c) - 32] if 32 <= ord(c) <= 126 else 1.0 for c in text)
 
 
 def wrap(text: str, width: float, size: float, *, bold: bool = False) -> list[str]:
