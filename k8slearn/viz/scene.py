@@ -363,7 +363,7 @@ class _Scene:
             tab = lay.tabs[name]
             s.rect(tab.x, tab.y, tab.w, tab.h, cls="card", rx=4, sw=1)
             s.text(tab.cx, tab.y + 13.5, "kube-proxy", size=SMALL, anchor="middle", cls="m")
-            self.taken.append(tab)  # labels, the drop sign and the packet keep off it
+            self.names.append(tab)  # the drop sign and the packet keep off it if they can
             hc = health.get(name)
             state = None if node.ready else ("NotReady", _SNAT)
             narrow = b.w < 200
@@ -718,10 +718,14 @@ class _Scene:
     def badge(self, place: Place, text: str, colour: str) -> None:
         x, y = self.anchor(place, toward=None, reply=True)
         w = text_width(text, SMALL, bold=True) + 12
-        box = Box(min(max(PAD, x - w - 4), self.lay.width - PAD - w), y + 12, w, 20)
+        spots = [(x - w - 4, y + 12), (x + 4, y + 12), (x - w - 4, y - 32), (x + 4, y - 32)]
         if place.kind == "client" and self.lay.client is not None:
             c = self.lay.client
-            box = Box(c.x, c.bottom + 4, w, 20)
+            spots = [(c.x, c.bottom + 4), (c.x, c.y - 24), (c.right - w, c.bottom + 4)] + spots
+        inside = [Box(min(max(PAD, bx), self.lay.width - PAD - w), by, w, 20) for bx, by in spots
+                  if self.lay.top - 4 <= by and by + 20 <= self.svg.height - 4]
+        box = min(inside, key=self.covering) if inside else Box(min(max(PAD, x - w - 4), self.lay.width - PAD - w),
+                                                                  y + 12, w, 20)
         self.taken.append(box)
         self.texts.append(self.taken[-1])
         self.svg.rect(box.x, box.y, box.w, box.h, cls="lbl", stroke=colour, sw=1.2, rx=4)
@@ -747,16 +751,49 @@ class _Scene:
         along the bottom (the picture grows by one line)."""
         self.flush()
         s = self.svg
-        width = sum(32 + text_width(text, SMALL) + 18 for text, _, _ in items) - 18
+        widths = [32 + text_width(text, SMALL) + 18 for text, _, _ in items]
+        width = sum(widths) - 18
+        rows: list[list[int]] = [list(range(len(items)))]
         if PAD + text_width(first_line, TEXT + 1, bold=True) + 24 + width <= self.lay.width - PAD:
-            x, y = self.lay.width - PAD - width, PAD + 14
+            x0, y = self.lay.width - PAD - width, PAD + 14
+        elif (top := self._top_row_room(widths)) is not None:
+            # in the top row, right of the load balancer (stacked when needed)
+            x0, y, rows = top
         else:
             self.svg.height += 22
-            x, y = PAD, self.svg.height - 10
-        for text, colour, dash in items:
-            s.line(x, y - 4, x + 26, y - 4, stroke=colour, sw=3, dash=dash)
-            s.text(x + 32, y, text, size=SMALL, cls="m")
-            x += 32 + text_width(text, SMALL) + 18
+            x0, y = PAD, self.svg.height - 10
+        for row in rows:
+            x = x0
+            for i in row:
+                text, colour, dash = items[i]
+                s.line(x, y - 4, x + 26, y - 4, stroke=colour, sw=3, dash=dash)
+                s.text(x + 32, y, text, size=SMALL, cls="m")
+                x += widths[i]
+            y += 18
+
+    def _top_row_room(self, widths: list[float]) -> tuple[float, float, list[list[int]]] | None:
+        """Where the legend fits right of the client and load-balancer cards, in rows of 18 units
+        within the top row's height, covering nothing: (x, first baseline, rows); None if it does not."""
+        cards = [b for b in (self.lay.client, self.lay.lb) if b is not None]
+        if not cards:
+            return None
+        x0, y0 = max(b.right for b in cards) + 24, min(b.y for b in cards)
+        room = self.lay.width - PAD - x0
+        rows: list[list[int]] = [[]]
+        used = 0.0
+        for i, w in enumerate(widths):
+            if rows[-1] and used + w - 18 > room:
+                rows.append([])
+                used = 0.0
+            rows[-1].append(i)
+            used += w
+        tall = 18 * len(rows)
+        wide = max(sum(widths[i] for i in row) - 18 for row in rows)
+        box = Box(x0, y0, wide, tall)
+        if wide > room or tall > TOP_ROW + 2 or any(box.overlaps(t) for t in self.taken):
+            return None
+        self.names.append(box)  # the packet's header keeps off it
+        return x0, y0 + 13, rows
 
 
 def _pct(x: float) -> str:
@@ -891,18 +928,20 @@ def scene(obj: Cluster | Trace, service: Any = None, *, lb: str | LoadBalancer |
                 sc.cross(hops[-1].at, "reply discarded")
             else:
                 sc.badge(hops[-1].at, "✓ reply accepted", _OK)
-        if step is not None and upto:
-            sc.flush()  # the packet goes on top of everything
-            hop = upto[-1]
-            prev = upto[-2] if len(upto) > 1 else None
-            sc.token(hop, prev, client_ip, step, total)
         legend = [("client's own source", _REQ, None), ("source replaced (SNAT)", _SNAT, "9 5")]
         if reply:
             legend.append(("reply", _REPLY, "2 4"))
+        if step is not None and upto:
+            sc.legend(legend, second if compact else first)  # placed first, so the packet keeps off it
+            legend = []
+            hop = upto[-1]
+            prev = upto[-2] if len(upto) > 1 else None
+            sc.token(hop, prev, client_ip, step, total)  # the packet goes on top of everything
     elif svc is not None and svc.externally_accessible:
         legend = [("load balancer's share of new connections, per node" if shares is not None
                    else "where outside traffic can enter", PALETTE["muted"], None)]
-    sc.legend(legend, second if compact else first)
+    if legend:
+        sc.legend(legend, second if compact else first)
 
     alt = (f"Trace diagram: {trace.summary()}" if trace is not None
            else f"Cluster diagram: {first}; {second}; "
