@@ -87,20 +87,24 @@ def text_width(text: str, size: float, *, mono: bool = False, bold: bool = False
 
 
 def wrap(text: str, width: float, size: float, *, bold: bool = False) -> list[str]:
-    """``text`` in lines no wider than ``width``, broken after " · ", ": " or a space."""
+    """``text`` in lines no wider than ``width``, broken at " · ", "; ", after ": ", before " (" or at a
+    space, in that order of preference (never leaving a first line under 40 % of the width)."""
     lines: list[str] = []
     rest = text
     while rest and text_width(rest, size, bold=bold) > width:
         cut = None
-        for sep in (" · ", ": ", " "):
+        for sep in (" · ", "; ", ": ", " (", " "):
             i = len(rest)
             while True:
                 i = rest.rfind(sep, 0, i)
                 if i <= 0:
                     break
-                keep = 1 if sep == ": " else 0  # a colon ends its line; a " · " or a space goes
-                if text_width(rest[: i + keep], size, bold=bold) <= width:
-                    cut = (i + keep, i + len(sep))
+                keep = 1 if sep in (": ", "; ") else 0  # a colon ends its line; a " · " or a space goes
+                head = text_width(rest[: i + keep], size, bold=bold)
+                if head <= width:
+                    if sep != " " and head < 0.4 * width:
+                        break  # a short first line ("step 9 of 11:") reads worse than a later break
+                    cut = (i + keep, i + (1 if sep == " (" else len(sep)))  # "(" starts the next line
                     break
             if cut:
                 break
