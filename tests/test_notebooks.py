@@ -42,17 +42,24 @@ def text(cell: dict) -> str:
     return "".join(cell["source"])
 
 
-def after_reveals(path: Path) -> list[dict]:
-    """The code cells right after a reveal cell, up to the next Markdown cell (they show its answer too)."""
-    found, after = [], False
+def answer_regions(path: Path) -> list[dict]:
+    """The cells after each reveal cell up to the next heading, prediction or self-check: they
+    discuss the answer just revealed."""
+    found, inside = [], False
     for c in cells(path):
-        if c["cell_type"] != "code":
-            after = False
-        elif "reveal" in c.get("metadata", {}).get("tags", []):
-            after = True
-        elif after:
+        tags = set(c.get("metadata", {}).get("tags", []))
+        if c["cell_type"] == "code" and "reveal" in tags:
+            inside = True
+        elif (c["cell_type"] == "markdown" and text(c).startswith("#")) or tags & {"predict", "self-check"}:
+            inside = False
+        elif inside:
             found.append(c)
     return found
+
+
+def after_reveals(path: Path) -> list[dict]:
+    """The code cells of the answer regions (they show the answer too)."""
+    return [c for c in answer_regions(path) if c["cell_type"] == "code"]
 
 
 def tagged(path: Path, prefix: str) -> list[dict]:
@@ -91,6 +98,10 @@ def test_built_from_source_with_clean_outputs(path: Path) -> None:
     assert all(c.get("execution_count") for c in code if c not in hidden), "every code cell was executed before saving"
     for c in hidden:
         assert c["outputs"] == [] and c.get("execution_count") is None, f"answer stored before it is run: {text(c)[:60]}"
+    for c in answer_regions(path):  # the text that discusses an answer is folded until the learner opens it
+        if c["cell_type"] == "markdown":
+            assert text(c).startswith("<details><summary>") and text(c).rstrip().endswith("</details>"), (
+                f"answer text in plain sight before the reveal: {text(c)[:60]}")
     for c in code:
         tags = c.get("metadata", {}).get("tags", [])
         for out in c.get("outputs", []):

@@ -420,15 +420,18 @@ def test_no_answer_is_stored_before_its_reveal(path):
         assert _plain(guess) == str(k8s.predict(pid, ...)), f"{pid}: the guess cell stores only 'not predicted yet'"
         between = cells[cells.index(prompt) + 1: cells.index(guess)]
         assert all(c["cell_type"] == "markdown" for c in between), f"{pid}: a code cell between prompt and guess"
-    after_reveal = False
+    after_reveal = False  # from a reveal to the next heading, prediction or self-check: the answer region
     for i, cell in enumerate(cells):
         if cell["cell_type"] == "code" and "reveal" in _tags(cell):
             assert cell.get("outputs") == [], f"a reveal cell with stored outputs: {_text(cell)[:60]}"
             after_reveal = True
-        elif cell["cell_type"] == "code" and after_reveal:  # shows the same answer: stored empty too
-            assert cell.get("outputs") == [], f"a cell after a reveal stored with outputs: {_text(cell)[:60]}"
-        else:
+        elif ((cell["cell_type"] == "markdown" and _text(cell).startswith("#"))
+              or {"predict", "self-check"} & set(_tags(cell))):
             after_reveal = False
+        elif after_reveal and cell["cell_type"] == "code":  # shows the same answer: stored empty too
+            assert cell.get("outputs") == [], f"a cell after a reveal stored with outputs: {_text(cell)[:60]}"
+        elif after_reveal:  # says the answer: folded until the learner opens it
+            assert _text(cell).startswith("<details>"), f"answer text in plain sight: {_text(cell)[:60]}"
         if cell["cell_type"] == "markdown" and re.search(r"before you run", _text(cell), re.IGNORECASE):
             following = next((c for c in cells[i + 1:] if c["cell_type"] == "code"), None)
             assert following is None or (GUESS.match(_text(following).strip()) and "guess" in _tags(following)), (

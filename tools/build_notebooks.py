@@ -14,13 +14,15 @@ A cell header may carry ``tags=[...]`` (cell metadata tags, e.g. ``nbval-check-o
 ``nbval-ignore-output``, ``raises-exception``, ``misconception-3``) and ``slide="..."`` (slide type
 for ``nbconvert --to slides``/RISE: slide, subslide, fragment, skip, notes).
 
-A code cell tagged ``reveal`` (the cell that shows the answer to a prediction) is executed like every
-other cell, then stored **without outputs and without an execution count**, and so are the code cells
-right after it (up to the next Markdown cell), which show the same answer in more detail: the learner
-sees the answer only by running them. nbval runs such cells (so they must not fail) but compares
-nothing, because they were never run in the stored notebook. Where one of them carried
-``nbval-check-output``, its text output is kept in the cell's metadata (``k8slearn.expected``) and the
-tag becomes ``check-after-reveal``; tests/test_notebooks.py runs the notebook and compares.
+A code cell tagged ``reveal`` (the cell that shows the answer to a prediction) opens the prediction's
+*answer region*: the cells after it up to the next heading, prediction or self-check. The reveal and
+every code cell of the region are executed like every other cell, then stored **without outputs and
+without an execution count**, and every Markdown cell of the region is folded in a ``<details>``
+block: the learner sees the answer only by running the cells and opening the text. nbval runs such
+cells (so they must not fail) but compares nothing, because they were never run in the stored
+notebook. Where one of them carried ``nbval-check-output``, its text output is kept in the cell's
+metadata (``k8slearn.expected``) and the tag becomes ``check-after-reveal``; tests/test_notebooks.py
+runs the notebook and compares.
 
 Usage::
 
@@ -78,7 +80,35 @@ def parse(text: str) -> list[dict]:
         while lines and not lines[0].strip():
             lines.pop(0)
         cell["source"] = "\n".join(lines)
-    return [c for c in cells if c["source"] or c["type"] == "code"]
+    cells = [c for c in cells if c["source"] or c["type"] == "code"]
+    for i in answer_region([(c["type"], c["tags"], c["source"]) for c in cells]):
+        if cells[i]["type"] == "markdown":
+            cells[i]["source"] = fold(cells[i]["source"])
+    return cells
+
+
+REVEAL = "reveal"
+FOLD = "<details><summary>Answer</summary>"  # as the self-checks write it: open it after the reveal
+
+
+def fold(markdown: str) -> str:
+    """Markdown that discusses an answer, out of sight until the learner opens it."""
+    return f"{FOLD}\n\n{markdown}\n\n</details>"
+
+
+def answer_region(cells: list[tuple[str, list[str], str]]) -> list[int]:
+    """Indices of the cells after each ``reveal`` cell up to the next heading, prediction or
+    self-check (cells given as (type, tags, source)): they discuss the answer just revealed."""
+    region: list[int] = []
+    inside = False
+    for i, (kind, tags, source) in enumerate(cells):
+        if kind == "code" and REVEAL in tags:
+            inside = True
+        elif (kind == "markdown" and source.startswith("#")) or {"predict", "self-check"} & set(tags):
+            inside = False
+        elif inside:
+            region.append(i)
+    return region
 
 
 def to_notebook(cells: list[dict]):
@@ -99,9 +129,6 @@ def to_notebook(cells: list[dict]):
     return nb
 
 
-REVEAL = "reveal"
-
-
 CHECK = "nbval-check-output"
 CHECK_AFTER_REVEAL = "check-after-reveal"
 
@@ -119,20 +146,15 @@ def output_text(outputs) -> list[str]:
 
 
 def hide_reveals(nb) -> int:
-    """Clear the outputs and execution count of every cell tagged ``reveal`` and of the code cells
-    right after it (until the next Markdown cell); returns how many cells were cleared."""
+    """Clear the outputs and execution count of every ``reveal`` cell and of the code cells of its
+    answer region (see :func:`answer_region`); returns how many cells were cleared."""
+    region = set(answer_region([(c.cell_type, c.metadata.get("tags", []), c.source) for c in nb.cells]))
     count = 0
-    after_reveal = False
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            after_reveal = False
-            continue
+    for i, cell in enumerate(nb.cells):
         tags = cell.metadata.get("tags", [])
-        if REVEAL in tags:
-            after_reveal = True
-        elif not after_reveal:
+        if cell.cell_type != "code" or (REVEAL not in tags and i not in region):
             continue
-        elif CHECK in tags:  # keep the taught numbers for tests/test_notebooks.py, off the page
+        if CHECK in tags:  # keep the taught numbers for tests/test_notebooks.py, off the page
             cell.metadata.setdefault("k8slearn", {})["expected"] = output_text(cell.outputs)
             cell.metadata["tags"] = [CHECK_AFTER_REVEAL if t == CHECK else t for t in tags]
         cell.outputs = []

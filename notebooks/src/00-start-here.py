@@ -27,8 +27,8 @@
 # - **Predict, then observe.** A *Predict* cell asks a question. Replace the `...` in the
 #   `k8s.predict(...)` cell under it with your guess and run it to lock it in; then run the *reveal*
 #   cell, which shows what happened next to your guess, and why. Reveal cells, and the cells right
-#   after them, are saved empty, so the answer is not on the page until you run them. A wrong guess
-#   is where the learning happens.
+#   after them, are saved empty, and the text about the answer is folded under *Answer*, so the
+#   answer is not on the page until you run them. A wrong guess is where the learning happens.
 #   The last cell of each notebook counts your right guesses. Guesses stay in the kernel's memory:
 #   nothing is saved or sent.
 # - **Self-checks** hide their answer behind *Answer*, or have an `answer = ...` to fill in that
