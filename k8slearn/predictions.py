@@ -836,9 +836,11 @@ def _wants(p: Prediction) -> str:
 
 
 def _fill_in(p: Prediction, again: bool) -> str:
-    choices = f" (one of {_names(repr(o) for o in p.options)})" if p.kind in ("choice", "name") else ""
-    return (f"Replace ... with {_wants(p)}{choices}, such as {KINDS[p.kind].example}, and run this cell"
-            f"{' again' if again else ''}.")
+    if p.kind in ("choice", "name"):  # the choices themselves, in quotes: an example would be one of them
+        how = f"one of {_names(repr(o) for o in p.options)}, in quotes" if p.options else f"{_wants(p)}, in quotes"
+    else:
+        how = f"{_wants(p)}, such as {KINDS[p.kind].example}"
+    return f"Replace ... with {how}, and run this cell{' again' if again else ''}."
 
 
 # --- the calls ------------------------------------------------------------------------------------
