@@ -272,10 +272,10 @@ KINDS: dict[str, _Kind] = {k.name: k for k in (
     _Kind("counts", "a count for each {noun}, as a dict", '{"node-a": 1, "node-b": 2}', _parse_counts, _equal,
           lambda v: ", ".join(f"{k} {n}" for k, n in v.items())),
     _Kind("count", "a whole number", "3", _parse_count, _equal, str),
-    _Kind("name", "one name", '"node-a"', _parse_name, _equal, str),
+    _Kind("name", "one name", "", _parse_name, _equal, str),  # no example: it would be one of the options
     _Kind("names", "a set of names (or \"none\")", '{"node-a", "node-b"}', _parse_names, _equal, _show_names),
-    _Kind("choice", "one of the choices", '"dropped"', _parse_choice, _equal, str),
-    _Kind("yes/no", '"yes" or "no"', '"yes"', _parse_yes_no, _equal, lambda v: "yes" if v else "no"),
+    _Kind("choice", "one of the choices", "", _parse_choice, _equal, str),
+    _Kind("yes/no", '"yes" or "no"', "", _parse_yes_no, _equal, lambda v: "yes" if v else "no"),
     _Kind("path", "a list of places, in order", '["client", "load balancer", "node-a"]', _parse_path, _equal,
           lambda v: " → ".join(v)),
 )}
@@ -836,8 +836,8 @@ def _wants(p: Prediction) -> str:
 
 
 def _fill_in(p: Prediction, again: bool) -> str:
-    if p.kind in ("choice", "name"):  # the choices themselves, in quotes: an example would be one of them
-        how = f"one of {_names(repr(o) for o in p.options)}, in quotes" if p.options else f"{_wants(p)}, in quotes"
+    if not KINDS[p.kind].example:  # the choices themselves: an example would be one of them (a hint)
+        how = f"one of {_names(repr(o) for o in p.options)}, in quotes" if p.options else _wants(p)
     else:
         how = f"{_wants(p)}, such as {KINDS[p.kind].example}"
     return f"Replace ... with {how}, and run this cell{' again' if again else ''}."

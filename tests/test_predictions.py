@@ -187,12 +187,15 @@ def test_not_predicted_reveals_gently():
     assert k8s.reveal("4.1").title == "4.1: web-3 saw 198.51.100.7."  # a name keeps its lower case
 
 
-@pytest.mark.parametrize("pid", [p.id for p in P.PREDICTIONS.values() if p.kind in ("choice", "name")])
+@pytest.mark.parametrize("pid", [p.id for p in P.PREDICTIONS.values() if p.kind in ("choice", "name", "yes/no")])
 def test_a_choice_lists_its_options_without_an_example(pid):
-    """An example for a choice would be one of the options (4.2 once said 'such as "dropped"', its answer)."""
+    """An example for a choice would be one of the options (4.2 once said 'such as "dropped"', its answer;
+    2.2 'such as "yes"')."""
     text = str(k8s.predict(pid, ...))
     assert "such as" not in text
     assert all(repr(o) in text for o in P.PREDICTIONS[pid].options)
+    if P.PREDICTIONS[pid].kind == "yes/no":
+        assert '"yes" or "no"' in text
 
 
 def test_an_ellipsis_is_not_yet_a_guess():
