@@ -38,7 +38,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from .dataplane import get_dataplane
-from .errors import K8sLearnError, K8sLearnWarning, show
+from .errors import K8sLearnError, K8sLearnWarning, one_line, show
 from .loadbalancer import LB_ADDRESS, LB_PROFILES, spread
 from .manifests import (
     UnknownField,
@@ -573,17 +573,6 @@ _MEASURE: dict[int, Callable[[_Built, Mapping[str, Any]], tuple[str, str]]] = {
 }
 
 
-def _one_line(err: Exception) -> str:
-    """An error on one line: every field error of an API-server error, then its first hint."""
-    errors = getattr(err, "errors", None)
-    if errors and len(errors) > 1:
-        text = f"The {type(err).kind} \"{err.name}\" is invalid: " + "; ".join(str(e) for e in errors)
-    else:
-        text = str(err).splitlines()[0]
-    hint = getattr(err, "hint", "")
-    return text + (f" ({hint.splitlines()[0]})" if hint else "")
-
-
 def evaluate(design: Any) -> Report:
     """Build ``design`` in the simulator and measure every requirement of the brief.
 
@@ -619,7 +608,7 @@ def evaluate(design: Any) -> Report:
                     cache[key] = _build(design, set(req.needs))
                 status, evidence = _MEASURE[req.number](cache[key], design)
         except (_Problem, K8sLearnError) as err:
-            why = _one_line(err)
+            why = one_line(err)
             status = NOT_MET
             evidence = (f"the design cannot be built (see requirement {said[why]})" if why in said
                         else f"the design cannot be built: {why}")

@@ -50,7 +50,7 @@ from typing import Any
 from . import capstone as _capstone
 from . import examples, proxies
 from .dataplane import DATAPLANES, health_check
-from .errors import K8sLearnError, K8sLearnWarning, show
+from .errors import K8sLearnError, K8sLearnWarning, one_line, show
 from .judging import (
     IP,
     SHARE_TOLERANCE,
@@ -102,7 +102,6 @@ __all__ = [
     "Exercise",
     "Feedback",
     "Summary",
-    "audit_service",
     "chapter_key",
     "chapter_label",
     "capstone",
@@ -620,17 +619,6 @@ _OUTCOMES = ("delivered", "dropped", "refused")
 # kubernetes-validate checks the same in the tests (tests/test_checks.py).
 
 
-def _api_error(err: K8sLearnError) -> str:
-    """An API-server error on one line: "The X "n" is invalid: <error>; <error>" (and its hint)."""
-    errors = getattr(err, "errors", None)
-    if errors and len(errors) > 1:
-        text = f"The {type(err).kind} \"{err.name}\" is invalid: " + "; ".join(str(e) for e in errors)
-    else:
-        text = str(err).splitlines()[0]
-    hint = getattr(err, "hint", "")
-    return text + (f" ({hint.splitlines()[0]})" if hint else "")
-
-
 def _refused(err: UnknownField) -> NotYet:
     """An unknown field, as kubectl apply refuses it, with the nearest field it knows."""
     return NotYet(f"{err.message} (kubectl apply refuses it; {err.hint})")
@@ -662,7 +650,7 @@ def _service_yaml(start: Callable[[], Cluster], name: str) -> Callable[[Any], tu
                 warnings.simplefilter("ignore", K8sLearnWarning)
                 (svc,) = service_from_yaml(raw, cluster)
         except K8sLearnError as err:
-            raise NotYet(f"the API server would refuse it: {_api_error(err)}") from None
+            raise NotYet(f"the API server would refuse it: {one_line(err)}") from None
         if svc.name != name:
             raise NotYet(f"name the Service {name} (metadata.name: {name}).")
         return cluster, svc
@@ -1497,12 +1485,12 @@ def _read_spread(raw: Any) -> tuple[Cluster, Any]:
     except UnknownField as err:
         raise _refused(err) from None
     except InvalidPlacement as err:
-        raise NotYet(f"the API server would refuse it: {_api_error(err)}") from None
+        raise NotYet(f"the API server would refuse it: {one_line(err)}") from None
     cluster = _five_nodes().copy()
     try:
         plan = place(cluster, "web", 6, topology_spread=constraints, keep_existing=False)
     except InvalidPlacement as err:
-        raise NotYet(f"the API server would refuse it: {_api_error(err)}") from None
+        raise NotYet(f"the API server would refuse it: {one_line(err)}") from None
     except K8sLearnError as err:
         raise NotYet(f"{str(err).splitlines()[0]}") from None
     apply(cluster, "web", plan)

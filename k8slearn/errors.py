@@ -24,6 +24,7 @@ __all__ = [
     "InvalidChange",
     "K8sLearnWarning",
     "show",
+    "one_line",
 ]
 
 #: How many characters of a bad value a message quotes; the rest is cut (a message stays readable,
@@ -197,3 +198,15 @@ class InvalidChange(K8sLearnError, ValueError):
 
 class K8sLearnWarning(UserWarning):
     """Something kubectl would accept but warn about (e.g. a selector that matches no pods)."""
+
+
+def one_line(err: Exception) -> str:
+    """An error on one line: every field error of an API-server error (``The X "n" is invalid: <error>;
+    <error>``), else its first line; then its hint's first line in brackets."""
+    errors = getattr(err, "errors", None)
+    if errors and len(errors) > 1:
+        text = f"The {type(err).kind} \"{err.name}\" is invalid: " + "; ".join(str(e) for e in errors)
+    else:
+        text = str(err).splitlines()[0]
+    hint = getattr(err, "hint", "")
+    return text + (f" ({hint.splitlines()[0]})" if hint else "")
